@@ -1,0 +1,191 @@
+/*
+ * bsd_args.c - argument conversion: strict integers, byte strings, buffers.
+ *
+ * Every argument is get-magic'd exactly once (SPEC 4), here, and read with
+ * the _nomg accessors afterwards.  Integers are strict: what Perl's
+ * numeric conversion would quietly turn into 0 or truncate dies instead,
+ * because a flags value of 'abc' or a size of 1.5 is a bug in the caller.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bsdsocket.h"
+
+/* Requests at least this big are tried with malloc() first, so a size the
+ * system cannot give dies with ENOMEM instead of perl's fatal "Out of
+ * memory!".  Smaller ones cannot fail in any way worth catching. */
+#define BSD_PROBE_MIN ((STRLEN)256 * 1024)
+
+/* A decimal integer string: an optional '-' and ASCII digits, nothing
+ * else (no blanks, no '+', no hex, no exponent). */
+static int
+S_parse_decimal(const char *pv, STRLEN len, IV *out)
+{
+    const char *p = pv, *const end = pv + len;
+    const bool negative = p < end && *p == '-';
+    UV value = 0;
+    if (negative)
+        p++;
+    if (p == end)
+        return BSD_INT_NOT_INTEGER;
+    for (; p < end; p++) {
+        if (!isDIGIT(*p))
+            return BSD_INT_NOT_INTEGER;
+        if (value > (UV_MAX - 9) / 10)
+            return BSD_INT_RANGE;
+        value = value * 10 + (UV)(*p - '0');
+    }
+    if (negative) {
+        if (value > (UV)IV_MAX + 1)
+            return BSD_INT_RANGE;
+        *out = value == (UV)IV_MAX + 1 ? IV_MIN : -(IV)value;
+    }
+    else {
+        if (value > (UV)IV_MAX)
+            return BSD_INT_RANGE;
+        *out = (IV)value;
+    }
+    return BSD_INT_OK;
+}
+
+static int
+S_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out, int depth)
+{
+    if (SvROK(sv)) {
+        /* an object with numeric overloading: use what its 0+ says */
+        if (SvAMAGIC(sv) && depth < 4) {
+            SV *const num = AMG_CALLunary(sv, numer_amg);
+            if (num)
+                return S_parse_iv(aTHX_ num, min, max, out, depth + 1);
+        }
+        return BSD_INT_NOT_INTEGER;
+    }
+    if (SvIOK(sv)) {
+        if (SvIsUV(sv) && SvUVX(sv) > (UV)IV_MAX)
+            return BSD_INT_RANGE;
+        *out = SvIVX(sv);
+    }
+    else if (SvNOK(sv)) {
+        const NV nv = SvNVX(sv);
+        if (Perl_isnan(nv) || (!Perl_isinf(nv) && nv != Perl_floor(nv)))
+            return BSD_INT_NOT_INTEGER;
+        /* (NV)max + 1 is exact for the small bounds and rounds to 2**63
+         * for IV_MAX, so the cast below never overflows */
+        if (nv < (NV)min || nv >= (NV)max + 1.0)
+            return BSD_INT_RANGE;
+        *out = (IV)nv;
+        return BSD_INT_OK;
+    }
+    else if (SvPOK(sv)) {
+        const int status = S_parse_decimal(SvPVX_const(sv), SvCUR(sv), out);
+        if (status != BSD_INT_OK)
+            return status;
+    }
+    else
+        return BSD_INT_NOT_INTEGER;   /* undef, globs, code, ... */
+    return *out < min || *out > max ? BSD_INT_RANGE : BSD_INT_OK;
+}
+
+int
+bsd_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out)
+{
+    return S_parse_iv(aTHX_ sv, min, max, out, 0);
+}
+
+/* "an integer in 0..65535", "a non-negative integer", ... */
+SV *
+bsd_int_range_text(pTHX_ IV min, IV max)
+{
+    if (min == 0 && max == IV_MAX)
+        return sv_2mortal(newSVpvs("a non-negative integer"));
+    if (min == IV_MIN && max == IV_MAX)
+        return sv_2mortal(newSVpvs("an integer"));
+    return sv_2mortal(newSVpvf("an integer in %" IVdf "..%" IVdf, min, max));
+}
+
+IV
+bsd_iv_nomg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
+{
+    IV value = 0;
+    if (bsd_parse_iv(aTHX_ sv, min, max, &value) == BSD_INT_OK)
+        return value;
+    bsd_die_arg(aTHX_ op, "%s must be %" SVf ", got %" SVf, what,
+                SVfARG(bsd_int_range_text(aTHX_ min, max)),
+                SVfARG(bsd_describe(aTHX_ sv)));
+}
+
+IV
+bsd_sv_to_iv(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
+{
+    SvGETMAGIC(sv);
+    return bsd_iv_nomg(aTHX_ sv, min, max, what, op);
+}
+
+const char *
+bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len)
+{
+    const char *const pv = SvPV_nomg(sv, *len);
+    if (UNLIKELY(SvUTF8(sv))) {
+        /* characters that all fit in a byte are those bytes; a wider one
+         * cannot be sent, as syswrite says */
+        bool is_utf8 = TRUE;
+        STRLEN n = *len;
+        U8 *const bytes = bytes_from_utf8((const U8 *)pv, &n, &is_utf8);
+        if (is_utf8)
+            return NULL;
+        if ((const char *)bytes != pv) {
+            /* owned by a mortal so it goes away with the statement */
+            SV *const owner = sv_2mortal(newSV_type(SVt_PV));
+            sv_usepvn_flags(owner, (char *)bytes, n, SV_HAS_TRAILING_NUL);
+        }
+        *len = n;
+        return (const char *)bytes;
+    }
+    return pv;
+}
+
+bool
+bsd_is_stringish(pTHX_ SV *sv)
+{
+    if (SvROK(sv))
+        return cBOOL(SvAMAGIC(sv));
+    return SvOK(sv) && !isGV_with_GP(sv);
+}
+
+const char *
+bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what, const char *op)
+{
+    const char *pv;
+    SvGETMAGIC(sv);
+    if (!bsd_is_stringish(aTHX_ sv))
+        bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    pv = bsd_bytes_nomg(aTHX_ sv, len);
+    if (!pv)
+        bsd_die_arg(aTHX_ op, "Wide character in %s", op);
+    return pv;
+}
+
+char *
+bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op)
+{
+    if (UNLIKELY(want >= (STRLEN)SSize_t_MAX - 1))
+        bsd_die_errno(aTHX_ op, ENOMEM, NULL);
+    SvUPGRADE(sv, SVt_PV);
+    if (SvTHINKFIRST(sv))     /* copy-on-write or a string shared with a hash key */
+        sv_force_normal_flags(sv, 0);
+    if (SvLEN(sv) > want)
+        return SvPVX(sv);
+    if (want >= BSD_PROBE_MIN) {
+        void *const probe = malloc(want + 1);
+        if (!probe)
+            bsd_die_errno(aTHX_ op, ENOMEM, NULL);
+        free(probe);
+    }
+    return SvGROW(sv, want + 1);
+}

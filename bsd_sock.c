@@ -1,0 +1,569 @@
+/*
+ * bsd_sock.c - the socket object, the call driver, and the helpers behind
+ * the socket methods.
+ *
+ * The object: a blessed scalar whose ext magic holds a bsd_sock (see
+ * bsdsocket.h).  Freeing the scalar closes the fd (S_sock_free); cloning
+ * it for a new Perl thread dups the fd, so each thread owns a descriptor
+ * of its own and nothing is ever closed twice (S_sock_dup).
+ *
+ * The driver: bsd_call_run() is the one place a socket call waits.  It
+ * makes the system call, and on EINTR runs Perl's deferred signal
+ * handlers and tries again.  Every method that can block goes through it.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "bsdsocket.h"
+
+/* ------------------------------------------------------------ the object */
+
+static int
+S_sock_free(pTHX_ SV *sv, MAGIC *mg)
+{
+    bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
+    PERL_UNUSED_ARG(sv);
+    if (s && s->fd >= 0) {
+        /* DESTROY may run while a die unwinds: keep that error's $! */
+        const int saved_errno = errno;
+        const int fd = s->fd;
+        s->fd = -1;
+        (void)close(fd);
+        errno = saved_errno;
+    }
+    return 0;
+}
+
+/* A new thread gets copies of every object; perl has copied the struct
+ * already (mg_len > 0).  Give the copy a descriptor of its own. */
+static int
+S_sock_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+    bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
+    PERL_UNUSED_ARG(param);
+    if (s->fd >= 0)
+        s->fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);   /* -1 (closed) if it fails */
+    return 0;
+}
+
+MGVTBL bsd_sock_vtbl = {
+    NULL, NULL, NULL, NULL, S_sock_free, NULL, S_sock_dup, NULL
+};
+
+SV *
+bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
+{
+    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0 };
+    SV *const obj = newSV_type(SVt_PVMG);
+    SV *const rv = sv_2mortal(newRV_noinc(obj));
+    MAGIC *const mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl,
+                                  (const char *)&fresh, sizeof fresh);
+    mg->mg_flags |= MGf_DUP;
+    sv_bless(rv, stash);
+    *out = (bsd_sock *)mg->mg_ptr;
+    return rv;
+}
+
+/* The class a new socket is blessed into: a class name given as the
+ * invocant (BSDSocket::Socket->new, a subclass's new), or the base class. */
+HV *
+bsd_sock_stash(pTHX_ SV *klass)
+{
+    if (klass && SvPOK(klass) && !SvROK(klass))
+        return gv_stashsv(klass, GV_ADD);
+    return gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD);
+}
+
+/* ------------------------------------------------------------ the driver */
+
+/* Perl code is about to run in the middle of our call (a signal handler).
+ * It may drop the last reference to the socket or rewrite the scalar we
+ * are sending from: hold the object, and let the call copy what it needs. */
+static void
+S_guard_against_perl(pTHX_ bsd_call *c)
+{
+    if (c->guarded)
+        return;
+    c->guarded = TRUE;
+    if (c->self)
+        sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(c->self)));
+    if (c->guard)
+        c->guard(aTHX_ c);
+}
+
+/* EINTR: run the handlers perl deferred (a handler that dies takes its
+ * exception out of here, leaving the socket as it was), then retry. */
+static void
+S_run_signal_handlers(pTHX_ bsd_call *c)
+{
+    if (PL_sig_pending) {
+        S_guard_against_perl(aTHX_ c);
+        PERL_ASYNC_CHECK();
+        if (c->sock->fd < 0)            /* a handler closed it */
+            bsd_die_closed(aTHX_ c->op);
+    }
+}
+
+static void S_die_call(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
+static void
+S_die_call(pTHX_ const bsd_call *c, int err)
+{
+    bsd_die_errno(aTHX_ c->op, err,
+                  c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer)) : NULL);
+}
+
+ssize_t
+bsd_call_run(pTHX_ bsd_call *c)
+{
+    for (;;) {
+        const ssize_t r = c->attempt(c);
+        int err;
+        if (LIKELY(r >= 0))
+            return r;
+        err = errno;
+        if (err != EINTR)
+            S_die_call(aTHX_ c, err);
+        S_run_signal_handlers(aTHX_ c);
+    }
+}
+
+/* A call that failed with EINTR while the kernel kept working on it
+ * (connect) is finished by waiting for the socket to become ready. */
+static void
+S_wait_ready(pTHX_ bsd_call *c)
+{
+    struct pollfd pfd;
+    pfd.fd = c->sock->fd;
+    pfd.events = c->events;
+    for (;;) {
+        pfd.revents = 0;
+        if (poll(&pfd, 1, -1) >= 0)
+            return;
+        if (errno != EINTR)
+            S_die_call(aTHX_ c, errno);
+        S_run_signal_handlers(aTHX_ c);
+        pfd.fd = c->sock->fd;
+    }
+}
+
+/* ----------------------------------------------------- making sockets */
+
+static int
+S_checked_type(int type)
+{
+    return type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+static void
+S_fill(bsd_sock *s, int fd, int family, int type, int proto)
+{
+    s->fd = fd;
+    s->family = family;
+    s->type = S_checked_type(type);
+    s->proto = proto;
+    /* SOCK_NONBLOCK asked for a non-blocking socket: timeout 0 says so */
+    s->timeout = (type & SOCK_NONBLOCK) ? 0.0 : -1.0;
+}
+
+SV *
+bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto)
+{
+    bsd_sock *s;
+    SV *const obj = bsd_sock_new(aTHX_ stash, &s);
+    const int fd = socket(family, type | SOCK_CLOEXEC, proto);
+    if (fd < 0)
+        bsd_die_errno(aTHX_ "socket", errno, NULL);
+    S_fill(s, fd, family, type, proto);
+    return obj;
+}
+
+void
+bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto, SV **a, SV **b)
+{
+    bsd_sock *sa, *sb;
+    int fds[2];
+    *a = bsd_sock_new(aTHX_ stash, &sa);
+    *b = bsd_sock_new(aTHX_ stash, &sb);
+    if (socketpair(family, type | SOCK_CLOEXEC, proto, fds) < 0)
+        bsd_die_errno(aTHX_ "socketpair", errno, NULL);
+    S_fill(sa, fds[0], family, type, proto);
+    S_fill(sb, fds[1], family, type, proto);
+}
+
+int
+bsd_dup_cloexec(pTHX_ int fd, const char *op)
+{
+    const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);
+    return copy;
+}
+
+static int
+S_sockopt_int(pTHX_ int fd, int name, const char *op)
+{
+    int value = 0;
+    socklen_t len = sizeof value;
+    if (getsockopt(fd, SOL_SOCKET, name, &value, &len) < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);
+    return value;
+}
+
+/* fromfd: a socket object on a dup of fd; what the caller left out (NULL)
+ * the kernel tells.  A fd that is not a socket dies ENOTSOCK. */
+SV *
+bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type, SV *proto)
+{
+    bsd_sock *s;
+    SV *const obj = bsd_sock_new(aTHX_ stash, &s);
+    /* SO_TYPE on every fd: it is what tells a socket from anything else */
+    const int real_type = S_sockopt_int(aTHX_ fd, SO_TYPE, "fromfd");
+    const int f = family ? int_arg(family, "family", "fromfd")
+                         : S_sockopt_int(aTHX_ fd, SO_DOMAIN, "fromfd");
+    const int t = type ? int_arg(type, "type", "fromfd") : real_type;
+    const int p = proto ? int_arg(proto, "proto", "fromfd")
+                        : S_sockopt_int(aTHX_ fd, SO_PROTOCOL, "fromfd");
+    S_fill(s, bsd_dup_cloexec(aTHX_ fd, "fromfd"), f, t, p);
+    return obj;
+}
+
+/* ------------------------------------------------------ the calls */
+
+static ssize_t
+S_attempt_recv(bsd_call *c)
+{
+    if (c->addr) {
+        c->addr->len = sizeof c->addr->u;
+        return recvfrom(c->sock->fd, c->buf, c->len, c->flags,
+                        &c->addr->u.sa, &c->addr->len);
+    }
+    return recv(c->sock->fd, c->buf, c->len, c->flags);
+}
+
+/* Results up to this size are received into the call site's target
+ * scalar (no allocation per call; the caller's assignment copies the few
+ * bytes).  Bigger ones get a scalar of their own, which that assignment
+ * takes over without a copy. */
+#define BSD_RECV_TARG_MAX 1024
+/* A fresh result buffer with more than this left unused is shrunk to
+ * fit, so a short message does not pin a big buffer. */
+#define BSD_RECV_SLACK 1024
+
+SV *
+bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
+              int flags, bsd_addr *from)
+{
+    const bool use_target = target && bufsize <= BSD_RECV_TARG_MAX
+                         && !TAINTING_get;
+    SV *const result = use_target ? target : sv_newmortal();
+    bsd_call c;
+    ssize_t n;
+
+    BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
+                  S_attempt_recv);
+    c.buf = bsd_grow_or_die(aTHX_ result, bufsize, c.op);
+    c.len = bufsize;
+    c.flags = flags;
+    c.addr = from;
+    n = bsd_call_run(aTHX_ &c);
+
+    if (n > (ssize_t)bufsize)        /* MSG_TRUNC reports the real length */
+        n = (ssize_t)bufsize;
+    SvCUR_set(result, (STRLEN)n);
+    SvPVX(result)[n] = '\0';
+    (void)SvPOK_only(result);         /* bytes: no UTF-8 flag, no number */
+    if (!use_target && SvLEN(result) - (STRLEN)n > BSD_RECV_SLACK)
+        SvPV_shrink_to_cur(result);
+    if (UNLIKELY(TAINTING_get))
+        SvTAINTED_on(result);
+    return result;
+}
+
+static ssize_t
+S_attempt_send(bsd_call *c)
+{
+    if (c->addr)
+        return sendto(c->sock->fd, c->buf, c->len, c->flags,
+                      &c->addr->u.sa, c->addr->len);
+    return send(c->sock->fd, c->buf, c->len, c->flags);
+}
+
+/* The data scalar belongs to the caller, and a signal handler could free
+ * its buffer under us: send from a copy once Perl code is about to run. */
+static void
+S_guard_send_buffer(pTHX_ bsd_call *c)
+{
+    SV *const copy = sv_2mortal(newSVpvn(c->buf, c->len));
+    c->buf = SvPVX(copy);
+}
+
+ssize_t
+bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
+              bsd_addr *to, const char *op)
+{
+    bsd_call c;
+    STRLEN len;
+    BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_send);
+    c.guard = S_guard_send_buffer;
+    c.buf = (char *)bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
+    c.len = len;
+    /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
+    c.flags = flags | MSG_NOSIGNAL;
+    c.addr = to;
+    return bsd_call_run(aTHX_ &c);
+}
+
+static ssize_t
+S_attempt_accept(bsd_call *c)
+{
+    c->addr->len = sizeof c->addr->u;
+    return accept4(c->sock->fd, &c->addr->u.sa, &c->addr->len, SOCK_CLOEXEC);
+}
+
+SV *
+bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer)
+{
+    bsd_sock *conn;
+    /* the connection takes the listener's class, as IO::Socket's accept does */
+    SV *const obj = bsd_sock_new(aTHX_ SvSTASH(SvRV(self)), &conn);
+    bsd_call c;
+    BSD_CALL_INIT(c, s, self, "accept", NULL, POLLIN, S_attempt_accept);
+    c.addr = peer;
+    S_fill(conn, (int)bsd_call_run(aTHX_ &c), s->family, s->type, s->proto);
+    return obj;
+}
+
+static ssize_t
+S_attempt_connect(bsd_call *c)
+{
+    return connect(c->sock->fd, &c->addr->u.sa, c->addr->len);
+}
+
+/* connect: 0 or the errno it failed with (connect_ex wants the errno,
+ * connect dies with it).  An interrupted connect goes on in the kernel;
+ * calling connect() again would say EALREADY, so wait for it instead and
+ * read its outcome from SO_ERROR, as CPython does (PEP 475). */
+int
+bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr)
+{
+    bsd_call c;
+    int err;
+    socklen_t len = sizeof err;
+    BSD_CALL_INIT(c, s, self, "connect", addr, POLLOUT, S_attempt_connect);
+    c.addr = addr;
+    if (c.attempt(&c) == 0)
+        return 0;
+    err = errno;
+    if (err != EINTR)
+        return err;
+    S_run_signal_handlers(aTHX_ &c);
+    S_wait_ready(aTHX_ &c);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return errno;
+    return err;
+}
+
+void
+bsd_sock_close(pTHX_ bsd_sock *s)
+{
+    const int fd = s->fd;
+    if (fd < 0)
+        return;                      /* closing twice is fine */
+    s->fd = -1;                      /* first, so nothing touches a reused fd */
+    /* Never retried: after EINTR the fd is gone on Linux, and may already
+     * belong to another thread.  ECONNRESET just means the peer was first. */
+    if (close(fd) < 0 && errno != EINTR && errno != ECONNRESET)
+        bsd_die_errno(aTHX_ "close", errno, NULL);
+}
+
+/* --------------------------------------------------------- options */
+
+SV *
+bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name, SV *buflen_sv)
+{
+    if (!buflen_sv) {
+        int value = 0;
+        socklen_t len = sizeof value;
+        if (getsockopt(s->fd, level, name, &value, &len) < 0)
+            bsd_die_errno(aTHX_ "getsockopt", errno, NULL);
+        return sv_2mortal(newSViv(value));
+    }
+    else {
+        const int buflen = (int)bsd_sv_to_iv(aTHX_ buflen_sv, 1, 1024,
+                                             "buflen", "getsockopt");
+        SV *const result = sv_2mortal(newSV(buflen));
+        socklen_t len = (socklen_t)buflen;
+        if (getsockopt(s->fd, level, name, SvPVX(result), &len) < 0)
+            bsd_die_errno(aTHX_ "getsockopt", errno, NULL);
+        /* the option's real length, never more than we had room for */
+        if (len > (socklen_t)buflen)
+            len = (socklen_t)buflen;
+        SvCUR_set(result, len);
+        SvPVX(result)[len] = '\0';
+        (void)SvPOK_only(result);
+        return result;
+    }
+}
+
+/* A string is passed as its bytes, anything else as a C int: the rule of
+ * perl's own setsockopt.  (A boolean counts as the int it stands for.) */
+void
+bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value)
+{
+    const void *buf;
+    socklen_t len;
+    int int_value;
+    SvGETMAGIC(value);
+#ifdef SvIsBOOL
+    if (SvPOKp(value) && !SvROK(value) && !SvIsBOOL(value)) {
+#else
+    if (SvPOKp(value) && !SvROK(value)) {
+#endif
+        STRLEN bytes_len;
+        buf = bsd_bytes_nomg(aTHX_ value, &bytes_len);
+        if (!buf)
+            bsd_die_arg(aTHX_ "setsockopt", "Wide character in setsockopt");
+        if (bytes_len > (STRLEN)INT_MAX)
+            bsd_die_arg(aTHX_ "setsockopt", "option value is too long");
+        len = (socklen_t)bytes_len;
+    }
+    else {
+        IV iv = 0;
+        if (bsd_parse_iv(aTHX_ value, INT_MIN, INT_MAX, &iv) != BSD_INT_OK)
+            bsd_die_arg(aTHX_ "setsockopt",
+                        "option value must be a byte string or an integer in %d..%d, got %" SVf,
+                        INT_MIN, INT_MAX, SVfARG(bsd_describe(aTHX_ value)));
+        int_value = (int)iv;
+        buf = &int_value;
+        len = sizeof int_value;
+    }
+    if (setsockopt(s->fd, level, name, buf, len) < 0)
+        bsd_die_errno(aTHX_ "setsockopt", errno, NULL);
+}
+
+/* --------------------------------------------------------- makefile */
+
+/* makefile: a Perl filehandle on a dup of the fd, made the way perl makes
+ * its own socket handles: separate input and output PerlIO streams on the
+ * one fd (PerlIO counts the fd's users and closes it with the last), so
+ * reading ahead never gets in the way of writing. */
+SV *
+bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
+{
+    bool want_read = FALSE, want_write = FALSE, plus = FALSE;
+    bool unbuffered = FALSE;
+    STRLEN i, mode_len = 1;
+    const char *mode = "r";
+    const char *layers;
+    GV *gv;
+    IO *io;
+    SV *handle;
+    PerlIO *in = NULL, *out = NULL;
+    int fd;
+
+    if (mode_sv)
+        mode = bsd_sv_to_bytes(aTHX_ mode_sv, &mode_len, "mode", "makefile");
+    for (i = 0; i < mode_len; i++) {
+        bool *const seen = mode[i] == 'r' ? &want_read
+                         : mode[i] == 'w' ? &want_write
+                         : mode[i] == '+' ? &plus
+                         : mode[i] == 'b' ? NULL : (bool *)-1;
+        if (seen == (bool *)-1 || (seen && *seen))
+            bsd_die_arg(aTHX_ "makefile",
+                        "mode must be 'r', 'w', 'rw' or 'r+' (with an optional 'b'), got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ mode_sv)));
+        if (seen)
+            *seen = TRUE;
+    }
+    if (plus)
+        want_read = want_write = TRUE;
+    if (!want_read && !want_write)
+        bsd_die_arg(aTHX_ "makefile", "mode must include 'r' or 'w', got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ mode_sv)));
+    /* bufsize: undef or -1 is PerlIO's own buffering, 0 is none; PerlIO
+     * has no per-handle buffer size, so a positive one means buffered */
+    if (bufsize_sv) {
+        SvGETMAGIC(bufsize_sv);
+        if (SvOK(bufsize_sv))
+            unbuffered = bsd_iv_nomg(aTHX_ bufsize_sv, -1, IV_MAX,
+                                      "bufsize", "makefile") == 0;
+    }
+    /* always binary, whatever "use open" says around the caller */
+    layers = unbuffered ? ":unix" : ":raw";
+
+    /* an anonymous glob, as open(my $fh, ...) makes */
+    gv = MUTABLE_GV(newSV_type(SVt_NULL));
+    handle = sv_2mortal(newRV_noinc(MUTABLE_SV(gv)));
+    gv_init_pvn(gv, gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD), "__ANONIO__", 10, 0);
+    io = GvIOn(gv);
+
+    fd = bsd_dup_cloexec(aTHX_ s->fd, "makefile");
+    if (want_read && !(in = PerlIO_openn(aTHX_ layers, "r", fd, 0, 0, NULL, 0, NULL))) {
+        const int err = errno;
+        (void)close(fd);
+        bsd_die_errno(aTHX_ "makefile", err, NULL);
+    }
+    if (want_write && !(out = PerlIO_openn(aTHX_ layers, "w", fd, 0, 0, NULL, 0, NULL))) {
+        const int err = errno;
+        if (in)
+            (void)PerlIO_close(in);  /* the last user of fd closes it */
+        else
+            (void)close(fd);
+        bsd_die_errno(aTHX_ "makefile", err, NULL);
+    }
+    IoIFP(io) = in ? in : out;
+    IoOFP(io) = out;
+    IoTYPE(io) = in && out ? IoTYPE_SOCKET : in ? IoTYPE_RDONLY : IoTYPE_WRONLY;
+    if (unbuffered && out)
+        IoFLAGS(io) |= IOf_FLUSH;
+    return handle;
+}
+
+/* ------------------------------------------------------------ fds */
+
+/* What select, fromfd and the poller accept as "a socket": one of our
+ * objects, a Perl handle (glob, glob reference, IO object), or a plain
+ * integer fd. */
+int
+bsd_fd_of(pTHX_ SV *sv, const char *op)
+{
+    IO *io = NULL;
+    IV fd = -1;
+    SvGETMAGIC(sv);
+    if (SvROK(sv)) {
+        SV *const target = SvRV(sv);
+        const MAGIC *const mg = SvTYPE(target) >= SVt_PVMG
+            ? mg_findext(target, PERL_MAGIC_ext, &bsd_sock_vtbl) : NULL;
+        if (mg) {
+            if (((bsd_sock *)mg->mg_ptr)->fd < 0)
+                bsd_die_closed(aTHX_ op);
+            return ((bsd_sock *)mg->mg_ptr)->fd;
+        }
+        if (isGV_with_GP(target))
+            io = GvIO(MUTABLE_GV(target));
+        else if (SvTYPE(target) == SVt_PVIO)
+            io = MUTABLE_IO(target);
+        else
+            bsd_die_arg(aTHX_ op, "expected a socket, a file handle or a fd, got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ sv)));
+    }
+    else if (isGV_with_GP(sv))
+        io = GvIO(MUTABLE_GV(sv));
+    else if (bsd_parse_iv(aTHX_ sv, 0, INT_MAX, &fd) != BSD_INT_OK)
+        bsd_die_arg(aTHX_ op, "fd must be an integer in 0..%d or a file handle, got %" SVf,
+                    INT_MAX, SVfARG(bsd_describe(aTHX_ sv)));
+    else
+        return (int)fd;
+
+    if (io && IoIFP(io))
+        fd = PerlIO_fileno(IoIFP(io));
+    if (fd < 0)
+        bsd_die_errno(aTHX_ op, EBADF, NULL);   /* a handle that is not open */
+    return (int)fd;
+}

@@ -1,0 +1,258 @@
+/*
+ * bsdsocket.h - what the XSUBs in BSDSocket.xs share with the C helpers.
+ *
+ * The shape (see STYLE.md):
+ *   bsd_sock.c   the socket object, the call driver, one helper per method
+ *   bsd_addr.c   the address converter pair: Perl value <-> sockaddr
+ *   bsd_args.c   argument conversion: integers, sizes, byte strings
+ *   bsd_error.c  the one error thrower
+ *
+ * Every helper takes pTHX_ and has a short macro without it, as perl's own
+ * sources do.  Names are prefixed bsd_ because the .o files are linked
+ * into one shared object together with whatever else perl loads.
+ */
+#ifndef BSDSOCKET_H
+#define BSDSOCKET_H
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <poll.h>
+
+/* ---------------------------------------------------------------- object */
+
+/* The C side of a BSDSocket::Socket.  It lives in the mg_ptr of an ext
+ * magic on the blessed scalar (the magic's mg_len is sizeof(bsd_sock), so
+ * perl owns and frees the memory with the scalar, and copies it when a
+ * thread is cloned).  The vtable pointer of that magic is what proves an
+ * object is ours: Perl code cannot forge it. */
+typedef struct bsd_sock {
+    int    fd;        /* -1 once closed or detached */
+    int    family;
+    int    type;      /* SOCK_* with SOCK_NONBLOCK/SOCK_CLOEXEC masked off */
+    int    proto;
+    double timeout;   /* < 0: blocking; 0: non-blocking; > 0: seconds per call */
+} bsd_sock;
+
+/* The typemap has two names for the same struct: "bsd_sock *" refuses a
+ * closed socket (EBADF), "bsd_sock_any *" lets it through (close, fileno,
+ * family, ...). */
+typedef bsd_sock bsd_sock_any;
+
+/* Typemap names for strict integer arguments (see bsd_args.c). */
+typedef int    bsd_int;
+typedef STRLEN bsd_size;
+
+#define BSD_SOCKET_CLASS "BSDSocket::Socket"
+#define BSD_ERROR_CLASS  "BSDSocket::Error"
+
+extern MGVTBL bsd_sock_vtbl;
+
+void bsd_die_not_socket(pTHX_ SV *sv, const char *op) __attribute__noreturn__;
+void bsd_die_closed(pTHX_ const char *op) __attribute__noreturn__;
+
+/* The type check on every method call: an object is ours exactly when its
+ * referent carries our magic.  The first magic is almost always ours (it
+ * is attached first; weaken() and friends prepend theirs), so look there
+ * before walking the chain. */
+PERL_STATIC_INLINE bsd_sock *
+S_bsd_sock_of(pTHX_ SV *sv, const char *op)
+{
+    if (LIKELY(SvROK(sv))) {
+        SV *const obj = SvRV(sv);
+        if (LIKELY(SvTYPE(obj) >= SVt_PVMG)) {
+            const MAGIC *mg = SvMAGIC(obj);
+            if (LIKELY(mg && mg->mg_virtual == &bsd_sock_vtbl))
+                return (bsd_sock *)mg->mg_ptr;
+            mg = mg_findext(obj, PERL_MAGIC_ext, &bsd_sock_vtbl);
+            if (mg)
+                return (bsd_sock *)mg->mg_ptr;
+        }
+    }
+    bsd_die_not_socket(aTHX_ sv, op);
+}
+#define bsd_sock_of(sv, op) S_bsd_sock_of(aTHX_ sv, op)
+
+PERL_STATIC_INLINE bsd_sock *
+S_bsd_sock_live(pTHX_ SV *sv, const char *op)
+{
+    bsd_sock *const s = S_bsd_sock_of(aTHX_ sv, op);
+    if (UNLIKELY(s->fd < 0))
+        bsd_die_closed(aTHX_ op);
+    return s;
+}
+#define bsd_sock_live(sv, op) S_bsd_sock_live(aTHX_ sv, op)
+
+/* A new, blessed, mortal socket object owning no fd yet (fd -1): the
+ * constructors make the object first and the fd second, so a die in
+ * between leaks nothing. */
+SV *bsd_sock_new(pTHX_ HV *stash, bsd_sock **out);
+HV *bsd_sock_stash(pTHX_ SV *klass);
+
+/* ---------------------------------------------------------------- errors */
+
+/* The one thrower: builds a BSDSocket::Error (or subclass) object, sets $!
+ * for system errors, and dies with it.  has_errno false means errno undef. */
+void bsd_throw(pTHX_ const char *klass, const char *op, int has_errno,
+               int errnum, SV *message, SV *address, SV *sent)
+    __attribute__noreturn__;
+
+/* A failed system call: message from strerror(errnum). */
+void bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
+    __attribute__noreturn__;
+#define die_errno(op, e, addr) bsd_die_errno(aTHX_ op, e, addr)
+
+/* A bad argument: EINVAL with the module's own words. */
+void bsd_die_arg(pTHX_ const char *op, const char *fmt, ...)
+    __attribute__noreturn__ __attribute__format__(__printf__, pTHX_2, pTHX_3);
+
+/* A bad address value: op 'address', the value kept in the error. */
+void bsd_die_address(pTHX_ SV *address, const char *fmt, ...)
+    __attribute__noreturn__ __attribute__format__(__printf__, pTHX_2, pTHX_3);
+
+/* A resolver failure (EAI_SYSTEM becomes the system error it stands for). */
+void bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
+                 SV *context) __attribute__noreturn__;
+
+/* A gethostbyname-family failure: BSDSocket::Error::Host with h_errno. */
+void bsd_die_host(pTHX_ const char *op, int h_err, SV *name)
+    __attribute__noreturn__;
+
+/* A short description of a Perl value for messages: 'text', 7, undef,
+ * an ARRAY reference, ... */
+SV *bsd_describe(pTHX_ SV *sv);
+
+/* ------------------------------------------------------------- arguments */
+
+/* Strict integers: an IV, an integral NV, a decimal string ('-'? digits,
+ * nothing else), or an object with numeric overloading.  bsd_parse_iv()
+ * reads a value whose get-magic has run and says what is wrong with it. */
+enum { BSD_INT_OK, BSD_INT_NOT_INTEGER, BSD_INT_RANGE };
+int bsd_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out);
+SV *bsd_int_range_text(pTHX_ IV min, IV max);
+
+/* An integer argument: get-magic once, then dies naming `what` unless the
+ * value is an integer in min..max. */
+IV bsd_sv_to_iv(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op);
+IV bsd_iv_nomg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op);
+
+/* The IV fast path inline: a plain integer needs no function call. */
+PERL_STATIC_INLINE IV
+S_bsd_iv_arg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
+{
+    if (LIKELY((SvFLAGS(sv) & (SVf_IOK|SVf_IVisUV|SVs_GMG|SVf_ROK)) == SVf_IOK)) {
+        const IV iv = SvIVX(sv);
+        if (LIKELY(iv >= min && iv <= max))
+            return iv;
+    }
+    return bsd_sv_to_iv(aTHX_ sv, min, max, what, op);
+}
+#define int_arg(sv, what, op)  ((int)S_bsd_iv_arg(aTHX_ sv, INT_MIN, INT_MAX, what, op))
+#define size_arg(sv, what, op) ((STRLEN)S_bsd_iv_arg(aTHX_ sv, 0, IV_MAX, what, op))
+
+/* A byte string argument: get-magic once; undef, plain references and
+ * globs die ("<what> must be a string"), so do characters above 255
+ * ("Wide character in <op>", as syswrite says). */
+const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
+                            const char *op);
+
+/* The same without the get-magic and the checks: NULL for wide characters.
+ * bsd_is_stringish() says whether a value may be read as a string at all. */
+const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
+bool bsd_is_stringish(pTHX_ SV *sv);
+
+/* Make sv a string with room for `want` bytes (plus the NUL), or die with
+ * ENOMEM when that much memory cannot be had, instead of perl's fatal
+ * "Out of memory!".  Returns the buffer. */
+char *bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op);
+
+/* ------------------------------------------------------------- addresses */
+
+typedef struct bsd_addr {
+    socklen_t len;
+    union {
+        struct sockaddr         sa;
+        struct sockaddr_in      in4;
+        struct sockaddr_in6     in6;
+        struct sockaddr_un      un;
+        struct sockaddr_storage ss;
+    } u;
+} bsd_addr;
+
+/* Perl value -> sockaddr for a socket of `family`.  `args` points at the
+ * address argument and nargs counts it and what follows it on the stack:
+ * one value is an address (SPEC 3); two are the seed's (host, port). */
+void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
+                            bsd_addr *out);
+#define sockaddr_from_sv(family, sv, out) \
+    bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
+
+/* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef. */
+SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr);
+#define sockaddr_to_sv(addr) bsd_sockaddr_to_sv(aTHX_ addr)
+
+/* ------------------------------------------------------------ the calls */
+
+/* One call through the driver (bsd_call_run in bsd_sock.c): the system
+ * call to make and what to do around it.  attempt() makes the call once
+ * and returns >= 0, or -1 with errno set. */
+typedef struct bsd_call bsd_call;
+struct bsd_call {
+    bsd_sock   *sock;
+    SV         *self;       /* the object: kept alive while signal handlers run */
+    const char *op;         /* names the call in errors */
+    const bsd_addr *peer;   /* the address the call is aimed at, named in
+                               errors (connect, sendto), or NULL */
+    short       events;     /* POLLIN or POLLOUT: what a wait waits for */
+    bool        guarded;    /* guard() has run */
+    ssize_t   (*attempt)(bsd_call *c);
+    /* Called once, before the first Perl code (a signal handler) runs in
+     * the middle of the call: copy whatever that code could free. */
+    void      (*guard)(pTHX_ bsd_call *c);
+    /* the system call's arguments */
+    char       *buf;
+    size_t      len;
+    int         flags;
+    bsd_addr   *addr;
+};
+
+#define BSD_CALL_INIT(c, s_, self_, op_, peer_, events_, attempt_)    \
+    STMT_START {                                                      \
+        (c).sock = (s_); (c).self = (self_); (c).op = (op_);          \
+        (c).peer = (peer_); (c).events = (events_);                   \
+        (c).guarded = FALSE; (c).attempt = (attempt_);                \
+        (c).guard = NULL; (c).buf = NULL; (c).len = 0;                \
+        (c).flags = 0; (c).addr = NULL;                               \
+    } STMT_END
+
+ssize_t bsd_call_run(pTHX_ bsd_call *c);
+
+/* The helpers behind the methods; `self` is the object's reference (ST(0)),
+ * results are mortal. */
+SV     *bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto);
+void    bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto,
+                      SV **a, SV **b);
+SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
+                        SV *proto);
+SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
+                      int flags, bsd_addr *from);
+ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
+                      bsd_addr *to, const char *op);
+SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
+int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr);
+void    bsd_sock_close(pTHX_ bsd_sock *s);
+SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
+                            SV *buflen);
+void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
+SV     *bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode, SV *bufsize);
+int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
+
+/* The resolver (bsd_addr.c). */
+SV     *bsd_gethostbyname(pTHX_ SV *name);
+int     bsd_getservbyname(pTHX_ SV *service, SV *proto);
+
+/* The fd behind a socket object, a Perl handle or a plain integer. */
+int     bsd_fd_of(pTHX_ SV *sv, const char *op);
+
+#endif /* BSDSOCKET_H */

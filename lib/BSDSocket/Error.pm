@@ -1,0 +1,169 @@
+package BSDSocket::Error;
+
+use strict;
+use warnings;
+
+our $VERSION = '0.01';
+
+# The objects are built in C (bsd_error.c, bsd_throw) as blessed hashes;
+# this file only reads them.
+
+use overload
+    '""'     => \&as_string,
+    '0+'     => sub { $_[0]{errno} // 0 },
+    'bool'   => sub { 1 },
+    fallback => 1;
+
+sub errno   { $_[0]{errno} }
+sub errname { $_[0]{errname} }
+sub message { $_[0]{message} }
+sub op      { $_[0]{op} }
+sub address { $_[0]{address} }
+sub sent    { $_[0]{sent} }
+sub file    { $_[0]{file} }
+sub line    { $_[0]{line} }
+
+sub as_string {
+    my ($self) = @_;
+    my $where = defined $self->{file} ? " at $self->{file} line $self->{line}" : '';
+    return "$self->{op}: $self->{message}$where.\n";
+}
+
+package BSDSocket::Error::Timeout;
+our @ISA = ('BSDSocket::Error');
+our $VERSION = $BSDSocket::Error::VERSION;
+
+package BSDSocket::Error::GAI;
+our @ISA = ('BSDSocket::Error');
+our $VERSION = $BSDSocket::Error::VERSION;
+
+package BSDSocket::Error::Host;
+our @ISA = ('BSDSocket::Error');
+our $VERSION = $BSDSocket::Error::VERSION;
+
+1;
+
+__END__
+
+=head1 NAME
+
+BSDSocket::Error - the exceptions BSDSocket dies with
+
+=head1 SYNOPSIS
+
+  use BSDSocket;
+
+  my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+  eval { $s->connect(['127.0.0.1', 9]); 1 } or do {
+      my $e = $@;
+      die $e unless ref $e && $e->isa('BSDSocket::Error');
+      printf "%s failed: %s (%s)\n", $e->op, $e->message, $e->errname;
+      # "connect failed: Connection refused (ECONNREFUSED)"
+  };
+
+=head1 DESCRIPTION
+
+Everything BSDSocket dies with is an object of class C<BSDSocket::Error>
+or one of its subclasses, never a plain string.  The object is built in C
+at the point of failure; this module only gives it accessors and
+stringification.  When a system call failed, C<$!> is set to its errno as
+well, so C<$!{ECONNREFUSED}> works after the C<eval>.
+
+=head1 METHODS
+
+=head2 errno
+
+  $code = $err->errno
+
+The numeric errno of the failed call (C<EINVAL> for argument errors),
+the EAI code for L</BSDSocket::Error::GAI>, the C<h_errno> code for
+L</BSDSocket::Error::Host>; C<undef> where no code applies (an unknown
+service name).  Compare it with L<Errno> constants, never with the text.
+
+=head2 errname
+
+  $name = $err->errname
+
+The symbolic name of L</errno>: C<'ECONNREFUSED'>, C<'EAI_NONAME'>,
+C<'HOST_NOT_FOUND'>; C<undef> when there is none.
+
+=head2 message
+
+  $text = $err->message
+
+The human text: C<strerror>, C<gai_strerror>, C<hstrerror>, or the
+module's own words for an argument error (which say what was wrong and
+what was given).
+
+=head2 op
+
+  $op = $err->op
+
+What failed: the method or function name (C<'connect'>, C<'recv'>,
+C<'getservbyname'>), or C<'address'> when an address value could not be
+converted.
+
+=head2 address
+
+  $address = $err->address
+
+The address involved, in its Perl form (see L<BSDSocket/ADDRESSES>), for
+C<bind>, C<connect> and C<sendto> failures and for bad address values;
+C<undef> otherwise.
+
+=head2 sent
+
+  $bytes = $err->sent
+
+For C<sendall>: how many bytes went out before the failure.  C<undef>
+for every other call.
+
+=head2 file
+
+=head2 line
+
+  ($file, $line) = ($err->file, $err->line)
+
+Where the failing call was made: the caller's file and line, as C<croak>
+reports them (frames inside BSDSocket itself are skipped).
+
+=head2 as_string
+
+  $text = $err->as_string       # also "$err"
+
+C<"connect: Connection refused at FILE line N.\n">.
+
+=head1 OVERLOADING
+
+Stringification gives L</as_string>; numification gives L</errno> (0 when
+it is C<undef>); in boolean context the object is always true.
+
+=head1 SUBCLASSES
+
+=head2 BSDSocket::Error::Timeout
+
+A socket timeout expired.  The message is exactly C<timed out>; errno is
+C<ETIMEDOUT>.
+
+=head2 BSDSocket::Error::GAI
+
+C<getaddrinfo> or C<getnameinfo> failed, including the host-name lookup
+done when an address names a host.  errno is the C<EAI_*> code (negative
+on glibc); message is C<gai_strerror>'s text.  C<EAI_SYSTEM> is reported
+as the plain C<BSDSocket::Error> for the system errno it stands for.
+
+=head2 BSDSocket::Error::Host
+
+C<gethostbyname> failed.  errno is the C<h_errno> code
+(C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>, C<NO_DATA>).
+
+=head1 SEE ALSO
+
+L<BSDSocket>, L<Errno>
+
+=head1 LICENSE
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut
