@@ -342,10 +342,10 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
         if (!found) {
             if (h_err == NETDB_INTERNAL)
                 bsd_die_errno(aTHX_ "gethostbyname", rc ? rc : errno, NULL);
-            bsd_die_host(aTHX_ "gethostbyname", h_err, name_sv);
+            bsd_die_host(aTHX_ "gethostbyname", h_err, name);
         }
         if (found->h_addrtype != AF_INET || !found->h_addr_list[0])
-            bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name_sv);
+            bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
         Copy(found->h_addr_list[0], &in4, 1, struct in_addr);
     }
     inet_ntop(AF_INET, &in4, text, sizeof text);

@@ -170,7 +170,6 @@ bsd_die_address(pTHX_ SV *address, const char *fmt, ...)
 void
 bsd_die_not_socket(pTHX_ SV *sv, const char *op)
 {
-    SvGETMAGIC(sv);
     if (SvROK(sv) && SvOBJECT(SvRV(sv)) && sv_derived_from(sv, BSD_SOCKET_CLASS))
         bsd_die_arg(aTHX_ op, "not a socket BSDSocket made: %" SVf
                     " blessed by hand", SVfARG(bsd_describe(aTHX_ sv)));
@@ -227,10 +226,8 @@ bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
 /* A gethostbyname-family failure: h_errno's code and hstrerror's words,
  * followed by the name looked up. */
 void
-bsd_die_host(pTHX_ const char *op, int h_err, SV *name)
+bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
 {
     bsd_throw(aTHX_ "BSDSocket::Error::Host", op, 1, h_err,
-              newSVpvf("%s: %" SVf, hstrerror(h_err),
-                       SVfARG(bsd_describe(aTHX_ name))),
-              NULL, NULL);
+              newSVpvf("%s: '%s'", hstrerror(h_err), name), NULL, NULL);
 }

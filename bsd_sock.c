@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "bsdsocket.h"
@@ -70,6 +71,23 @@ bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
     return rv;
 }
 
+/* The type check's slow path: a method call has fetched a tied invocant
+ * already, a plain function call has not; fetch it once and look again. */
+bsd_sock *
+bsd_sock_of_slow(pTHX_ SV *sv, const char *op)
+{
+    if (SvGMAGICAL(sv)) {
+        SV *const fetched = sv_mortalcopy(sv);   /* runs get-magic once */
+        if (SvROK(fetched) && SvTYPE(SvRV(fetched)) >= SVt_PVMG) {
+            const MAGIC *const mg = mg_findext(SvRV(fetched), PERL_MAGIC_ext, &bsd_sock_vtbl);
+            if (mg)
+                return (bsd_sock *)mg->mg_ptr;
+        }
+        bsd_die_not_socket(aTHX_ fetched, op);
+    }
+    bsd_die_not_socket(aTHX_ sv, op);
+}
+
 /* The class a new socket is blessed into: a class name given as the
  * invocant (BSDSocket::Socket->new, a subclass's new), or the base class. */
 HV *
@@ -91,7 +109,7 @@ S_guard_against_perl(pTHX_ bsd_call *c)
     if (c->guarded)
         return;
     c->guarded = TRUE;
-    if (c->self)
+    if (c->self && SvROK(c->self))   /* (a tied invocant is held by its fetched copy) */
         sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(c->self)));
     if (c->guard)
         c->guard(aTHX_ c);
@@ -275,6 +293,12 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
 
     if (n > (ssize_t)bufsize)        /* MSG_TRUNC reports the real length */
         n = (ssize_t)bufsize;
+    if (from && from->len == 0 && s->family == AF_UNIX) {
+        /* Linux gives no name at all for an unbound AF_UNIX sender: that
+         * is the unnamed address, '' */
+        from->u.sa.sa_family = AF_UNIX;
+        from->len = offsetof(struct sockaddr_un, sun_path);
+    }
     SvCUR_set(result, (STRLEN)n);
     SvPVX(result)[n] = '\0';
     (void)SvPOK_only(result);         /* bytes: no UTF-8 flag, no number */

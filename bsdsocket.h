@@ -50,6 +50,7 @@ typedef STRLEN bsd_size;
 extern MGVTBL bsd_sock_vtbl;
 
 void bsd_die_not_socket(pTHX_ SV *sv, const char *op) __attribute__noreturn__;
+bsd_sock *bsd_sock_of_slow(pTHX_ SV *sv, const char *op);
 void bsd_die_closed(pTHX_ const char *op) __attribute__noreturn__;
 
 /* The type check on every method call: an object is ours exactly when its
@@ -70,7 +71,7 @@ S_bsd_sock_of(pTHX_ SV *sv, const char *op)
                 return (bsd_sock *)mg->mg_ptr;
         }
     }
-    bsd_die_not_socket(aTHX_ sv, op);
+    return bsd_sock_of_slow(aTHX_ sv, op);
 }
 #define bsd_sock_of(sv, op) S_bsd_sock_of(aTHX_ sv, op)
 
@@ -116,7 +117,7 @@ void bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
                  SV *context) __attribute__noreturn__;
 
 /* A gethostbyname-family failure: BSDSocket::Error::Host with h_errno. */
-void bsd_die_host(pTHX_ const char *op, int h_err, SV *name)
+void bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
     __attribute__noreturn__;
 
 /* A short description of a Perl value for messages: 'text', 7, undef,

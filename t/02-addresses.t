@@ -1,0 +1,227 @@
+use strict;
+use warnings;
+use Test::More;
+use Errno qw(EINVAL);
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:constants);
+
+guard_alarm(30);
+
+my $inet = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+my $unix = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+
+sub bad_address {
+    my ($sock, $address, $message, $name) = @_;
+    my $e = dies_with(sub { $sock->bind($address) }, errno => EINVAL, op => 'address',
+                      message => $message, name => $name);
+    return $e;
+}
+
+# ---------------------------------------------------------- AF_INET shapes
+
+for my $case (
+    ['/tmp/path', 'a string'], [{}, 'a hash ref'], [undef, 'undef'],
+    [sub {}, 'a code ref'], [\'x', 'a scalar ref'], [42, 'a number'],
+) {
+    bad_address($inet, $case->[0], qr/AF_INET address is an array reference \[host, port\]/,
+                "AF_INET refuses $case->[1]");
+}
+for my $case ([[], 0], [['127.0.0.1'], 1], [['127.0.0.1', 1, 2], 3]) {
+    bad_address($inet, $case->[0], qr/has 2 elements \[host, port\], got $case->[1]/,
+                "AF_INET refuses $case->[1] elements");
+}
+
+# ------------------------------------------------------------------ ports
+
+my %bad_ports = (
+    "'http'" => 'http', "'0x50'" => '0x50', "' 80'" => ' 80', "'80 '" => '80 ',
+    "'+80'" => '+80', "''" => '', '1.5' => 1.5, '-1' => -1, '65536' => 65536,
+    'Inf' => 9**9**9, 'NaN' => -sin(9**9**9), '2**64' => 2**64, "'1e3'" => '1e3',
+);
+for my $label (sort keys %bad_ports) {
+    my $e = bad_address($inet, ['127.0.0.1', $bad_ports{$label}],
+                        qr/port must be an integer in 0\.\.65535/, "port $label dies");
+}
+bad_address($inet, ['127.0.0.1', undef], qr/port must be an integer in 0\.\.65535, got undef/,
+            'port undef dies');
+bad_address($inet, ['127.0.0.1', [80]], qr/port must be an integer.*reference/,
+            'port array ref dies');
+bad_address($inet, ['127.0.0.1', 'http'], qr/service names go through getservbyname/,
+            'a service name says where service names go');
+my $e = bad_address($inet, ['127.0.0.1', 70000], qr/got 70000/, 'the message shows the bad port');
+is_deeply($e->address, ['127.0.0.1', 70000], 'the error carries the bad address');
+
+{
+    package PortObject;
+    use overload '0+' => sub { ${ $_[0] } }, fallback => 1;
+}
+{
+    package HostObject;
+    use overload '""' => sub { ${ $_[0] } }, fallback => 1;
+}
+
+# good ports: integers, decimal strings, numeric overloading
+{
+    my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $s->bind(['127.0.0.1', '0']);
+    my $port = $s->getsockname->[1];
+    ok($port > 0, 'port as the string "0" binds');
+    my $t = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $t->connect(['127.0.0.1', "$port"]);
+    is($t->getpeername->[1], $port, 'port as a decimal string');
+    $t->connect(['127.0.0.1', bless(\(my $p = $port), 'PortObject')]);
+    is($t->getpeername->[1], $port, 'port as an object with numeric overloading');
+    $t->connect(['127.0.0.1', $port + 0.0]);
+    is($t->getpeername->[1], $port, 'port as an integral float');
+    $t->connect([bless(\(my $h = '127.0.0.1'), 'HostObject'), $port]);
+    is($t->getpeername->[0], '127.0.0.1', 'host as an object with string overloading');
+}
+
+# ------------------------------------------------------------------ hosts
+
+bad_address($inet, ["127.0.0.1\0evil", 80], qr/NUL character inside host name/,
+            'NUL inside a host name dies');
+bad_address($inet, [undef, 80], qr/host must be a string, got undef/, 'undef host dies');
+bad_address($inet, [['127.0.0.1'], 80], qr/host must be a string/, 'array ref host dies');
+bad_address($inet, ["\x{263a}", 80], qr/Wide character in host name/, 'wide host dies');
+bad_address($inet, ['::1', 80], qr/IPv6 address, this is an AF_INET socket/,
+            'an IPv6 literal on an AF_INET socket says so');
+{
+    my $host = no_dns_host();
+    my $e = dies_with(sub { $inet->connect([$host, 80]) }, class => 'BSDSocket::Error::GAI',
+                      op => 'address', message => qr/cannot resolve host '\Q$host\E'/,
+                      name => 'an unresolvable host dies with BSDSocket::Error::GAI');
+    ok($e && $e->errname =~ /^EAI_/, 'its errname is an EAI_ name: ' . ($e && $e->errname));
+    ok($e && $e->isa('BSDSocket::Error'), 'GAI errors are BSDSocket::Errors');
+}
+{
+    my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $s->bind(['', 0]);
+    is($s->getsockname->[0], '0.0.0.0', "'' is INADDR_ANY");
+    $s->setsockopt(SOL_SOCKET, SO_BROADCAST, 1);
+    $s->connect(['<broadcast>', 9]);
+    is($s->getpeername->[0], '255.255.255.255', "'<broadcast>' is INADDR_BROADCAST");
+    $s->connect(['localhost', 9]);
+    is($s->getpeername->[0], '127.0.0.1', 'localhost resolves (from /etc/hosts)');
+}
+
+# ----------------------------------------------------- round trips, seed form
+
+{
+    my ($a, $b) = udp_pair();
+    my $a_addr = $a->getsockname;
+    is(ref $a_addr, 'ARRAY', 'getsockname gives an array ref');
+    like($a_addr->[0], qr/^\d+\.\d+\.\d+\.\d+$/, '... with a dotted quad');
+    like($a_addr->[1], qr/^\d+$/, '... and a port');
+    $b->sendto('ping', $a_addr);
+    my ($data, $from) = $a->recvfrom(100);
+    is($data, 'ping', 'sendto the address getsockname gave');
+    is_deeply($from, $b->getsockname, 'recvfrom gives the sender address');
+    $a->sendto('pong', $from);
+    is($b->recv(100), 'pong', 'recvfrom\'s address is accepted back by sendto');
+    $b->connect($a_addr);
+    is_deeply($b->getpeername, $a_addr, 'connect takes getsockname\'s address unchanged');
+
+    # the seed's two-argument form
+    my $c = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $c->bind('127.0.0.1', 0);
+    ok($c->getsockname->[1], 'bind($host, $port)');
+    $c->connect('127.0.0.1', $a_addr->[1]);
+    is_deeply($c->getpeername, $a_addr, 'connect($host, $port)');
+    bad_address($c, ['127.0.0.1'], qr/2 elements/, 'the one-argument form still checks shape');
+    dies_with(sub { $c->connect('127.0.0.1', 1, 2) }, errno => EINVAL, op => 'address',
+              message => qr/got 3 arguments/, name => 'three address arguments die');
+    dies_with(sub { $unix->bind('/tmp/a', 1) }, errno => EINVAL, op => 'address',
+              message => qr/expected one address, got 2/,
+              name => 'the two-argument form is for AF_INET only');
+}
+{
+    # a tied array is read through its magic
+    package CountingArray;
+    require Tie::Array;
+    our @ISA = ('Tie::StdArray');
+    our $fetches = 0;
+    sub FETCH { $fetches++; $_[0]->SUPER::FETCH($_[1]) }
+}
+{
+    tie my @addr, 'CountingArray';
+    @addr = ('127.0.0.1', 0);
+    my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $s->bind(\@addr);
+    is($s->getsockname->[0], '127.0.0.1', 'a tied array works as an address');
+    is($CountingArray::fetches, 2, 'each element fetched once');
+}
+
+# ---------------------------------------------------------------- AF_UNIX
+
+my $dir = temp_dir();
+bad_address($unix, ['/tmp/x'], qr/AF_UNIX address is a path string/,
+            'AF_UNIX refuses an array ref');
+bad_address($unix, undef, qr/AF_UNIX address is a path string, got undef/,
+            'AF_UNIX refuses undef');
+bad_address($unix, "$dir/a\0b", qr/NUL character inside AF_UNIX path/,
+            'NUL inside a path dies');
+bad_address($unix, "$dir/\x{263a}", qr/Wide character in AF_UNIX path/,
+            'a wide character in a path dies');
+{
+    # over-long: refused, never cut short
+    my $long = "$dir/" . ('p' x (200 - length("$dir/")));
+    my $e = bad_address($unix, $long, qr/AF_UNIX path is 200 bytes, longer than the 108-byte limit of sun_path/,
+                        'a 200-byte path dies with its length and the limit');
+    ok(!-e substr($long, 0, 108) && !-e substr($long, 0, 107), 'nothing was created under a cut name');
+    my $over = "$dir/" . ('q' x (109 - length("$dir/")));
+    bad_address($unix, $over, qr/109 bytes/, 'one byte over the limit dies');
+    bad_address($unix, "\0" . ('a' x 108), qr/109 bytes/, 'an over-long abstract name dies');
+
+    # exactly sun_path long (no room for a NUL): Linux takes it
+    my $exact = "$dir/" . ('e' x (108 - length("$dir/")));
+    is(length $exact, 108, 'a 108-byte path');
+    my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $s->bind($exact);
+    ok(-S $exact, '... binds');
+    is($s->getsockname, $exact, '... and comes back whole');
+}
+{
+    my $path = "$dir/dgram";
+    my $server = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $server->bind($path);
+    is($server->getsockname, $path, 'a path comes back as given');
+    my $client = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $client->sendto('hi', $path);
+    my ($data, $from) = $server->recvfrom(10);
+    is($data, 'hi', 'sendto a path');
+    is($from, '', 'an unbound sender is the unnamed address ""');
+    is($client->getsockname, '', 'an unbound AF_UNIX socket\'s name is ""');
+}
+SKIP: {
+    skip 'the abstract namespace is Linux only', 4 unless $^O eq 'linux';
+    my $name = "\0bsdsocket-test-$$-\0-with-nul";
+    my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $s->bind($name);
+    is($s->getsockname, $name, 'an abstract name (NULs and all) comes back unchanged');
+    my $c = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $c->connect($s->getsockname);
+    is($c->getpeername, $name, 'connect takes it back');
+    $c->send('abstract');
+    is($s->recv(20), 'abstract', 'data goes through');
+    my ($a, $b) = BSDSocket::socketpair();
+    is($a->getsockname, '', 'socketpair sockets are unnamed');
+}
+
+# --------------------------------------------------------- other families
+
+SKIP: {
+    my $nl = eval { BSDSocket::socket(AF_NETLINK, SOCK_RAW, 0) };
+    skip 'no AF_NETLINK sockets here', 4 unless $nl;
+    $nl->bind([AF_NETLINK, "\0" x 10]);
+    my $addr = $nl->getsockname;
+    is(ref $addr, 'ARRAY', 'an AF_NETLINK address is an array ref');
+    is($addr->[0], AF_NETLINK, '... of the family');
+    ok(length $addr->[1], '... and the raw bytes');
+    bad_address($nl, [AF_INET, 'x'], qr/does not match the socket's family/,
+                'a raw address of another family dies');
+}
+
+done_testing;

@@ -1,0 +1,125 @@
+use strict;
+use warnings;
+use Test::More;
+use Errno qw(ECONNREFUSED EINVAL EBADF ENOSYS);
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:constants);
+
+my $closed_port = do {
+    my $t = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $t->bind(['127.0.0.1', 0]);
+    $t->getsockname->[1];
+};
+
+# ------------------------------------------------------- the fields
+
+my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$! = 0;
+my $line = __LINE__; eval { $s->connect(['127.0.0.1', $closed_port]) };
+my $e = $@;
+my $errno_after = $! + 0;
+
+isa_ok($e, 'BSDSocket::Error');
+ok($e->isa(BSDSocket::error), '$@->isa(BSDSocket::error) reads like the seed');
+is($e->errno, ECONNREFUSED, 'errno');
+is($e->errname, 'ECONNREFUSED', 'errname');
+is($e->message, do { local $! = ECONNREFUSED; "$!" }, 'message is strerror');
+is($e->op, 'connect', 'op');
+is_deeply($e->address, ['127.0.0.1', $closed_port], 'address, in its Perl form');
+is($e->sent, undef, 'sent is undef outside sendall');
+is($e->file, __FILE__, 'file is the caller\'s');
+is($e->line, $line, 'line is the caller\'s');
+is("$e", "connect: " . $e->message . " at " . __FILE__ . " line $line.\n",
+   'stringification: "op: message at FILE line N.\\n"');
+is($e->as_string, "$e", 'as_string');
+is(0 + $e, ECONNREFUSED, 'numification is the errno');
+ok($e == ECONNREFUSED, '== compares the errno');
+ok(!!$e, 'the error is true');
+is($errno_after, ECONNREFUSED, '$! is set to the errno');
+{
+    local $! = ECONNREFUSED;
+    ok($!{ECONNREFUSED}, '$!{ECONNREFUSED} works');
+}
+
+# rethrowing keeps the object
+eval { eval { $s->connect(['127.0.0.1', $closed_port]) }; die $@ };
+isa_ok($@, 'BSDSocket::Error', 'a rethrown error');
+
+# -------------------------------------------------- argument errors
+
+for my $case (
+    [sub { $s->recv('ten') },            'recv',   qr/bufsize must be a non-negative integer, got "ten"/],
+    [sub { $s->recv(10, 1.5) },          'recv',   qr/flags must be an integer in -2147483648\.\.2147483647, got 1\.5/],
+    [sub { $s->listen('many') },         'listen', qr/backlog must be an integer/],
+    [sub { $s->send(undef) },            'send',   qr/data must be a string, got undef/],
+    [sub { $s->send([1]) },              'send',   qr/data must be a string, got a reference to ARRAY/],
+    [sub { $s->send(*STDOUT) },          'send',   qr/data must be a string, got a glob/],
+    [sub { $s->recv },                   'recv',   qr/^Usage: BSDSocket::Socket::recv\(self, bufsize, flags = 0\)$/],
+    [sub { BSDSocket::socket() },        'socket', qr/^Usage: BSDSocket::socket\(family, type, proto = 0\)$/],
+    [sub { BSDSocket::Socket->recv(1) }, 'recv',   qr/expected a BSDSocket::Socket object, got "BSDSocket::Socket"/],
+    [sub { BSDSocket::Socket::recv({}, 1) }, 'recv', qr/expected a BSDSocket::Socket object, got a reference to HASH/],
+    [sub { BSDSocket::Socket::fileno(bless {}, 'BSDSocket::Socket') }, 'fileno',
+     qr/not a socket BSDSocket made/],
+    [sub { BSDSocket::Socket::close(bless \(my $x = 3), 'BSDSocket::Socket') }, 'close',
+     qr/not a socket BSDSocket made/],
+    [sub { BSDSocket::Socket::send(bless([], 'Other'), 'x') }, 'send',
+     qr/expected a BSDSocket::Socket object, got a Other object/],
+) {
+    my ($code, $op, $message) = @$case;
+    my $err = dies_with($code, errno => EINVAL, op => $op, message => $message,
+                        name => "$op: " . ($message =~ s/\(\?\^:(.*)\)/$1/r));
+    is($err && $err->file, __FILE__, '... reported at the caller\'s file') if $err;
+}
+
+# a forged object with a plausible struct inside is still refused, and the
+# fd number in it is never touched
+{
+    my $victim = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    my $fd = $victim->fileno;
+    my $forged = bless \(my $buf = pack('iiiid', $fd, AF_INET, SOCK_DGRAM, 0, -1)), 'BSDSocket::Socket';
+    dies_with(sub { $forged->close }, errno => EINVAL, op => 'close', name => 'a forged object is refused');
+    ok(fd_is_open($fd), 'the fd it named is untouched');
+    undef $forged;
+    ok(fd_is_open($fd), '... also when the forged object is freed');
+}
+
+# ------------------------------ errors from the module's own Perl code
+
+{
+    package BSDSocket::TestWrapper;
+    sub connect_closed { $_[0]->connect(['127.0.0.1', $_[1]]) }
+}
+my $wline = __LINE__; eval { BSDSocket::TestWrapper::connect_closed($s, $closed_port) };
+is($@->line, $wline, 'frames inside BSDSocket:: are skipped: the user\'s line is reported');
+
+# ------------------------------------------------- no errno at all
+
+{
+    my $err = eval { BSDSocket::getservbyname('no-such-service-name'); 1 } ? undef : $@;
+    SKIP: {
+        skip 'no /etc/services', 4 unless $err && -r '/etc/services';
+        is($err->errno, undef, 'an unknown service has errno undef');
+        is($err->errname, undef, '... and errname undef');
+        is(0 + $err, 0, '... numifies to 0');
+        ok(!!$err, '... and is still true');
+    }
+}
+
+# a missing constant
+SKIP: {
+    my ($missing) = grep { !defined eval { BSDSocket->can($_)->() } } @BSDSocket::CONSTANT_NAMES;
+    skip 'no missing constant', 1 unless $missing;
+    dies_with(sub { BSDSocket->can($missing)->() }, errno => ENOSYS, op => $missing,
+              name => 'a missing constant dies with a BSDSocket::Error');
+}
+
+# every die is an object: none of these is a plain string
+for my $code (sub { BSDSocket::socketpair(1, 2, 3, 4) }, sub { BSDSocket::fromfd() },
+              sub { BSDSocket::gethostbyname() }, sub { $s->sendto() }, sub { $s->makefile('z') }) {
+    eval { $code->() };
+    ok(ref $@ && $@->isa('BSDSocket::Error'), 'an object, not a string: ' . (ref $@ ? $@->message : $@));
+}
+
+done_testing;

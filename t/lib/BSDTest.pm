@@ -1,0 +1,135 @@
+package BSDTest;
+
+# Helpers shared by the tests: loopback pairs, temp paths, an alarm guard,
+# and a check for "dies with this BSDSocket::Error".
+
+use strict;
+use warnings;
+
+use Errno ();
+use File::Spec ();
+use File::Temp ();
+use Test::More ();
+
+use BSDSocket qw(:all);
+
+use Exporter 'import';
+our @EXPORT = qw(
+    tcp_pair tcp_listener udp_pair temp_dir guard_alarm dies_with
+    have_program no_dns_host fd_is_open open_fds perl_cmd is_cloexec
+);
+
+# A name the resolver rejects before asking anyone: a 64-byte label is
+# longer than DNS allows, so glibc fails it locally (no query is sent).
+sub no_dns_host { ('x' x 64) . '.invalid' }
+
+# Every blocking test runs under this: a bug fails the test, not the suite.
+sub guard_alarm {
+    my ($seconds) = @_;
+    $SIG{ALRM} = sub { die "test timed out after $seconds s\n" };
+    alarm $seconds;
+}
+
+sub tcp_listener {
+    my ($family) = @_;
+    $family //= AF_INET;
+    my $l = BSDSocket::socket($family, SOCK_STREAM);
+    $l->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    $l->bind($family == AF_INET6 ? ['::1', 0] : ['127.0.0.1', 0]);
+    $l->listen(16);
+    return $l;
+}
+
+# (listener, client, server-side connection), connected over 127.0.0.1.
+sub tcp_pair {
+    my $l = tcp_listener(@_);
+    my $c = BSDSocket::socket($l->family, SOCK_STREAM);
+    $c->connect($l->getsockname);
+    my ($s) = $l->accept;
+    return ($l, $c, $s);
+}
+
+# Two UDP sockets bound on 127.0.0.1, each knowing the other's address.
+sub udp_pair {
+    my @s = map {
+        my $u = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+        $u->bind(['127.0.0.1', 0]);
+        $u;
+    } 1 .. 2;
+    return @s;
+}
+
+sub temp_dir { File::Temp::tempdir('bsdsock-XXXXXX', TMPDIR => 1, CLEANUP => 1) }
+
+# dies_with(sub { ... }, errno => EINVAL, op => 'recv', message => qr/.../,
+#           class => 'BSDSocket::Error', name => 'what it checks')
+sub dies_with {
+    my ($code, %want) = @_;
+    my $name = delete $want{name} // 'dies';
+    my $ok = eval { $code->(); 1 };
+    my $e = $@;
+    my $tb = Test::More->builder;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    if ($ok) {
+        $tb->ok(0, $name);
+        $tb->diag('it did not die');
+        return;
+    }
+    my $class = $want{class} // 'BSDSocket::Error';
+    unless (ref $e && eval { $e->isa($class) }) {
+        $tb->ok(0, $name);
+        $tb->diag("died with " . (ref $e || "a plain string: $e") . ", wanted $class");
+        return;
+    }
+    my @problems;
+    if (exists $want{errno}) {
+        my $got = $e->errno;
+        push @problems, "errno is " . ($got // 'undef') . ", wanted " . ($want{errno} // 'undef')
+            unless (defined $got && defined $want{errno} && $got == $want{errno})
+                || (!defined $got && !defined $want{errno});
+    }
+    push @problems, "op is '" . ($e->op // 'undef') . "', wanted '$want{op}'"
+        if exists $want{op} && ($e->op // '') ne $want{op};
+    push @problems, "message '" . $e->message . "' does not match $want{message}"
+        if exists $want{message} && $e->message !~ $want{message};
+    $tb->ok(!@problems, $name) or $tb->diag(join "\n", @problems, "error: $e");
+    return $e;
+}
+
+sub have_program {
+    my ($name) = @_;
+    for my $dir (File::Spec->path) {
+        return File::Spec->catfile($dir, $name) if -x File::Spec->catfile($dir, $name);
+    }
+    return;
+}
+
+sub fd_is_open {
+    my ($fd) = @_;
+    return -e "/proc/self/fd/$fd";
+}
+
+# Read from /proc, so that looking does not take ownership of the fd (an
+# open "<&=" handle would close it when it goes).
+sub is_cloexec {
+    my ($fd) = @_;
+    open my $info, '<', "/proc/self/fdinfo/$fd" or return undef;
+    while (<$info>) {
+        return oct($1) & 02000000 ? 1 : 0 if /^flags:\s+(\d+)/;   # O_CLOEXEC
+    }
+    return undef;
+}
+
+sub open_fds {
+    opendir my $dh, '/proc/self/fd' or return -1;
+    my $n = grep { /^\d+$/ } readdir $dh;
+    closedir $dh;
+    return $n - 1;    # the directory handle itself
+}
+
+# The command line for a child perl that sees the same build.
+sub perl_cmd {
+    return ($^X, (map { "-I$_" } grep { !ref } @INC), @_);
+}
+
+1;
