@@ -155,7 +155,9 @@ S_unix_from_sv(pTHX_ SV *address, bsd_addr *out)
                         UVuf "-byte limit of sun_path",
                         (UV)len, (UV)SUN_PATH_MAX);
 
-    Zero(sun, 1, struct sockaddr_un);
+    /* all of the storage: a sun_path-long path has no NUL of its own,
+     * and the bytes after it must read as one */
+    Zero(&out->u, 1, struct sockaddr_storage);
     sun->sun_family = AF_UNIX;
     Copy(path, sun->sun_path, len, char);
     /* no terminating NUL counted, as CPython does: the kernel adds one */

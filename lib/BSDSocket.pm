@@ -32,3 +32,486 @@ our %EXPORT_TAGS = (
 sub error () { 'BSDSocket::Error' }
 
 1;
+
+__END__
+
+=head1 NAME
+
+BSDSocket - the BSD socket interface, as objects whose methods are the system calls
+
+=head1 SYNOPSIS
+
+  use BSDSocket qw(:DEFAULT SOL_SOCKET SO_REUSEADDR);
+
+  # a server
+  my $server = BSDSocket::socket(AF_INET, SOCK_STREAM);
+  $server->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+  $server->bind(['127.0.0.1', 0]);
+  $server->listen(5);
+  my ($host, $port) = @{ $server->getsockname };
+
+  # a client
+  my $client = BSDSocket::socket(AF_INET, SOCK_STREAM);
+  $client->connect(['127.0.0.1', $port]);
+  $client->send('Hello, world');
+
+  my ($conn, $peer) = $server->accept;
+  my $data = $conn->recv(1024);          # 'Hello, world'
+  $conn->send($data);
+  print "Received '", $client->recv(1024), "'\n";
+
+  # every failure is an exception object
+  eval { $client->connect(['127.0.0.1', 9]); 1 }
+      or warn $@->op, ': ', $@->message, "\n";   # connect: Transport endpoint ...
+
+=head1 DESCRIPTION
+
+BSDSocket gives Perl the BSD socket interface in the object style of
+Python's classic C<socket> module: C<BSDSocket::socket> returns a socket
+object, and its methods (C<accept>, C<bind>, C<connect>, C<recv>,
+C<send>, ...) are the socket system calls.  Parameters are a little
+higher-level than in C: receive buffers are allocated for you, the length
+of what is sent is implicit, addresses are Perl values (see
+L</ADDRESSES>), and every error is an exception object (see L</ERRORS>).
+
+Everything is implemented in XS: one thin XSUB per call over C helpers,
+one address converter, one error thrower, one place that handles
+C<EINTR>.  Sockets are created close-on-exec, and sends never raise
+C<SIGPIPE>.
+
+=head1 EXPORTS
+
+By default: C<AF_UNSPEC>, C<AF_UNIX>, C<AF_INET>, C<AF_INET6> and every
+C<SOCK_*> constant.  Everything else on request, by name or by tag:
+
+=over 4
+
+=item C<:constants>
+
+Every constant: C<AF_*>, C<PF_*>, C<SOCK_*>, C<SOL_*>, C<SO_*>,
+C<IPPROTO_*>, C<TCP_*>, C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>,
+C<SOMAXCONN>, C<INADDR_*>, C<AI_*>, C<NI_*>, C<EAI_*>, C<SCM_*> and the
+C<h_errno> codes C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>,
+C<NO_DATA>, C<NO_ADDRESS>.  C<@BSDSocket::CONSTANT_NAMES> lists them.
+
+=item C<:functions>
+
+C<socket>, C<socketpair>, C<fromfd>, C<gethostbyname>, C<getservbyname>,
+C<error>.  None of them is exported by default: several have the names of
+Perl builtins, and importing one replaces the builtin in your package.
+
+=item C<:all>
+
+Both.
+
+=back
+
+The values come from the system headers when the module is built.  A
+constant this platform does not define (C<SO_NOSIGPIPE> on Linux, say)
+can still be imported, so code that names it compiles everywhere; calling
+it dies with a L<BSDSocket::Error> (errno C<ENOSYS>, message
+C<"BSDSocket::SO_NOSIGPIPE is not defined on this platform">), at run
+time, never at C<use> time.
+
+C<INADDR_*> constants are dotted-quad strings (C<INADDR_ANY> is
+C<'0.0.0.0'>, C<INADDR_LOOPBACK> is C<'127.0.0.1'>), usable directly as
+the host of an address.
+
+=head1 FUNCTIONS
+
+=head2 socket
+
+  $sock = BSDSocket::socket($family, $type, $proto = 0)
+  $sock = BSDSocket::Socket->new($family, $type, $proto = 0)
+
+A new socket object (L</SOCKET METHODS>).  C<$type> may include
+C<SOCK_NONBLOCK> (the socket starts non-blocking) and C<SOCK_CLOEXEC>
+(always added anyway).  C<< ->new >> blesses into the class it is called
+on, so subclasses work.  Dies if an argument is not an integer (EINVAL)
+or if C<socket(2)> fails (C<EAFNOSUPPORT>, C<EPROTONOSUPPORT>, C<EMFILE>,
+...).
+
+=head2 socketpair
+
+  ($a, $b) = BSDSocket::socketpair($family = AF_UNIX, $type = SOCK_STREAM, $proto = 0)
+
+Two connected socket objects.  Dies as C<socket> does; C<AF_INET> is not
+supported by the kernel (C<EOPNOTSUPP>).
+
+=head2 fromfd
+
+  $sock = BSDSocket::fromfd($fd, $family?, $type?, $proto?)
+
+A socket object on a C<dup> of C<$fd>; your C<$fd> stays open and yours.
+C<$fd> is an integer, a Perl file handle (glob, glob reference or IO
+object), or another socket object.  What you leave out is read from the
+fd (C<SO_DOMAIN>, C<SO_TYPE>, C<SO_PROTOCOL>).  Dies with C<ENOTSOCK> if
+the fd is not a socket, C<EBADF> if it is not open, C<EINVAL> if C<$fd>
+is not an integer in 0..2**31-1 or a handle.
+
+=head2 gethostbyname
+
+  $ip = BSDSocket::gethostbyname($name)
+
+The first IPv4 address of C<$name>, as a dotted quad.  An IPv4 literal
+comes back unchanged, without a lookup; C<''> gives C<'0.0.0.0'> and
+C<'E<lt>broadcastE<gt>'> gives C<'255.255.255.255'>.  Uses the
+thread-safe C<gethostbyname_r>.  A failed lookup dies with
+L<BSDSocket::Error::Host|BSDSocket::Error/BSDSocket::Error::Host> (errno
+is the C<h_errno> code, errname e.g. C<HOST_NOT_FOUND>).  A name that is
+not a string, holds a NUL or a character above 255 dies with EINVAL.
+
+=head2 getservbyname
+
+  $port = BSDSocket::getservbyname($service, $proto?)
+
+The port number of a service from the services database: C<$proto> is
+C<'tcp'> or C<'udp'>, or omitted (or C<undef>) for any.  An unknown
+service dies (op C<getservbyname>, errno C<undef>, message
+C<"service 'x' not found">).
+
+=head2 error
+
+  $class = BSDSocket::error      # 'BSDSocket::Error'
+
+So that C<< $@->isa(BSDSocket::error) >> reads like the seed's C<except
+socket.error>.
+
+=head1 SOCKET METHODS
+
+Socket objects are of class C<BSDSocket::Socket>.  Every method checks
+that it was called on a socket object BSDSocket made; anything else (an
+unblessed reference, another class, a scalar blessed into
+C<BSDSocket::Socket> by hand) dies with EINVAL before anything is
+touched.  Every method but C<close>, C<fileno>, C<family>, C<type> and
+C<proto> dies with C<EBADF> on a closed socket, and never touches the fd
+number it used to have.
+
+Integer arguments (sizes, flags, levels, option names, backlogs) must be
+integers: an IV, an integral number, a decimal string, or an object with
+numeric overloading.  Anything else, or a value out of range for the C
+type, dies with EINVAL and a message that names the argument and the
+value.
+
+=head2 accept
+
+  ($conn, $address) = $sock->accept
+  $conn = $sock->accept                 # scalar context
+
+Waits for a connection and returns it as a new socket object of the
+listener's class, with the peer's address (L</ADDRESSES>).  The new
+socket is close-on-exec (C<accept4>).  Dies with C<EINVAL> if the socket
+is not listening, C<EOPNOTSUPP> on a datagram socket, C<EMFILE> when out
+of descriptors, ...
+
+=head2 bind
+
+  $sock->bind($address)
+  $sock->bind($host, $port)             # AF_INET, the seed's form
+
+Dies with C<EADDRINUSE>, C<EACCES>, C<EINVAL>, ...; the error's C<address>
+is the address, in its Perl form.
+
+=head2 close
+
+  $sock->close
+
+Closes the fd.  Idempotent: closing a closed socket does nothing.  The
+object stays, with C<fileno> -1; every other later call dies with
+C<EBADF>.  The peer sees EOF after the data already queued.  C<close(2)>
+is never retried on C<EINTR> (the fd is gone either way on Linux), and
+C<ECONNRESET> from it is ignored.
+
+A socket object that goes out of scope closes its fd too.  It never calls
+C<shutdown>, so copies of the fd (after C<fork>, C<fromfd>, C<makefile>)
+keep the connection.
+
+=head2 connect
+
+  $sock->connect($address)
+  $sock->connect($host, $port)          # AF_INET, the seed's form
+
+Dies with C<ECONNREFUSED>, C<ETIMEDOUT>, C<ENETUNREACH>, ...; the error's
+C<address> is the address, in its Perl form.  A host name in the address
+is resolved first (see L</ADDRESSES>).  When a signal interrupts it, the
+connection attempt is not restarted: after the Perl signal handlers ran,
+C<connect> waits for the attempt the kernel kept going and reports how
+it ended.
+
+=head2 fileno
+
+  $fd = $sock->fileno
+
+The fd, an integer; -1 after C<close>.  Use it with Perl's C<select>,
+C<IO::Select> and event loops.
+
+=head2 getpeername
+
+  $address = $sock->getpeername
+
+The address of the peer.  Dies with C<ENOTCONN> when there is none.
+
+=head2 getsockname
+
+  $address = $sock->getsockname
+
+The socket's own address.
+
+=head2 getsockopt
+
+  $int   = $sock->getsockopt($level, $optname)
+  $bytes = $sock->getsockopt($level, $optname, $buflen)
+
+Without C<$buflen>: the option as a C C<int>.  With it: a byte string of
+the option's real length, at most C<$buflen> bytes (C<$buflen> is
+1..1024, else EINVAL), to C<unpack> yourself.  Dies with C<ENOPROTOOPT>
+for an option the kernel does not know.
+
+=head2 listen
+
+  $sock->listen($backlog = SOMAXCONN)
+
+A negative C<$backlog> means 0, as in CPython.  Dies with C<EOPNOTSUPP>
+on a datagram socket.
+
+=head2 makefile
+
+  $fh = $sock->makefile($mode = 'r', $bufsize?)
+
+A real Perl file handle (an L<IO::Handle>) on a C<dup> of the fd, made the
+way Perl makes its own socket handles: separate input and output streams,
+so reading ahead never gets in the way of writing.  C<$mode> is C<'r'>,
+C<'w'>, C<'rw'> or C<'r+'>; a C<'b'> is allowed and ignored: the handle
+is always binary, whatever C<use open> says.  C<$bufsize> 0 makes the
+handle unbuffered (reads take only what they need, writes go out at
+once); C<undef>, -1 or a positive size leave PerlIO's own buffering (it
+has no per-handle size).  The handle and the socket are independent:
+close either first.  A bad mode or bufsize dies with EINVAL.
+
+=head2 recv
+
+  $bytes = $sock->recv($bufsize, $flags = 0)
+
+At most C<$bufsize> bytes, as a byte string; C<''> at end of file (or for
+an empty datagram).  The data is read straight into the returned string,
+and a short result does not keep a large buffer alive behind it.  On a
+stream socket, C<recv(0)> waits until data is readable and returns C<''>
+(as the kernel does); on a datagram socket it discards one datagram.
+C<$flags> are C<MSG_*> values (C<MSG_PEEK>, C<MSG_WAITALL>, ...).
+A negative or non-integer size dies with EINVAL; a size that cannot be
+allocated dies with C<ENOMEM> instead of killing the interpreter.
+
+=head2 recvfrom
+
+  ($bytes, $address) = $sock->recvfrom($bufsize, $flags = 0)
+  $bytes = $sock->recvfrom($bufsize, $flags)   # scalar context
+
+As C<recv>, with the sender's address.  The address is C<undef> where the
+kernel gives none (a connected TCP socket); an unbound C<AF_UNIX> sender
+is C<''>.
+
+=head2 send
+
+  $count = $sock->send($bytes, $flags = 0)
+
+Sends, and returns how many bytes went (a stream socket may take fewer
+than given).  Always with C<MSG_NOSIGNAL>: a peer that went away is an
+C<EPIPE> error, never a C<SIGPIPE> that ends the program.  Data is bytes
+(see L</DATA AND STRINGS>).
+
+=head2 sendto
+
+  $count = $sock->sendto($bytes, $address)
+  $count = $sock->sendto($bytes, $flags, $address)
+
+Sends a datagram to C<$address>.  The error of a failed C<sendto> carries
+the address.
+
+=head2 setsockopt
+
+  $sock->setsockopt($level, $optname, $value)
+
+A C<$value> that is a string is passed as its bytes (C<pack> a C<struct
+linger> or C<struct timeval> yourself); anything else is passed as a C
+C<int>.  That is the rule of Perl's own C<setsockopt>, so note that the
+string C<'1'> is one byte, which the kernel refuses for an C<int>
+option: write C<1>, not C<'1'>.  A boolean (C<!!1>) counts as the integer
+it stands for.  C<undef>, references, non-integers and out-of-range
+numbers die with EINVAL.
+
+=head2 shutdown
+
+  $sock->shutdown($how)
+
+C<$how> is C<SHUT_RD>, C<SHUT_WR> or C<SHUT_RDWR> (0, 1, 2).
+
+=head2 family
+
+  $family = $sock->family
+
+The address family the socket was made with (read from the fd for
+C<fromfd>).  Like C<type> and C<proto>, it keeps answering after
+C<close>.
+
+=head2 type
+
+  $type = $sock->type
+
+The socket type, with the C<SOCK_NONBLOCK> and C<SOCK_CLOEXEC> flag bits
+masked off.
+
+=head2 proto
+
+  $proto = $sock->proto
+
+The protocol number the socket was made with.
+
+=head1 ADDRESSES
+
+Addresses are Perl values; one converter, in C, turns them into socket
+addresses and back, for every method that takes or returns one.  What
+C<getsockname>, C<getpeername>, C<accept> and C<recvfrom> return is
+accepted back by C<bind>, C<connect> and C<sendto> unchanged.
+
+=over 4
+
+=item C<AF_INET>
+
+C<[$host, $port]>, exactly two elements.  C<$host> is a dotted quad
+(taken as is), a host name (resolved with C<getaddrinfo>), C<''> for
+C<INADDR_ANY> or C<'E<lt>broadcastE<gt>'> for C<INADDR_BROADCAST>.
+Returned as C<[$dotted_quad, $port]>.  C<bind>, C<connect> (and
+C<connect_ex>) also take the seed's two arguments C<($host, $port)>.
+
+=item C<AF_UNIX>
+
+A path string; a leading C<"\0"> names the Linux abstract namespace (every
+byte after it counts, NULs included).  Returned as the path, as the
+C<"\0name">, or C<''> for an unnamed socket.
+
+=item any other family
+
+Returned as C<[$family, $raw_bytes]> (the bytes after the family field),
+and taken back in that form.
+
+=back
+
+A port is an integer in 0..65535, a decimal string of one (C<'4242'>), or
+an object with numeric overloading.  Service names (C<'http'>), hex, blanks,
+C<''>, C<undef>, fractions, Inf/NaN and references die: look service
+names up with L</getservbyname>.  A host is a string or an object with
+string overloading.
+
+Bad values never crash and are never cut short silently.  Each dies with
+a L<BSDSocket::Error> of op C<address>, errno EINVAL, whose C<address> is
+the value given, and whose message names the problem:
+
+=over 4
+
+=item * not an array reference (C<AF_INET>) or not a string (C<AF_UNIX>): the wrong form for the socket's family
+
+=item * the wrong number of elements
+
+=item * a port that is not an integer in 0..65535
+
+=item * a host that is not a string, has a NUL or a character above 255 in it, or is an IPv6 literal given to an C<AF_INET> socket
+
+=item * an C<AF_UNIX> path longer than C<sun_path> (108 bytes on Linux; the message gives the path's length and the limit), or with a NUL inside (other than the abstract namespace's leading one)
+
+=item * a raw address of a family other than the socket's
+
+=back
+
+A host name that does not resolve dies with
+L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI> (errno is
+the C<EAI_*> code, message C<"cannot resolve host 'name': ...">).
+
+=head1 DATA AND STRINGS
+
+Sent data is bytes.  A string with a character above 255 dies with
+C<"Wide character in send"> (or C<sendto>), as C<syswrite> does; a
+UTF-8-flagged string whose characters all fit in a byte is sent as those
+bytes (your string is not changed).  C<undef>, references without string
+overloading and globs are not data and die with EINVAL.
+
+Received data and addresses are byte strings.  Under C<perl -T> they are
+tainted, as with Perl's own C<recv> and C<sysread>.
+
+Magic is honoured once per argument: a tied scalar is fetched once, an
+overloaded object converted once.  An exception thrown by an overload
+method comes out of the call unchanged.
+
+=head1 ERRORS
+
+Every failure dies with a L<BSDSocket::Error> object (or a subclass),
+never a plain string: system call failures, argument errors (errno
+EINVAL, including a wrong number of arguments, whose message is the
+call's usage), bad addresses (op C<address>), a method called on
+something that is not a live socket object.  The object has C<errno>,
+C<errname>, C<message>, C<op>, C<address>, C<sent>, C<file> and C<line>;
+it stringifies as C<"connect: Connection refused at FILE line N.\n">
+(the caller's file and line), numifies to the errno and is always true.
+C<$!> is set to the errno of a failed system call too, so C<$!{EAGAIN}>
+works.  See L<BSDSocket::Error>.
+
+  use Errno qw(ECONNREFUSED);
+  eval { $sock->connect(['127.0.0.1', $port]); 1 } or do {
+      die $@ unless ref $@ && $@->errno == ECONNREFUSED;
+      ...   # nobody there
+  };
+
+=head1 TIMEOUTS AND SIGNALS
+
+Sockets block.  When a signal arrives during a blocking call (C<accept>,
+C<connect>, C<recv>, C<recvfrom>, C<send>, C<sendto>), the call runs the
+Perl signal handlers that are due (Perl defers them until it is safe)
+and then carries on.  A handler that returns normally does not abort the
+call.  A handler that dies takes its exception out of the call, and the
+socket is left as it was and usable:
+
+  local $SIG{ALRM} = sub { die "timeout\n" };
+  alarm 2;
+  my $data = eval { $sock->recv(1024) };
+  alarm 0;
+
+If a handler closes the socket, the interrupted call dies with C<EBADF>.
+
+Sending never raises C<SIGPIPE>: a send to a closed peer dies with
+C<EPIPE>.  Every fd BSDSocket creates (C<socket>, C<socketpair>,
+C<accept>, C<fromfd>, C<makefile>) is close-on-exec, as Perl does for its
+own handles above C<$^F>.
+
+=head1 THREADS AND FORK
+
+After C<fork>, parent and child each own a copy of every fd.  A socket
+object closes its own copy when it goes; it never calls C<shutdown>, so
+the connection lives on in the other process until both have closed it.
+
+A new Perl thread (L<threads>) gets a copy of every socket object, as it
+does of every variable.  BSDSocket gives each copy a descriptor of its
+own, a close-on-exec C<dup> of the original: both threads can use the
+socket, each closes only its own descriptor, and nothing is closed twice
+or under another thread.  (If the C<dup> fails, for want of descriptors,
+the thread's copy starts closed.)  Like C<fork>, this means the
+connection stays open until every thread has closed its copy; call
+C<shutdown> to end it for all of them.
+
+=head1 SEE ALSO
+
+L<Socket>, the core module with the same constants and functional
+pack/unpack helpers; L<IO::Socket::IP>, the handle-based interface that
+does IPv4 and IPv6; L<BSDSocket::Error>; Python's C<socket> module, whose
+design this follows.
+
+=head1 AUTHOR
+
+The BSDSocket maintainers.
+
+=head1 LICENSE
+
+Copyright 2026 the BSDSocket maintainers.
+
+This library is free software; you can redistribute it and/or modify it
+under the same terms as Perl itself.
+
+=cut

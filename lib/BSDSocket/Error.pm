@@ -120,12 +120,16 @@ for every other call.
 
 =head2 file
 
+  $file = $err->file
+
+Where the failing call was made: the caller's file, as C<croak> reports
+it (frames inside BSDSocket itself are skipped).
+
 =head2 line
 
-  ($file, $line) = ($err->file, $err->line)
+  $line = $err->line
 
-Where the failing call was made: the caller's file and line, as C<croak>
-reports them (frames inside BSDSocket itself are skipped).
+The caller's line number, with L</file>.
 
 =head2 as_string
 
