@@ -1,0 +1,263 @@
+#!/usr/bin/perl
+# perl_workloads.pl VARIANT WORKLOAD N
+#
+# The Perl side of bench/run.pl: runs N units of a workload through one
+# variant and prints the seconds the loop took (set-up excluded).
+#   VARIANT:  bsdsocket | builtin | iosocket
+#   WORKLOAD: w1 (1-byte round trips over a socketpair, one process)
+#             w2 (N chunks of 64 KiB from a child over a socketpair)
+#             w3 (64-byte UDP datagram round trips on 127.0.0.1)
+#             w4 (connect + accept + close both on 127.0.0.1)
+# Every variant does the same work with its own calls; C and Python do it
+# in bench/c_workloads.c and bench/py_workloads.py.
+use strict;
+use warnings;
+use Time::HiRes qw(time);
+use Socket qw(AF_UNIX AF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR
+              MSG_NOSIGNAL INADDR_LOOPBACK pack_sockaddr_in);
+use IO::Socket::INET ();
+use IO::Socket::UNIX ();
+use BSDSocket ();
+
+my ($variant, $workload, $n) = @ARGV;
+die "usage: $0 bsdsocket|builtin|iosocket w1|w2|w3|w4 N\n" unless $n;
+my $code = main->can("${variant}_$workload") or die "no $variant $workload\n";
+printf "%.6f\n", $code->($n);
+
+use constant CHUNK => 65536;
+
+# ------------------------------------------------------------------ W1
+
+sub bsdsocket_w1 {
+    my ($n) = @_;
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM);
+    my $buf;
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->send('x');
+        $buf = $b->recv(64);
+        $b->send('x');
+        $buf = $a->recv(64);
+    }
+    return time - $t0;
+}
+
+sub builtin_w1 {
+    my ($n) = @_;
+    socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
+    my $buf;
+    my $t0 = time;
+    for (1 .. $n) {
+        send($a, 'x', MSG_NOSIGNAL);
+        recv($b, $buf, 64, 0);
+        send($b, 'x', MSG_NOSIGNAL);
+        recv($a, $buf, 64, 0);
+    }
+    return time - $t0;
+}
+
+sub iosocket_w1 {
+    my ($n) = @_;
+    my ($a, $b) = IO::Socket->socketpair(AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
+    my $buf;
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->send('x', MSG_NOSIGNAL);
+        $b->recv($buf, 64);
+        $b->send('x', MSG_NOSIGNAL);
+        $a->recv($buf, 64);
+    }
+    return time - $t0;
+}
+
+# ------------------------------------------------------------------ W2
+# The child sends N chunks; the parent receives until EOF and is timed.
+
+sub w2_run {
+    my ($n, $make_pair, $sender, $receiver) = @_;
+    my ($a, $b) = $make_pair->();
+    my $t0 = time;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        undef $b;
+        $sender->($a, $n);
+        require POSIX;
+        POSIX::_exit(0);
+    }
+    undef $a;
+    my $total = $receiver->($b);
+    waitpid $pid, 0;
+    die "w2: got $total bytes\n" unless $total == $n * CHUNK;
+    return time - $t0;
+}
+
+sub bsdsocket_w2 {
+    my ($n) = @_;
+    w2_run($n, sub { BSDSocket::socketpair(AF_UNIX, SOCK_STREAM) },
+        sub {
+            my ($s, $n) = @_;
+            my $chunk = 'w' x CHUNK;
+            for (1 .. $n) {
+                my $off = 0;
+                $off += $s->send($off ? substr($chunk, $off) : $chunk) while $off < CHUNK;
+            }
+        },
+        sub {
+            my ($s) = @_;
+            my ($total, $data) = (0);
+            $total += length $data while length($data = $s->recv(CHUNK));
+            return $total;
+        });
+}
+
+sub builtin_w2 {
+    my ($n) = @_;
+    w2_run($n, sub { socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die $!; ($a, $b) },
+        sub {
+            my ($s, $n) = @_;
+            my $chunk = 'w' x CHUNK;
+            for (1 .. $n) {
+                my $off = 0;
+                $off += syswrite($s, $chunk, CHUNK - $off, $off) // die "syswrite: $!" while $off < CHUNK;
+            }
+        },
+        sub {
+            my ($s) = @_;
+            my ($total, $got, $data) = (0);
+            $total += $got while $got = sysread($s, $data, CHUNK);
+            return $total;
+        });
+}
+
+sub iosocket_w2 {
+    my ($n) = @_;
+    w2_run($n, sub { IO::Socket->socketpair(AF_UNIX, SOCK_STREAM, 0) },
+        sub {
+            my ($s, $n) = @_;
+            my $chunk = 'w' x CHUNK;
+            for (1 .. $n) {
+                my $off = 0;
+                $off += $s->syswrite($chunk, CHUNK - $off, $off) // die "syswrite: $!" while $off < CHUNK;
+            }
+        },
+        sub {
+            my ($s) = @_;
+            my ($total, $got, $data) = (0);
+            $total += $got while $got = $s->sysread($data, CHUNK);
+            return $total;
+        });
+}
+
+# ------------------------------------------------------------------ W3
+# One process, two UDP sockets: a sends to b, b answers whoever sent.
+
+sub bsdsocket_w3 {
+    my ($n) = @_;
+    my ($a, $b) = map {
+        my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+        $s->bind(['127.0.0.1', 0]);
+        $s;
+    } 1, 2;
+    my $b_addr = $b->getsockname;
+    my $msg = 'u' x 64;
+    my ($data, $from);
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->sendto($msg, $b_addr);
+        ($data, $from) = $b->recvfrom(64);
+        $b->sendto($data, $from);
+        ($data, $from) = $a->recvfrom(64);
+    }
+    return time - $t0;
+}
+
+sub builtin_w3 {
+    my ($n) = @_;
+    my ($a, $b) = map {
+        socket(my $s, AF_INET, SOCK_DGRAM, 0) or die $!;
+        bind($s, pack_sockaddr_in(0, INADDR_LOOPBACK)) or die $!;
+        $s;
+    } 1, 2;
+    my $b_addr = getsockname($b);
+    my $msg = 'u' x 64;
+    my ($data, $from);
+    my $t0 = time;
+    for (1 .. $n) {
+        send($a, $msg, 0, $b_addr);
+        $from = recv($b, $data, 64, 0);
+        send($b, $data, 0, $from);
+        $from = recv($a, $data, 64, 0);
+    }
+    return time - $t0;
+}
+
+sub iosocket_w3 {
+    my ($n) = @_;
+    my ($a, $b) = map {
+        IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1', LocalPort => 0) or die $@;
+    } 1, 2;
+    my $b_addr = $b->sockname;
+    my $msg = 'u' x 64;
+    my ($data, $from);
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->send($msg, 0, $b_addr);
+        $from = $b->recv($data, 64);
+        $b->send($data, 0, $from);
+        $from = $a->recv($data, 64);
+    }
+    return time - $t0;
+}
+
+# ------------------------------------------------------------------ W4
+
+sub bsdsocket_w4 {
+    my ($n) = @_;
+    my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $l->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+    $l->bind(['127.0.0.1', 0]);
+    $l->listen(128);
+    my $addr = $l->getsockname;
+    my $t0 = time;
+    for (1 .. $n) {
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->connect($addr);
+        my $s = $l->accept;
+        $c->close;
+        $s->close;
+    }
+    return time - $t0;
+}
+
+sub builtin_w4 {
+    my ($n) = @_;
+    socket(my $l, AF_INET, SOCK_STREAM, 0) or die $!;
+    setsockopt($l, SOL_SOCKET, SO_REUSEADDR, 1) or die $!;
+    bind($l, pack_sockaddr_in(0, INADDR_LOOPBACK)) or die $!;
+    listen($l, 128) or die $!;
+    my $addr = getsockname($l);
+    my $t0 = time;
+    for (1 .. $n) {
+        socket(my $c, AF_INET, SOCK_STREAM, 0) or die $!;
+        connect($c, $addr) or die "connect: $!";
+        accept(my $s, $l) or die "accept: $!";
+        close $c;
+        close $s;
+    }
+    return time - $t0;
+}
+
+sub iosocket_w4 {
+    my ($n) = @_;
+    my $l = IO::Socket::INET->new(Listen => 128, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  ReuseAddr => 1) or die $@;
+    my ($host, $port) = ($l->sockhost, $l->sockport);
+    my $t0 = time;
+    for (1 .. $n) {
+        my $c = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port) or die $@;
+        my $s = $l->accept;
+        $c->close;
+        $s->close;
+    }
+    return time - $t0;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""py_workloads.py WORKLOAD N -- the Python 3 socket module variant for
+bench/run.pl.  Same workloads as perl_workloads.pl; prints the seconds the
+loop took."""
+import os
+import socket
+import sys
+import time
+
+CHUNK = 65536
+
+
+def w1(n):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a.send(b'x')
+        b.recv(64)
+        b.send(b'x')
+        a.recv(64)
+    return time.perf_counter() - t0
+
+
+def w2(n):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        b.close()
+        chunk = b'w' * CHUNK
+        for _ in range(n):
+            a.sendall(chunk)
+        os._exit(0)
+    a.close()
+    total = 0
+    while True:
+        data = b.recv(CHUNK)
+        if not data:
+            break
+        total += len(data)
+    os.waitpid(pid, 0)
+    assert total == n * CHUNK, total
+    return time.perf_counter() - t0
+
+
+def w3(n):
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.bind(('127.0.0.1', 0))
+    b.bind(('127.0.0.1', 0))
+    b_addr = b.getsockname()
+    msg = b'u' * 64
+    t0 = time.perf_counter()
+    for _ in range(n):
+        a.sendto(msg, b_addr)
+        data, frm = b.recvfrom(64)
+        b.sendto(data, frm)
+        data, frm = a.recvfrom(64)
+    return time.perf_counter() - t0
+
+
+def w4(n):
+    l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(('127.0.0.1', 0))
+    l.listen(128)
+    addr = l.getsockname()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.connect(addr)
+        s, _ = l.accept()
+        c.close()
+        s.close()
+    return time.perf_counter() - t0
+
+
+if __name__ == '__main__':
+    workload, n = sys.argv[1], int(sys.argv[2])
+    print('%.6f' % globals()[workload](n))

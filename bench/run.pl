@@ -1,0 +1,238 @@
+#!/usr/bin/perl
+# bench/run.pl - BSDSocket's benchmarks, side by side with the alternatives.
+#
+#   perl Makefile.PL && make && perl bench/run.pl [options]
+#
+# Runs the same workloads through BSDSocket, Perl's builtins, IO::Socket,
+# a C program making the raw system calls (built here with the system
+# compiler) and, when python3 is there, Python's socket module.  Variants
+# are interleaved round by round (their order rotates each round), so a
+# slow patch of a shared machine hits all of them; each round gives every
+# variant a ratio to C from that same round, and the table shows the
+# median of those ratios.
+#
+#   W1  1-byte send / recv(64) ping-pong over a socketpair, one process (round trips/s)
+#   W2  64 KiB chunks from a child process over a socketpair, 1 GiB (MB/s)
+#   W3  64-byte UDP datagrams in lock-step on 127.0.0.1 (datagrams/s)
+#   W4  connect + accept + close both on 127.0.0.1 (connections/s)
+# Then: system calls per W4 connection (strace -c) and user-space
+# instructions per W1 round trip (valgrind --tool=callgrind, two loop
+# lengths, the difference divided out), both when the tools are there.
+#
+# Options:
+#   --rounds N       rounds (default 7)
+#   --only w1,w3     just these workloads
+#   --scale F        multiply every loop length by F (0.1 for a quick look)
+#   --no-callgrind   --no-strace   skip those parts
+use strict;
+use warnings;
+use Config;
+use File::Basename qw(dirname);
+use File::Path qw(make_path);
+use File::Spec;
+use Getopt::Long;
+use List::Util qw(min max);
+
+my %opt = (rounds => 7, scale => 1);
+GetOptions(\%opt, 'rounds=i', 'only=s', 'scale=f', 'no-callgrind', 'no-strace')
+    or die "usage: perl bench/run.pl [--rounds N] [--only w1,w2] [--scale F] [--no-callgrind] [--no-strace]\n";
+die "--rounds must be at least 1\n" if $opt{rounds} < 1;
+
+my $bench = dirname(File::Spec->rel2abs(__FILE__));
+my $top = dirname($bench);
+chdir $top or die "$top: $!";
+-e "blib/arch/auto/BSDSocket/BSDSocket.so"
+    or die "build BSDSocket first: perl Makefile.PL && make\n";
+
+my %workload = (
+    w1 => { n => 200_000, unit => 'round trips/s', what => '1-byte ping-pong, socketpair' },
+    w2 => { n => 16_384,  unit => 'MB/s',          what => '64 KiB chunks, 1 GiB, two processes',
+            per_unit_bytes => 65536 },
+    w3 => { n => 100_000, unit => 'datagrams/s',   what => '64-byte UDP lock-step, 127.0.0.1',
+            units_per_n => 2 },
+    w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },
+);
+my @workloads = $opt{only} ? split(/,/, lc $opt{only}) : sort keys %workload;
+$workload{$_} or die "unknown workload $_\n" for @workloads;
+
+# ---------------------------------------------------------------- variants
+
+my $c_prog = build_c();
+# the interpreter itself, not a wrapper script (pyenv's shims are bash)
+my $python = which('python3');
+$python &&= do { my $exe = `$python -c 'import sys; print(sys.executable)'`; chomp $exe; $exe };
+my @perl = ($^X, '-Mblib');
+my @variants = (
+    [C         => sub { ($c_prog, @_) }],
+    [BSDSocket => sub { (@perl, "$bench/perl_workloads.pl", 'bsdsocket', @_) }],
+    [builtins  => sub { (@perl, "$bench/perl_workloads.pl", 'builtin', @_) }],
+    ['IO::Socket' => sub { (@perl, "$bench/perl_workloads.pl", 'iosocket', @_) }],
+    $python ? (['python3' => sub { ($python, "$bench/py_workloads.py", @_) }]) : (),
+);
+
+sub build_c {
+    my $dir = "$bench/build";
+    make_path($dir);
+    my $exe = "$dir/c_workloads";
+    my @cmd = ($Config{cc}, '-O2', '-o', $exe, "$bench/c_workloads.c");
+    system(@cmd) == 0 or die "could not build the C baseline: @cmd\n";
+    return $exe;
+}
+
+sub which {
+    my ($name) = @_;
+    for my $dir (File::Spec->path) {
+        my $path = File::Spec->catfile($dir, $name);
+        return $path if -x $path;
+    }
+    return;
+}
+
+sub run_seconds {
+    my @cmd = @_;
+    open my $out, '-|', @cmd or die "cannot run @cmd: $!\n";
+    my $text = do { local $/; <$out> };
+    close $out;
+    die "failed ($?): @cmd\n" if $? || !defined $text || $text !~ /^(\d+\.\d+)\s*$/;
+    return $1;
+}
+
+sub median {
+    my @s = sort { $a <=> $b } @_;
+    return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2;
+}
+
+sub human {
+    my ($x) = @_;
+    return sprintf('%.0f', $x) if $x >= 100;
+    return sprintf('%.1f', $x);
+}
+
+# ------------------------------------------------------------- the rounds
+
+print "BSDSocket benchmarks, $opt{rounds} rounds, ", scalar(localtime), "\n";
+printf "perl %s, %s, %d CPUs online\n", $^V, $Config{archname}, cpus();
+print "python3: ", ($python ? `$python -c 'import sys; print(sys.version.split()[0])'` : "not found\n");
+print "\n";
+
+my %rate;     # $rate{$w}{$variant}[$round]
+for my $round (1 .. $opt{rounds}) {
+    my @order = map { $variants[($_ + $round - 1) % @variants] } 0 .. $#variants;
+    for my $w (@workloads) {
+        my $spec = $workload{$w};
+        my $n = int($spec->{n} * $opt{scale}) || 1;
+        for my $v (@order) {
+            my ($name, $cmd) = @$v;
+            my $secs = run_seconds($cmd->($w, $n));
+            my $units = $n * ($spec->{units_per_n} // 1);
+            $rate{$w}{$name}[$round - 1] = $spec->{per_unit_bytes}
+                ? $n * $spec->{per_unit_bytes} / 1e6 / $secs
+                : $units / $secs;
+        }
+    }
+    print STDERR "round $round of $opt{rounds} done\n";
+}
+
+for my $w (@workloads) {
+    my $spec = $workload{$w};
+    printf "%s: %s, %s\n", uc $w, $spec->{what}, $spec->{unit};
+    printf "  %-11s %12s %21s %10s %12s\n", 'variant', 'median', 'min - max', 'vs C', 'vs builtins';
+    for my $v (map { $_->[0] } @variants) {
+        my @r = @{ $rate{$w}{$v} };
+        my @vs_c = map { $r[$_] / $rate{$w}{C}[$_] } 0 .. $#r;
+        my @vs_b = map { $r[$_] / $rate{$w}{builtins}[$_] } 0 .. $#r;
+        printf "  %-11s %12s %21s %9.2fx %11.2fx\n", $v, human(median(@r)),
+            human(min(@r)) . ' - ' . human(max(@r)), median(@vs_c), median(@vs_b);
+    }
+    print "\n";
+}
+
+# ---------------------------------------------- system calls per connection
+
+if (!$opt{'no-strace'} && grep { $_ eq 'w4' } @workloads) {
+    if (my $strace = which('strace')) {
+        print "W4 system calls per connection (strace -f -c, 2000 minus 1000 connections):\n";
+        for my $v (@variants) {
+            my ($name, $cmd) = @$v;
+            my %one = strace_counts($strace, $cmd->('w4', 1000));
+            my %two = strace_counts($strace, $cmd->('w4', 2000));
+            my @per = map { [$_, ($two{$_} // 0) - ($one{$_} // 0)] } sort keys %two;
+            @per = grep { $_->[1] >= 500 } @per;   # per connection, rounded
+            my $total = 0;
+            $total += $_->[1] for @per;
+            printf "  %-11s %4.1f  (%s)\n", $name, $total / 1000,
+                join(', ', map { sprintf '%s %.1f', $_->[0], $_->[1] / 1000 } @per);
+        }
+        print "\n";
+    }
+    else {
+        print "W4 system calls: strace not found, skipped\n\n";
+    }
+}
+
+sub strace_counts {
+    my ($strace, @cmd) = @_;
+    my $log = "$bench/build/strace.txt";
+    quiet_system($strace, '-f', '-c', '-o', $log, @cmd) or die "strace @cmd failed\n";
+    open my $fh, '<', $log or die "$log: $!";
+    my %calls;
+    while (<$fh>) {
+        # % time  seconds  usecs/call  calls  [errors]  syscall
+        next unless /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/;
+        $calls{$2} = $1 unless $2 eq 'total';
+    }
+    return %calls;
+}
+
+# ---------------------------------------- instructions per W1 round trip
+
+if (!$opt{'no-callgrind'} && grep { $_ eq 'w1' } @workloads) {
+    if (my $valgrind = which('valgrind')) {
+        print "W1 user-space instructions per round trip (callgrind, 40000 minus 20000 round trips):\n";
+        my %ir;
+        for my $v (@variants) {
+            my ($name, $cmd) = @$v;
+            my $one = callgrind_ir($valgrind, $cmd->('w1', 20_000));
+            my $two = callgrind_ir($valgrind, $cmd->('w1', 40_000));
+            $ir{$name} = ($two - $one) / 20_000;
+        }
+        for my $v (map { $_->[0] } @variants) {
+            printf "  %-11s %7.0f   %5.2fx C   %5.2fx builtins\n", $v, $ir{$v},
+                $ir{$v} / $ir{C}, $ir{$v} / $ir{builtins};
+        }
+        print "\n";
+    }
+    else {
+        print "W1 instructions: valgrind not found, skipped\n\n";
+    }
+}
+
+sub callgrind_ir {
+    my ($valgrind, @cmd) = @_;
+    my $out = "$bench/build/callgrind.out";
+    my $log = "$bench/build/callgrind.log";
+    quiet_system($valgrind, '--tool=callgrind', "--callgrind-out-file=$out", "--log-file=$log", @cmd)
+        or die "callgrind @cmd failed\n";
+    open my $fh, '<', $log or die "$log: $!";
+    while (<$fh>) {
+        return $1 =~ tr/,//dr if /Collected\s*:\s*([\d,]+)/;
+    }
+    die "no instruction count in $log\n";
+}
+
+# run a command with its output (the loop's seconds) thrown away
+sub quiet_system {
+    my @cmd = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', File::Spec->devnull or die $!;
+        exec @cmd or die "exec $cmd[0]: $!";
+    }
+    waitpid $pid, 0;
+    return $? == 0;
+}
+
+sub cpus {
+    open my $fh, '<', '/proc/cpuinfo' or return 0;
+    return scalar grep { /^processor\s*:/ } <$fh>;
+}
