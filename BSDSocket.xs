@@ -95,6 +95,20 @@ PROTOTYPES: DISABLE
 
 BOOT:
     S_install_constants(aTHX);
+    bsd_fast_boot(aTHX);
+
+void
+CLONE(...)
+  CODE:
+    PERL_UNUSED_VAR(items);
+    bsd_fast_clone(aTHX);
+
+UV
+_fastcall_count()
+  CODE:
+    RETVAL = bsd_fast_taken(aTHX);
+  OUTPUT:
+    RETVAL
 
 void
 socket(family, type, proto = 0)
@@ -255,7 +269,8 @@ recv(self, bufsize, flags = 0)
   PREINIT:
     dXSTARG;
   PPCODE:
-    PUSHs(bsd_sock_recv(aTHX_ self, ST(0), TARG, bufsize, flags, NULL));
+    PUSHs(bsd_sock_recv(aTHX_ self, ST(0), BSD_RECV_TARG(TARG, bufsize), bufsize,
+                        flags, NULL));
 
 void
 recvfrom(self, bufsize, flags = 0)
@@ -263,14 +278,16 @@ recvfrom(self, bufsize, flags = 0)
     bsd_size bufsize
     bsd_int flags
   PREINIT:
+    dXSTARG;
     bsd_addr from;
     SV *data;
   PPCODE:
-    data = bsd_sock_recv(aTHX_ self, ST(0), NULL, bufsize, flags, &from);
+    data = bsd_sock_recv(aTHX_ self, ST(0), BSD_RECV_TARG(TARG, bufsize), bufsize,
+                         flags, &from);
     EXTEND(SP, 2);
     PUSHs(data);
     if (GIMME_V == G_LIST)
-        PUSHs(sv_2mortal(sockaddr_to_sv(&from)));
+        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, &self->last_peer)));
 
 IV
 send(self, data, flags = 0)

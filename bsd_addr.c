@@ -23,23 +23,102 @@
 
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
+/* The address arrays this module makes carry their sockaddr in this
+ * magic (mg_ptr holds a copy of it), and are read-only, elements and all,
+ * so that the two cannot drift apart: handing one back to sendto or
+ * connect costs a copy, not a parse.  Like a Python tuple, an address is
+ * a value; copy it ([@$address]) to change it. */
+static MGVTBL bsd_addr_vtbl;
+
 /* ------------------------------------------------------------ Perl -> C */
 
-/* One element of an address array; a missing element reads as undef. */
+/* One element of an address array, get-magic'd once; a missing element
+ * reads as undef. */
 static SV *
 S_elem(pTHX_ AV *av, SSize_t i)
 {
-    SV **const svp = av_fetch(av, i, 0);
-    SV *const sv = svp ? *svp : &PL_sv_undef;
+    SV *sv;
+    if (LIKELY(!SvRMAGICAL(av)))         /* a plain array: read it directly */
+        sv = AvARRAY(av)[i];
+    else {
+        SV **const svp = av_fetch(av, i, 0);
+        sv = svp ? *svp : NULL;
+    }
+    if (!sv)
+        return &PL_sv_undef;
     SvGETMAGIC(sv);
     return sv;
+}
+
+/* A dotted quad, strictly as inet_pton reads one: four decimal parts of
+ * 0..255, no leading zeros, nothing else.  Written out because it is on
+ * every sendto's path and inet_pton costs several times as much. */
+static bool
+S_parse_in4(const char *pv, STRLEN len, struct in_addr *out)
+{
+    const char *p = pv, *const end = pv + len;
+    unsigned char bytes[4];
+    int part;
+    for (part = 0; part < 4; part++) {
+        unsigned value = 0;
+        int digits = 0;
+        if (part > 0) {
+            if (p == end || *p != '.')
+                return FALSE;
+            p++;
+        }
+        for (; p < end && isDIGIT(*p); p++) {
+            if (++digits > 3)
+                return FALSE;
+            value = value * 10 + (unsigned)(*p - '0');
+        }
+        if (digits == 0 || value > 255 || (digits > 1 && p[-digits] == '0'))
+            return FALSE;
+        bytes[part] = (unsigned char)value;
+    }
+    if (p != end)
+        return FALSE;
+    Copy(bytes, &out->s_addr, 4, unsigned char);
+    return TRUE;
+}
+
+/* The other way: "a.b.c.d" into text (room for INET_ADDRSTRLEN), its length
+ * returned.  (glibc's inet_ntop goes through sprintf.) */
+static STRLEN
+S_format_in4(const struct in_addr *in, char *text)
+{
+    const unsigned char *const b = (const unsigned char *)&in->s_addr;
+    char *p = text;
+    int i;
+    for (i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (i)
+            *p++ = '.';
+        if (v >= 100) {
+            *p++ = (char)('0' + v / 100);
+            v %= 100;
+            *p++ = (char)('0' + v / 10);
+            v %= 10;
+        }
+        else if (v >= 10) {
+            *p++ = (char)('0' + v / 10);
+            v %= 10;
+        }
+        *p++ = (char)('0' + v);
+    }
+    *p = '\0';
+    return (STRLEN)(p - text);
 }
 
 static in_port_t
 S_port_from_sv(pTHX_ SV *port, SV *address)
 {
     IV value = 0;
-    const int status = bsd_parse_iv(aTHX_ port, 0, 65535, &value);
+    int status;
+    if (LIKELY((SvFLAGS(port) & (SVf_IOK|SVf_IVisUV|SVf_ROK)) == SVf_IOK
+               && SvIVX(port) >= 0 && SvIVX(port) <= 65535))
+        return htons((in_port_t)SvIVX(port));
+    status = bsd_parse_iv(aTHX_ port, 0, 65535, &value);
     if (status == BSD_INT_OK)
         return htons((in_port_t)value);
     if (status == BSD_INT_RANGE)
@@ -84,8 +163,8 @@ S_resolve(pTHX_ int family, const char *host, SV *address, bsd_addr *out)
         bsd_die_gai(aTHX_ "address", rc, errno, address,
                     sv_2mortal(newSVpvf("cannot resolve host '%s'", host)));
     /* one result is enough; keep its address, our port comes later */
-    Copy(res->ai_addr, &out->u.sa, res->ai_addrlen, char);
-    out->len = res->ai_addrlen;
+    out->len = res->ai_addrlen < sizeof out->u ? res->ai_addrlen : sizeof out->u;
+    Copy(res->ai_addr, &out->u.sa, out->len, char);
     freeaddrinfo(res);
 }
 
@@ -111,23 +190,30 @@ S_inet4_from_sv(pTHX_ SV *address, bsd_addr *out)
     port_sv = S_elem(aTHX_ av, 1);
     /* the port first: a bad one must not cost a resolver call */
     port = S_port_from_sv(aTHX_ port_sv, address);
-    host = S_host_from_sv(aTHX_ host_sv, address);
 
     Zero(sin, 1, struct sockaddr_in);
+    sin->sin_family = AF_INET;
+    sin->sin_port = port;
+    out->len = sizeof(struct sockaddr_in);
+
+    /* the common case, a dotted quad in a plain string */
+    if (LIKELY((SvFLAGS(host_sv) & (SVf_POK|SVf_UTF8|SVf_ROK)) == SVf_POK)
+        && S_parse_in4(SvPVX_const(host_sv), SvCUR(host_sv), &sin->sin_addr))
+        return;
+
+    host = S_host_from_sv(aTHX_ host_sv, address);
     if (!*host)
         sin->sin_addr.s_addr = htonl(INADDR_ANY);
     else if (strEQ(host, "<broadcast>"))
         sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
-    else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+    else if (!S_parse_in4(host, strlen(host), &sin->sin_addr)) {
         struct in6_addr v6;
         if (inet_pton(AF_INET6, host, &v6) == 1)
             bsd_die_address(aTHX_ address,
                             "'%s' is an IPv6 address, this is an AF_INET socket", host);
         S_resolve(aTHX_ AF_INET, host, address, out);
+        sin->sin_port = port;
     }
-    sin->sin_family = AF_INET;
-    sin->sin_port = port;
-    out->len = sizeof(struct sockaddr_in);
 }
 
 /* A path string; a leading NUL names the Linux abstract namespace, where
@@ -206,6 +292,15 @@ S_raw_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
 static void
 S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
 {
+    /* an address array this module made knows its sockaddr already */
+    if (SvROK(address) && SvRMAGICAL(SvRV(address))) {
+        const MAGIC *const mg = mg_findext(SvRV(address), PERL_MAGIC_ext, &bsd_addr_vtbl);
+        if (mg && ((const struct sockaddr *)mg->mg_ptr)->sa_family == family) {
+            out->len = (socklen_t)mg->mg_len;
+            Copy(mg->mg_ptr, &out->u, mg->mg_len, char);
+            return;
+        }
+    }
     switch (family) {
     case AF_INET:
         S_inet4_from_sv(aTHX_ address, out);
@@ -248,15 +343,29 @@ S_tainted(pTHX_ SV *sv)
     return sv;
 }
 
-/* An array reference that takes over the n new SVs given. */
+/* A read-only address array reference over the n new SVs given. */
 static SV *
-S_array_ref(pTHX_ SV **elems, SSize_t n)
+S_address_array(pTHX_ SV **elems, SSize_t n, const bsd_addr *addr)
 {
-    AV *const av = newAV();
     SSize_t i;
+#ifdef newAV_alloc_x
+    AV *const av = newAV_alloc_x(n);
+    for (i = 0; i < n; i++) {
+        SvREADONLY_on(elems[i]);
+        AvARRAY(av)[i] = elems[i];
+    }
+    AvFILLp(av) = n - 1;
+#else
+    AV *const av = newAV();
     av_extend(av, n - 1);
-    for (i = 0; i < n; i++)
-        av_push(av, elems[i]);
+    for (i = 0; i < n; i++) {
+        SvREADONLY_on(elems[i]);
+        av_store(av, i, elems[i]);
+    }
+#endif
+    sv_magicext(MUTABLE_SV(av), NULL, PERL_MAGIC_ext, &bsd_addr_vtbl,
+                (const char *)&addr->u, (I32)addr->len);
+    SvREADONLY_on(av);
     return newRV_noinc(MUTABLE_SV(av));
 }
 
@@ -276,10 +385,10 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
     case AF_INET:
         if (len >= sizeof(struct sockaddr_in)) {
             char text[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &addr->u.in4.sin_addr, text, sizeof text);
-            elems[0] = S_tainted(aTHX_ newSVpv(text, 0));
+            const STRLEN text_len = S_format_in4(&addr->u.in4.sin_addr, text);
+            elems[0] = S_tainted(aTHX_ newSVpvn(text, text_len));
             elems[1] = S_tainted(aTHX_ newSVuv(ntohs(addr->u.in4.sin_port)));
-            return S_array_ref(aTHX_ elems, 2);
+            return S_address_array(aTHX_ elems, 2, addr);
         }
         break;
     case AF_UNIX: {
@@ -297,7 +406,28 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
     }
     elems[0] = newSViv(addr->u.sa.sa_family);
     elems[1] = S_tainted(aTHX_ newSVpvn(addr->u.sa.sa_data, len - family_end));
-    return S_array_ref(aTHX_ elems, 2);
+    return S_address_array(aTHX_ elems, 2, addr);
+}
+
+/* As bsd_sockaddr_to_sv, for an address that tends to repeat (the peer
+ * of recvfrom): *cache holds the last array made; while the address
+ * stays the same, that array is handed out again. */
+SV *
+bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache)
+{
+    SV *rv;
+    if (*cache) {
+        const MAGIC *const mg = mg_findext(*cache, PERL_MAGIC_ext, &bsd_addr_vtbl);
+        if (mg && (socklen_t)mg->mg_len == addr->len
+            && memEQ(mg->mg_ptr, &addr->u, addr->len))
+            return newRV_inc(*cache);
+    }
+    rv = bsd_sockaddr_to_sv(aTHX_ addr);
+    if (SvROK(rv)) {                 /* an array (a path string is cheap anyway) */
+        SvREFCNT_dec(*cache);
+        *cache = SvREFCNT_inc_simple_NN(SvRV(rv));
+    }
+    return rv;
 }
 
 /* ------------------------------------------------------------ resolver */
@@ -329,7 +459,7 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
     size_t room = 1024;
     int rc, h_err = 0;
 
-    if (inet_pton(AF_INET, name, &in4) == 1)
+    if (S_parse_in4(name, strlen(name), &in4))
         return sv_2mortal(newSVpv(name, 0));
     if (!*name || strEQ(name, "<broadcast>"))
         in4.s_addr = htonl(*name ? INADDR_BROADCAST : INADDR_ANY);
@@ -350,8 +480,7 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
             bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
         Copy(found->h_addr_list[0], &in4, 1, struct in_addr);
     }
-    inet_ntop(AF_INET, &in4, text, sizeof text);
-    return sv_2mortal(newSVpv(text, 0));
+    return sv_2mortal(newSVpvn(text, S_format_in4(&in4, text)));
 }
 
 /* getservbyname: the port of a service; proto NULL or undef means any. */

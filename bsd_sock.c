@@ -9,7 +9,9 @@
  *
  * The driver: bsd_call_run() is the one place a socket call waits.  It
  * makes the system call, and on EINTR runs Perl's deferred signal
- * handlers and tries again.  Every method that can block goes through it.
+ * handlers and tries again.  Every method that can block goes through it;
+ * the hottest (send, recv) make their first attempt inline and hand any
+ * failure to bsd_call_failed(), the driver's part after the first try.
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -30,13 +32,20 @@ S_sock_free(pTHX_ SV *sv, MAGIC *mg)
 {
     bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
     PERL_UNUSED_ARG(sv);
-    if (s && s->fd >= 0) {
+    if (!s)
+        return 0;
+    if (s->fd >= 0) {
         /* DESTROY may run while a die unwinds: keep that error's $! */
         const int saved_errno = errno;
         const int fd = s->fd;
         s->fd = -1;
         (void)close(fd);
         errno = saved_errno;
+    }
+    if (s->last_peer) {
+        SV *const peer = s->last_peer;
+        s->last_peer = NULL;
+        SvREFCNT_dec(peer);
     }
     return 0;
 }
@@ -48,6 +57,7 @@ S_sock_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 {
     bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
     PERL_UNUSED_ARG(param);
+    s->last_peer = NULL;               /* the parent interpreter's array */
     if (s->fd >= 0)
         s->fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);   /* -1 (closed) if it fails */
     return 0;
@@ -60,7 +70,7 @@ MGVTBL bsd_sock_vtbl = {
 SV *
 bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
 {
-    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0 };
+    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0, NULL };
     SV *const obj = newSV_type(SVt_PVMG);
     SV *const rv = sv_2mortal(newRV_noinc(obj));
     MAGIC *const mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl,
@@ -136,18 +146,20 @@ S_die_call(pTHX_ const bsd_call *c, int err)
                   c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer)) : NULL);
 }
 
+/* The first attempt failed with `err`: from here on the driver decides.
+ * Returns what a later attempt returned, or dies. */
 ssize_t
-bsd_call_run(pTHX_ bsd_call *c)
+bsd_call_failed(pTHX_ bsd_call *c, int err)
 {
     for (;;) {
-        const ssize_t r = c->attempt(c);
-        int err;
-        if (LIKELY(r >= 0))
-            return r;
-        err = errno;
+        ssize_t r;
         if (err != EINTR)
             S_die_call(aTHX_ c, err);
         S_run_signal_handlers(aTHX_ c);
+        r = c->attempt(c);
+        if (r >= 0)
+            return r;
+        err = errno;
     }
 }
 
@@ -264,32 +276,46 @@ S_attempt_recv(bsd_call *c)
     return recv(c->sock->fd, c->buf, c->len, c->flags);
 }
 
-/* Results up to this size are received into the call site's target
- * scalar (no allocation per call; the caller's assignment copies the few
- * bytes).  Bigger ones get a scalar of their own, which that assignment
- * takes over without a copy. */
-#define BSD_RECV_TARG_MAX 1024
-/* A fresh result buffer with more than this left unused is shrunk to
- * fit, so a short message does not pin a big buffer. */
-#define BSD_RECV_SLACK 1024
+/* Receive into `into` (a call site's target, or the variable the result
+ * is assigned to; see bsd_fast.c), or into a new mortal when it is NULL.
+ * Either way the bytes land in the scalar that is returned: no copy.  A
+ * buffer left more than half empty, by more than BSD_RECV_SLACK bytes, is
+ * shrunk to fit, so a short message does not pin a big buffer. */
+#define BSD_RECV_SLACK 4096
 
 SV *
-bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
+bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
               int flags, bsd_addr *from)
 {
-    const bool use_target = target && bufsize <= BSD_RECV_TARG_MAX
-                         && !TAINTING_get;
-    SV *const result = use_target ? target : sv_newmortal();
-    bsd_call c;
+    SV *const result = into ? into : sv_newmortal();
+    char *buf;
     ssize_t n;
+    STRLEN unused;
 
-    BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
-                  S_attempt_recv);
-    c.buf = bsd_grow_or_die(aTHX_ result, bufsize, c.op);
-    c.len = bufsize;
-    c.flags = flags;
-    c.addr = from;
-    n = bsd_call_run(aTHX_ &c);
+    /* a target used before is ready for the next message as it is */
+    if (LIKELY(SvTYPE(result) >= SVt_PV && !SvTHINKFIRST(result)
+               && SvLEN(result) > bufsize))
+        buf = SvPVX(result);
+    else
+        buf = bsd_grow_or_die(aTHX_ result, bufsize, from ? "recvfrom" : "recv");
+
+    if (from) {
+        from->len = sizeof from->u;
+        n = recvfrom(s->fd, buf, bufsize, flags, &from->u.sa, &from->len);
+    }
+    else
+        n = recv(s->fd, buf, bufsize, flags);
+    if (UNLIKELY(n < 0)) {
+        const int err = errno;
+        bsd_call c;
+        BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
+                      S_attempt_recv);
+        c.buf = buf;
+        c.len = bufsize;
+        c.flags = flags;
+        c.addr = from;
+        n = bsd_call_failed(aTHX_ &c, err);
+    }
 
     if (n > (ssize_t)bufsize)        /* MSG_TRUNC reports the real length */
         n = (ssize_t)bufsize;
@@ -300,9 +326,10 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
         from->len = offsetof(struct sockaddr_un, sun_path);
     }
     SvCUR_set(result, (STRLEN)n);
-    SvPVX(result)[n] = '\0';
+    buf[n] = '\0';
     (void)SvPOK_only(result);         /* bytes: no UTF-8 flag, no number */
-    if (!use_target && SvLEN(result) - (STRLEN)n > BSD_RECV_SLACK)
+    unused = SvLEN(result) - (STRLEN)n;
+    if (UNLIKELY(unused > BSD_RECV_SLACK && unused > (STRLEN)n))
         SvPV_shrink_to_cur(result);
     if (UNLIKELY(TAINTING_get))
         SvTAINTED_on(result);
@@ -331,16 +358,34 @@ ssize_t
 bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
               bsd_addr *to, const char *op)
 {
-    bsd_call c;
+    const char *buf;
     STRLEN len;
-    BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_send);
-    c.guard = S_guard_send_buffer;
-    c.buf = (char *)bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
-    c.len = len;
+    ssize_t n;
+
+    /* a plain byte string needs no conversion */
+    if (LIKELY((SvFLAGS(data) & (SVf_POK|SVf_UTF8|SVs_GMG|SVf_ROK)) == SVf_POK)) {
+        buf = SvPVX_const(data);
+        len = SvCUR(data);
+    }
+    else
+        buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
+
     /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
-    c.flags = flags | MSG_NOSIGNAL;
-    c.addr = to;
-    return bsd_call_run(aTHX_ &c);
+    flags |= MSG_NOSIGNAL;
+    n = to ? sendto(s->fd, buf, len, flags, &to->u.sa, to->len)
+           : send(s->fd, buf, len, flags);
+    if (UNLIKELY(n < 0)) {
+        const int err = errno;
+        bsd_call c;
+        BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_send);
+        c.guard = S_guard_send_buffer;
+        c.buf = (char *)buf;
+        c.len = len;
+        c.flags = flags;
+        c.addr = to;
+        n = bsd_call_failed(aTHX_ &c, err);
+    }
+    return n;
 }
 
 static ssize_t
@@ -359,7 +404,7 @@ bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer)
     bsd_call c;
     BSD_CALL_INIT(c, s, self, "accept", NULL, POLLIN, S_attempt_accept);
     c.addr = peer;
-    S_fill(conn, (int)bsd_call_run(aTHX_ &c), s->family, s->type, s->proto);
+    S_fill(conn, (int)bsd_call_run(&c), s->family, s->type, s->proto);
     return obj;
 }
 

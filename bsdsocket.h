@@ -33,6 +33,8 @@ typedef struct bsd_sock {
     int    type;      /* SOCK_* with SOCK_NONBLOCK/SOCK_CLOEXEC masked off */
     int    proto;
     double timeout;   /* < 0: blocking; 0: non-blocking; > 0: seconds per call */
+    SV    *last_peer; /* the address array recvfrom returned last (see
+                         bsd_sockaddr_to_sv_cached), or NULL */
 } bsd_sock;
 
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
@@ -189,9 +191,11 @@ void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
 #define sockaddr_from_sv(family, sv, out) \
     bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
 
-/* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef. */
+/* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef.
+ * Arrays come out read-only and remember their sockaddr. */
 SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr);
 #define sockaddr_to_sv(addr) bsd_sockaddr_to_sv(aTHX_ addr)
+SV *bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache);
 
 /* ------------------------------------------------------------ the calls */
 
@@ -227,7 +231,25 @@ struct bsd_call {
         (c).flags = 0; (c).addr = NULL;                               \
     } STMT_END
 
-ssize_t bsd_call_run(pTHX_ bsd_call *c);
+/* The driver after a failed first attempt (err is its errno). */
+ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
+
+/* The driver: make the call, and let bsd_call_failed() deal with failure. */
+PERL_STATIC_INLINE ssize_t
+S_bsd_call_run(pTHX_ bsd_call *c)
+{
+    const ssize_t r = c->attempt(c);
+    return LIKELY(r >= 0) ? r : bsd_call_failed(aTHX_ c, errno);
+}
+#define bsd_call_run(c) S_bsd_call_run(aTHX_ c)
+
+/* Small results go into the call site's target scalar (no allocation per
+ * call; the caller's assignment copies the few bytes); bigger ones into a
+ * scalar of their own, which that assignment takes over without a copy.
+ * Under taint mode the target is not used (it would stay tainted). */
+#define BSD_RECV_TARG_MAX 1024
+#define BSD_RECV_TARG(targ, bufsize) \
+    ((bufsize) <= BSD_RECV_TARG_MAX && !TAINTING_get ? (targ) : NULL)
 
 /* The helpers behind the methods; `self` is the object's reference (ST(0)),
  * results are mortal. */
@@ -236,7 +258,8 @@ void    bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto,
                       SV **a, SV **b);
 SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
                         SV *proto);
-SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *target, STRLEN bufsize,
+/* recv/recvfrom: into `into` (returned), or a new mortal if it is NULL. */
+SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
                       int flags, bsd_addr *from);
 ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
                       bsd_addr *to, const char *op);
@@ -252,6 +275,11 @@ int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
 /* The resolver (bsd_addr.c). */
 SV     *bsd_gethostbyname(pTHX_ SV *name);
 int     bsd_getservbyname(pTHX_ SV *service, SV *proto);
+
+/* The method-call shortcut (bsd_fast.c): set up at BOOT, again per thread. */
+void    bsd_fast_boot(pTHX);
+void    bsd_fast_clone(pTHX);
+UV      bsd_fast_taken(pTHX);
 
 /* The fd behind a socket object, a Perl handle or a plain integer. */
 int     bsd_fd_of(pTHX_ SV *sv, const char *op);

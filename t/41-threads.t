@@ -50,6 +50,14 @@ ok(!exists $fds{$parent_fd}, 'no thread shared the parent\'s descriptor');
 $a->send('still fine');
 is($b->recv(100), 'still fine', 'the parent\'s socket survives five threads');
 
+# the method-call shortcut works in a thread (its own interpreter's classes)
+my $echo = threads->create(sub {
+    $a->send('ping from a thread');
+    my $got = $b->recv(100);
+    return $got;
+})->join;
+is($echo, 'ping from a thread', 'send and $x = recv inside a thread');
+
 # a socket made inside a thread is closed when the thread ends
 my $inner_fd = threads->create(sub {
     my $t = BSDSocket::socket(AF_INET, SOCK_DGRAM);

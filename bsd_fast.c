@@ -1,0 +1,215 @@
+/*
+ * bsd_fast.c - a shortcut for method calls on BSDSocket::Socket objects.
+ *
+ * Calling an XSUB as a method costs more than the XSUB itself:
+ * pp_method_named looks the name up in the object's stash (a hash lookup
+ * per call), and pp_entersub wraps the call in ENTER/SAVETMPS/LEAVE and
+ * copies PADTMP arguments.  For a 1-byte send or recv that is about two
+ * thirds of the user-space work (see bench/ and the POD's PERFORMANCE).
+ *
+ * So, at compile time, the method_named op of `$obj->send(...)` (and of
+ * the other names in bsd_fast_names[]) gets a pp function of its own.
+ * At run time it takes the shortcut only when all of this holds:
+ *   - the invocant is an object blessed into BSDSocket::Socket itself
+ *     (a subclass may override the method: it takes perl's path);
+ *   - the method in that stash is still our XSUB (not redefined);
+ *   - the op after it is a plain entersub (no debugger, no lvalue call,
+ *     and no other module's replacement pp function);
+ * and then it calls the XSUB the way pp_entersub's XS branch does, minus
+ * the parts our XSUBs do not need: they never keep or return their
+ * arguments (so PADTMPs need no copy), and their mortals belong to the
+ * caller's statement either way (so no SAVETMPS).  Anything else goes to
+ * perl's own pp_method_named, unchanged.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include "bsdsocket.h"
+
+/* The methods worth the shortcut: the ones called per message. */
+#define BSD_FAST_METHODS(X) \
+    X(send, 0) X(recv, 1) X(sendto, 2) X(recvfrom, 3) X(fileno, 4) \
+    X(accept, 5) X(connect, 6) X(close, 7)
+#define BSD_FAST_COUNT 8
+#define BSD_FAST_RECV 1
+
+#define X_NAME(name, i) #name,
+static const char *const bsd_fast_names[BSD_FAST_COUNT] = { BSD_FAST_METHODS(X_NAME) };
+#undef X_NAME
+
+/* The XSUBs themselves: the same code in every interpreter. */
+static XSUBADDR_t bsd_fast_xsub[BSD_FAST_COUNT];
+
+/* Per interpreter: the class's stash and each method's glob in it. */
+#define MY_CXT_KEY "BSDSocket::_fast_guts" XS_VERSION
+typedef struct {
+    HV *stash;
+    GV *gv[BSD_FAST_COUNT];
+    UV  taken;          /* shortcuts taken, for the tests (t/53-fastcall.t) */
+} my_cxt_t;
+START_MY_CXT
+
+static Perl_check_t bsd_next_ck_method_named;
+
+/* `$lexical = $sock->recv(...)`: receive straight into $lexical's buffer,
+ * as sysread does, instead of into a temporary that sassign then copies
+ * (or, for big buffers, swaps: allocating and freeing 64 KiB per call makes
+ * glibc trim and refault its heap).  Only for a plain lexical with no
+ * magic, not read-only, not holding a reference; the padsv and sassign ops
+ * are then done here (the padsv's "my" included) and skipped.  NULL: not
+ * this pattern, take the usual path. */
+static OP *
+S_fast_recv_assign(pTHX_ SV **mark, OP *call)
+{
+    OP *const padsv = call->op_next;
+    OP *assign;
+    SV *var;
+    bsd_sock *s;
+    STRLEN bufsize;
+    int flags = 0;
+    const SSize_t items = PL_stack_sp - mark;
+
+    if (padsv->op_type != OP_PADSV || padsv->op_ppaddr != PL_ppaddr[OP_PADSV]
+        || (padsv->op_private & OPpPAD_STATE))
+        return NULL;
+    assign = padsv->op_next;
+    if (assign->op_type != OP_SASSIGN || assign->op_ppaddr != PL_ppaddr[OP_SASSIGN]
+        || (assign->op_private & (OPpASSIGN_BACKWARDS | OPpASSIGN_CV_TO_GV)))
+        return NULL;
+    var = PAD_SVl(padsv->op_targ);
+    if (SvTYPE(var) > SVt_PVMG || SvMAGICAL(var)
+        || (SvFLAGS(var) & (SVf_READONLY | SVf_PROTECT | SVf_ROK))
+        || items < 2 || items > 3)
+        return NULL;
+
+    /* the XSUB's argument handling (see recv in BSDSocket.xs) */
+    s = bsd_sock_live(mark[1], "recv");
+    bufsize = size_arg(mark[2], "bufsize", "recv");
+    if (items > 2)
+        flags = int_arg(mark[3], "flags", "recv");
+    PL_markstack_ptr--;
+    bsd_sock_recv(aTHX_ s, mark[1], var, bufsize, flags, NULL);
+    if (padsv->op_private & OPpLVAL_INTRO)      /* my $data = ... */
+        save_clearsv(&PAD_SVl(padsv->op_targ));
+    PL_stack_sp = mark + 1;                      /* sassign leaves the variable */
+    *PL_stack_sp = var;
+    return assign->op_next;
+}
+
+PERL_STATIC_INLINE OP *
+S_fast_method(pTHX_ int i)
+{
+    OP *const call = PL_op->op_next;
+    SV **const mark = PL_stack_base + TOPMARK;
+    dMY_CXT;
+
+    if (LIKELY(mark < PL_stack_sp)) {
+        SV *const invocant = mark[1];
+        if (LIKELY(SvROK(invocant))) {
+            SV *const obj = SvRV(invocant);
+            CV *const cv = GvCV(MY_CXT.gv[i]);
+            if (LIKELY(SvOBJECT(obj) && SvSTASH(obj) == MY_CXT.stash
+                       && cv && CvISXSUB(cv) && CvXSUB(cv) == bsd_fast_xsub[i]
+                       && call->op_ppaddr == PL_ppaddr[OP_ENTERSUB]
+                       && (call->op_flags & OPf_STACKED)
+                       && !(call->op_private & (OPpENTERSUB_DB | OPpLVAL_INTRO)))) {
+                const SSize_t markix = TOPMARK;
+                bool is_scalar;
+                PL_op = call;               /* GIMME_V and dXSTARG read the entersub */
+                MY_CXT.taken++;
+                if (i == BSD_FAST_RECV) {
+                    OP *const next = S_fast_recv_assign(aTHX_ mark, call);
+                    if (next)
+                        return next;
+                }
+                is_scalar = GIMME_V == G_SCALAR;
+                CvXSUB(cv)(aTHX_ cv);
+                if (is_scalar) {            /* as pp_entersub: exactly one value */
+                    SV **const svp = PL_stack_base + markix + 1;
+                    if (svp != PL_stack_sp) {
+                        *svp = svp > PL_stack_sp ? &PL_sv_undef : *PL_stack_sp;
+                        PL_stack_sp = svp;
+                    }
+                }
+                return call->op_next;
+            }
+        }
+    }
+    return PL_ppaddr[OP_METHOD_NAMED](aTHX);
+}
+
+#define X_PP(name, i) static OP *S_pp_fast_##name(pTHX) { return S_fast_method(aTHX_ i); }
+BSD_FAST_METHODS(X_PP)
+#undef X_PP
+
+#define X_PTR(name, i) S_pp_fast_##name,
+static Perl_ppaddr_t const bsd_fast_pp[BSD_FAST_COUNT] = { BSD_FAST_METHODS(X_PTR) };
+#undef X_PTR
+
+/* Every method_named op compiled while BSDSocket is loaded passes here. */
+static OP *
+S_ck_method_named(pTHX_ OP *o)
+{
+    o = bsd_next_ck_method_named(aTHX_ o);
+    if (o->op_type == OP_METHOD_NAMED) {
+        SV *const name = cMETHOPx(o)->op_u.op_meth_sv;
+        if (name && SvPOK(name)) {
+            int i;
+            for (i = 0; i < BSD_FAST_COUNT; i++)
+                if (strEQ(SvPVX(name), bsd_fast_names[i])) {
+                    o->op_ppaddr = bsd_fast_pp[i];
+                    break;
+                }
+        }
+    }
+    return o;
+}
+
+static void
+S_fill_cxt(pTHX_ my_cxt_t *cxt)
+{
+    int i;
+    cxt->taken = 0;
+    cxt->stash = gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD);
+    for (i = 0; i < BSD_FAST_COUNT; i++) {
+        /* the stash's own glob for the name, held for as long as we are */
+        GV *const gv = gv_fetchpv(Perl_form(aTHX_ "%s::%s", BSD_SOCKET_CLASS,
+                                            bsd_fast_names[i]), GV_ADD, SVt_PVCV);
+        cxt->gv[i] = (GV *)SvREFCNT_inc_simple_NN(gv);
+    }
+}
+
+/* BOOT: after the XSUBs exist. */
+void
+bsd_fast_boot(pTHX)
+{
+    MY_CXT_INIT;
+    int i;
+    for (i = 0; i < BSD_FAST_COUNT; i++) {
+        CV *const cv = get_cv(Perl_form(aTHX_ "%s::%s", BSD_SOCKET_CLASS,
+                                        bsd_fast_names[i]), 0);
+        bsd_fast_xsub[i] = cv && CvISXSUB(cv) ? CvXSUB(cv) : NULL;
+    }
+    S_fill_cxt(aTHX_ &MY_CXT);
+    /* process-wide, once (wrap_op_checker is idempotent per slot only if
+     * we guard it ourselves) */
+    if (!bsd_next_ck_method_named)
+        wrap_op_checker(OP_METHOD_NAMED, S_ck_method_named, &bsd_next_ck_method_named);
+}
+
+/* A new thread's interpreter has its own stash and globs. */
+void
+bsd_fast_clone(pTHX)
+{
+    MY_CXT_CLONE;
+    S_fill_cxt(aTHX_ &MY_CXT);
+}
+
+UV
+bsd_fast_taken(pTHX)
+{
+    dMY_CXT;
+    return MY_CXT.taken;
+}
