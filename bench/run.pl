@@ -34,8 +34,14 @@ use Getopt::Long;
 use List::Util qw(min max);
 
 my %opt = (rounds => 7, scale => 1);
-GetOptions(\%opt, 'rounds=i', 'only=s', 'scale=f', 'no-callgrind', 'no-strace')
-    or die "usage: perl bench/run.pl [--rounds N] [--only w1,w2] [--scale F] [--no-callgrind] [--no-strace]\n";
+my $usage = "usage: perl bench/run.pl [--rounds N] [--only w1,w2] [--scale F] [--no-callgrind] [--no-strace]\n";
+GetOptions(\%opt, 'rounds=i', 'only=s', 'scale=f', 'no-callgrind', 'no-strace', 'help')
+    or die $usage;
+if ($opt{help}) {
+    open my $self, '<', __FILE__ or die $!;
+    while (<$self>) { last unless /^#/; print s/^# ?//r if $. > 1 }
+    exit 0;
+}
 die "--rounds must be at least 1\n" if $opt{rounds} < 1;
 
 my $bench = dirname(File::Spec->rel2abs(__FILE__));

@@ -154,6 +154,39 @@ bad_address($inet, ['::1', 80], qr/IPv6 address, this is an AF_INET socket/,
     is($CountingArray::fetches, 2, 'each element fetched once');
 }
 
+# addresses handed out are values: read-only, and they know their sockaddr
+{
+    my ($a, $b) = udp_pair();
+    my $addr = $a->getsockname;
+    ok(!eval { $addr->[1] = 1; 1 }, 'a returned address cannot be changed in place');
+    like($@, qr/read-only/, '... it is read-only');
+    ok(!eval { push @$addr, 'x'; 1 }, '... nor grown');
+    ok(!eval { @$addr = (); 1 }, '... nor emptied');
+    is_deeply($addr, $a->getsockname, '... and still says what it said');
+    my $copy = [@$addr];
+    $copy->[0] = '127.0.0.1';
+    $b->sendto('to a copy', $copy);
+    is($a->recv(100), 'to a copy', 'a copy is an ordinary array, and an address');
+    my ($host, $port) = @$addr;
+    is($port, $a->getsockname->[1], 'reading the elements out works as ever');
+
+    $b->sendto('one', $a->getsockname);
+    $b->sendto('two', $a->getsockname);
+    my (undef, $from1) = $a->recvfrom(10);
+    my (undef, $from2) = $a->recvfrom(10);
+    is_deeply($from1, $from2, 'the same peer twice gives equal addresses');
+    my $c = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $c->bind(['127.0.0.1', 0]);
+    $c->sendto('three', $a->getsockname);
+    my (undef, $from3) = $a->recvfrom(10);
+    is_deeply($from3, $c->getsockname, 'another peer gives its own address');
+    is_deeply($from1, $b->getsockname, '... and the first is unchanged');
+
+    # an AF_INET array given to an AF_UNIX socket is still refused
+    bad_address($unix, $addr, qr/AF_UNIX address is a path string/,
+                'a returned AF_INET address on an AF_UNIX socket dies');
+}
+
 # ---------------------------------------------------------------- AF_UNIX
 
 my $dir = temp_dir();
