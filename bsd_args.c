@@ -53,13 +53,22 @@ S_parse_decimal(const char *pv, STRLEN len, IV *out)
     return BSD_INT_OK;
 }
 
+/* An overload method gets the value as its $_[0].  If that is a tied
+ * scalar, reading $_[0] would FETCH it a second time: hand it a plain
+ * copy of what the one FETCH gave. */
+SV *
+bsd_plain_copy(pTHX_ SV *sv)
+{
+    return SvGMAGICAL(sv) ? sv_2mortal(newSVsv_nomg(sv)) : sv;
+}
+
 static int
 S_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out, int depth)
 {
     if (SvROK(sv)) {
         /* an object with numeric overloading: use what its 0+ says */
         if (SvAMAGIC(sv) && depth < 4) {
-            SV *const num = AMG_CALLunary(sv, numer_amg);
+            SV *const num = AMG_CALLunary(bsd_plain_copy(aTHX_ sv), numer_amg);
             if (num)
                 return S_parse_iv(aTHX_ num, min, max, out, depth + 1);
         }
@@ -129,7 +138,10 @@ bsd_sv_to_iv(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
 const char *
 bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len)
 {
-    const char *const pv = SvPV_nomg(sv, *len);
+    const char *pv;
+    if (SvROK(sv))               /* "" overloading: see bsd_plain_copy */
+        sv = bsd_plain_copy(aTHX_ sv);
+    pv = SvPV_nomg(sv, *len);
     if (UNLIKELY(SvUTF8(sv))) {
         /* characters that all fit in a byte are those bytes; a wider one
          * cannot be sent, as syswrite says */

@@ -163,6 +163,7 @@ const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
 /* The same without the get-magic and the checks: NULL for wide characters.
  * bsd_is_stringish() says whether a value may be read as a string at all. */
 const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
+SV *bsd_plain_copy(pTHX_ SV *sv);
 bool bsd_is_stringish(pTHX_ SV *sv);
 
 /* Make sv a string with room for `want` bytes (plus the NUL), or die with

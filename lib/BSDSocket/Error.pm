@@ -14,6 +14,9 @@ use overload
     'bool'   => sub { 1 },
     fallback => 1;
 
+# Defined, so freeing an error never goes looking for an AUTOLOAD.
+sub DESTROY { }
+
 sub errno   { $_[0]{errno} }
 sub errname { $_[0]{errname} }
 sub message { $_[0]{message} }

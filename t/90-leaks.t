@@ -1,0 +1,143 @@
+use strict;
+use warnings;
+use Test::More;
+
+BEGIN {
+    eval { require Test::LeakTrace; Test::LeakTrace->import; 1 }
+        or plan skip_all => 'Test::LeakTrace is not installed (Debian: libtest-leaktrace-perl)';
+}
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:all);
+
+# Every method and function, on its way through and on each way out
+# (the die paths), leaks no SV.  (Test::LeakTrace runs each block more
+# than once, so caches filled on the first run are not leaks.  malloc'd
+# memory is valgrind's job: see t/README.)
+
+guard_alarm(120);
+my $dir = temp_dir();
+
+my ($a, $b) = BSDSocket::socketpair();
+my ($u, $v) = udp_pair();
+my $v_addr = $v->getsockname;
+my $listener = tcp_listener();
+my $l_addr = $listener->getsockname;
+my $closed = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$closed->close;
+my $dead_port = do {
+    my $t = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $t->bind(['127.0.0.1', 0]);
+    $t->getsockname->[1];
+};
+
+sub dies(&) { eval { $_[0]->(); 1 } and die "expected a die\n"; }
+
+# -------------------------------------------------------- happy paths
+
+my %happy = (
+    socket      => sub { my $s = BSDSocket::socket(AF_INET, SOCK_STREAM) },
+    new         => sub { my $s = BSDSocket::Socket->new(AF_UNIX, SOCK_DGRAM) },
+    socketpair  => sub { my ($x, $y) = BSDSocket::socketpair() },
+    fromfd      => sub { my $s = BSDSocket::fromfd($a->fileno) },
+    gethostbyname => sub { my $ip = BSDSocket::gethostbyname('localhost') },
+    getservbyname => sub { my $p = -r '/etc/services' ? BSDSocket::getservbyname('http', 'tcp') : 0 },
+    constants   => sub { my $x = AF_INET + SOCK_STREAM; my $y = INADDR_LOOPBACK },
+    send_recv   => sub { $a->send('hello'); my $d = $b->recv(100) },
+    send_recv_big => sub { $a->send('x' x 5000); my $d = ''; $d .= $b->recv(8192) while length $d < 5000 },
+    recv_list   => sub { $a->send('list'); my @d = $b->recv(100) },
+    sendto_recvfrom => sub { $u->sendto('dgram', $v_addr); my ($d, $from) = $v->recvfrom(100) },
+    sendto_flags => sub { $u->sendto('dgram', 0, $v_addr); my $d = $v->recvfrom(100) },
+    sendto_copy => sub { $u->sendto('dgram', [@$v_addr]); my ($d, $from) = $v->recvfrom(100) },
+    connect_accept_close => sub {
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->connect($l_addr);
+        my ($s, $peer) = $listener->accept;
+        $c->close;
+        $s->close;
+    },
+    seed_form   => sub {
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->connect('127.0.0.1', $l_addr->[1]);
+        my $s = $listener->accept;
+    },
+    names       => sub { my $n = $u->getsockname; my $p = $a->getpeername },
+    sockopt     => sub {
+        $u->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+        $u->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 0, 0));
+        my $x = $u->getsockopt(SOL_SOCKET, SO_TYPE);
+        my $y = $u->getsockopt(SOL_SOCKET, SO_LINGER, 8);
+    },
+    makefile    => sub { my $fh = $a->makefile('rw'); print {$fh} "x\n"; close $fh; my $d = $b->recv(10) },
+    accessors   => sub { my @x = ($a->fileno, $a->family, $a->type, $a->proto) },
+    unix_paths  => sub {
+        my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+        $s->bind("$dir/leak-$$");
+        unlink "$dir/leak-$$";
+        my $n = $s->getsockname;
+    },
+    shutdown    => sub { my ($x, $y) = BSDSocket::socketpair(); $x->shutdown(SHUT_WR) },
+    listen_bind => sub { my $s = BSDSocket::socket(AF_INET, SOCK_STREAM); $s->bind(['127.0.0.1', 0]); $s->listen },
+    utf8_data   => sub { my $t = "caf\xe9"; utf8::upgrade($t); $a->send($t); my $d = $b->recv(10) },
+);
+for my $name (sort keys %happy) {
+    no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
+}
+
+# ---------------------------------------------------------- die paths
+
+my %dies = (
+    closed_socket   => sub { dies { $closed->send('x') } },
+    forged          => sub { dies { BSDSocket::Socket::recv(bless({}, 'BSDSocket::Socket'), 1) } },
+    usage           => sub { dies { $a->recv } },
+    bad_size        => sub { dies { $a->recv(-1) } },
+    huge_size       => sub { dies { $a->recv(2**50) } },
+    bad_flags       => sub { dies { $a->send('x', 'flags') } },
+    wide_data       => sub { dies { $a->send("\x{263a}") } },
+    bad_address     => sub { dies { $u->sendto('x', ['127.0.0.1', 'http']) } },
+    address_shape   => sub { dies { $u->sendto('x', {}) } },
+    unresolvable    => sub { dies { $u->sendto('x', [no_dns_host(), 9]) } },
+    long_path       => sub { dies { BSDSocket::socket(AF_UNIX, SOCK_DGRAM)->bind('p' x 200) } },
+    refused         => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->connect(['127.0.0.1', $dead_port]) } },
+    bad_family      => sub { dies { BSDSocket::socket(12345, SOCK_STREAM) } },
+    not_a_socket    => sub { open my $fh, '<', $0 or die; dies { BSDSocket::fromfd($fh) } },
+    bad_fd          => sub { dies { BSDSocket::fromfd(-1) } },
+    unknown_host    => sub { dies { BSDSocket::gethostbyname(no_dns_host()) } },
+    unknown_service => sub { dies { BSDSocket::getservbyname('no-such-service') } },
+    bad_option      => sub { dies { $u->setsockopt(SOL_SOCKET, SO_REUSEADDR, undef) } },
+    unknown_option  => sub { dies { $u->getsockopt(SOL_SOCKET, 12345) } },
+    bad_buflen      => sub { dies { $u->getsockopt(SOL_SOCKET, SO_TYPE, 0) } },
+    bad_mode        => sub { dies { $a->makefile('x') } },
+    missing_const   => sub {
+        my ($m) = grep { !defined eval { BSDSocket->can($_)->() } } @BSDSocket::CONSTANT_NAMES;
+        dies { BSDSocket->can($m)->() } if $m;
+    },
+    overload_dies   => sub { dies { $a->send(bless [], 'LeakDies') } },
+    accept_udp      => sub { dies { $u->accept } },
+    listen_udp      => sub { dies { $u->listen } },
+    eaddrinuse      => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind($l_addr) } },
+);
+{
+    package LeakDies;
+    use overload '""' => sub { die "no string for you\n" }, fallback => 1;
+}
+for my $name (sort keys %dies) {
+    no_leaks_ok(\&{ $dies{$name} }, "no leak when it dies: $name");
+}
+
+# a signal handler that dies out of a blocking call leaks nothing either
+{
+    local $SIG{ALRM} = sub { die "alarm\n" };
+    no_leaks_ok(sub {
+        eval {
+            local $SIG{ALRM} = sub { die "alarm\n" };
+            Time::HiRes::ualarm(20_000);
+            my $d = $b->recv(10);
+        };
+        Time::HiRes::ualarm(0);
+    }, 'no leak when a signal handler dies out of recv');
+}
+BEGIN { require Time::HiRes }
+
+done_testing;
