@@ -417,25 +417,36 @@ S_attempt_connect(bsd_call *c)
 /* connect: 0 or the errno it failed with (connect_ex wants the errno,
  * connect dies with it).  An interrupted connect goes on in the kernel;
  * calling connect() again would say EALREADY, so wait for it instead and
- * read its outcome from SO_ERROR, as CPython does (PEP 475). */
+ * read its outcome from SO_ERROR, as CPython does (PEP 475).  If after all
+ * that the socket has no peer, the attempt never started (an EINTR from
+ * before the kernel got going, or one injected by strace): try again. */
 int
 bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr)
 {
     bsd_call c;
-    int err;
-    socklen_t len = sizeof err;
     BSD_CALL_INIT(c, s, self, "connect", addr, POLLOUT, S_attempt_connect);
     c.addr = addr;
-    if (c.attempt(&c) == 0)
-        return 0;
-    err = errno;
-    if (err != EINTR)
-        return err;
-    S_run_signal_handlers(aTHX_ &c);
-    S_wait_ready(aTHX_ &c);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        return errno;
-    return err;
+    for (;;) {
+        bsd_addr peer;
+        int err;
+        socklen_t len = sizeof err;
+        if (c.attempt(&c) == 0)
+            return 0;
+        err = errno;
+        if (err != EINTR)
+            return err;
+        S_run_signal_handlers(aTHX_ &c);
+        S_wait_ready(aTHX_ &c);
+        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+            return errno;
+        if (err)
+            return err;
+        peer.len = sizeof peer.u;
+        if (getpeername(s->fd, &peer.u.sa, &peer.len) == 0)
+            return 0;
+        if (errno != ENOTCONN)
+            return errno;
+    }
 }
 
 void

@@ -19,12 +19,20 @@ use BSDSocket qw(:all);
 # hosts at all; sockets are non-blocking, so no call can wait.
 
 my $seed  = $ENV{BSD_FUZZ_SEED}  // 20261125;
-my $calls = $ENV{BSD_FUZZ_CALLS} // 30_000;
+my $calls = $ENV{BSD_FUZZ_CALLS} // ($ENV{BSD_TEST_SLOW_TOOL} ? 3_000 : 30_000);
 srand($seed);
 diag("fuzz seed $seed, $calls calls");
 guard_alarm(600);
 
+# Work inside a temp dir: a fuzzed AF_UNIX address is a relative path as
+# often as not, and bind creates what it names.
+use Cwd ();
+use File::Spec ();
 my $dir = temp_dir();
+my $cwd = Cwd::getcwd();
+@INC = map { ref $_ ? $_ : File::Spec->rel2abs($_) } @INC;   # blib, t/lib
+chdir $dir or die "chdir $dir: $!";
+END { chdir $cwd if defined $cwd }
 my $fds_before = open_fds();
 my $OWN_DEATH = "fuzz-owned exception\n";
 

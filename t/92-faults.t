@@ -1,0 +1,221 @@
+use strict;
+use warnings;
+use Test::More;
+use Errno qw(EMFILE EPIPE ECONNRESET ECONNABORTED ENOBUFS EINTR);
+use POSIX ();
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:all);
+
+# Faults from outside: descriptors running out, errors the kernel can
+# return (injected with strace), peers that reset or die mid-transfer.
+# Each must end in a clean BSDSocket::Error with the process and the
+# other sockets still working.  (Fork and thread copies: t/40, t/41.)
+
+guard_alarm(120);
+my $sh = have_program('sh');
+
+# Run perl code in a child and return its stdout ("key=value" lines).
+sub child {
+    my ($code, %opt) = @_;
+    my @cmd = (perl_cmd('-e', $code));
+    @cmd = ($sh, '-c', "ulimit -n $opt{nofile} && exec \"\$@\"", 'sh', @cmd) if $opt{nofile};
+    @cmd = ($opt{strace}, '-f', '-o', '/dev/null', @{ $opt{strace_args} }, @cmd) if $opt{strace};
+    open my $out, '-|', @cmd or die "cannot run @cmd: $!";
+    local $/;
+    my $text = <$out>;
+    close $out;
+    my %r = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } split /\n/, $text // '';
+    $r{exit} = $?;
+    return \%r;
+}
+
+my $common = <<'PERL';
+use strict; use warnings;
+use BSDSocket qw(:all);
+$| = 1;
+sub report { my ($k, $e) = @_; print "$k=", (ref $e ? join(',', ref $e, $e->op, $e->errname // '') : "plain:$e"), "\n" }
+PERL
+
+# ------------------------------------------------------ out of descriptors
+
+SKIP: {
+    skip 'no sh for ulimit', 9 unless $sh;
+    my $r = child($common . <<'PERL', nofile => 32);
+my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$l->bind(['127.0.0.1', 0]); $l->listen(64);
+my $addr = $l->getsockname;
+my @clients = map { my $c = BSDSocket::socket(AF_INET, SOCK_STREAM); $c->connect($addr); $c } 1 .. 3;
+my @hog;
+while (1) { my $s = eval { BSDSocket::socket(AF_INET, SOCK_DGRAM) } or do { report(socket => $@); last }; push @hog, $s }
+eval { BSDSocket::socketpair() } or report(socketpair => $@);
+eval { $l->accept } or report(accept => $@);
+eval { BSDSocket::fromfd($l->fileno) } or report(fromfd => $@);
+eval { $l->makefile('r') } or report(makefile => $@);
+pop(@hog)->close for 1 .. 4;
+my ($conn, $peer) = $l->accept;
+print "accept_after=", ($conn ? 'ok' : 'no'), "\n";
+$clients[0]->send('still talking');
+print "data_after=", ($conn->recv(100) // ''), "\n";
+my ($x, $y) = BSDSocket::socketpair();
+print "socketpair_after=ok\n";
+PERL
+    is($r->{socket},     'BSDSocket::Error,socket,EMFILE',     'socket dies EMFILE');
+    is($r->{socketpair}, 'BSDSocket::Error,socketpair,EMFILE', 'socketpair dies EMFILE');
+    is($r->{accept},     'BSDSocket::Error,accept,EMFILE',     'accept dies EMFILE');
+    is($r->{fromfd},     'BSDSocket::Error,fromfd,EMFILE',     'fromfd dies EMFILE');
+    is($r->{makefile},   'BSDSocket::Error,makefile,EMFILE',   'makefile dies EMFILE');
+    is($r->{accept_after}, 'ok', 'the listener accepts again once descriptors are free');
+    is($r->{data_after}, 'still talking', 'the accepted connection works');
+    is($r->{socketpair_after}, 'ok', 'socketpair works again');
+    is($r->{exit}, 0, 'the child exited cleanly');
+}
+
+# --------------------------------------------------- injected errors
+
+SKIP: {
+    my $strace = have_program('strace');
+    skip 'strace is not installed', 14 unless $strace;
+    skip 'strace cannot trace here', 14
+        unless system("$strace -f -o /dev/null true >/dev/null 2>&1") == 0;
+
+    my $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=recvfrom', '-e', 'inject=recvfrom:error=EINTR:when=1']);
+my ($a, $b) = BSDSocket::socketpair();
+$a->send('through EINTR');
+print "recv=", $b->recv(100), "\n";
+PERL
+    is($r->{recv}, 'through EINTR', 'recv retries after an injected EINTR');
+
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=connect', '-e', 'inject=connect:error=EINTR:when=1']);
+my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$l->bind(['127.0.0.1', 0]); $l->listen(1);
+my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$c->connect($l->getsockname);
+my $s = $l->accept;
+$c->send('connected anyway');
+print "connect=", $s->recv(100), "\n";
+PERL
+    is($r->{connect}, 'connected anyway', 'connect completes after an injected EINTR');
+
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=sendto', '-e', 'inject=sendto:error=EPIPE:when=2']);
+my ($a, $b) = BSDSocket::socketpair();
+$a->send('first');
+eval { $a->send('second'); 1 } or report(send => $@);
+print "errno=", $! + 0, "\n";
+$a->send('third');
+print "after=", $b->recv(100), "\n";
+PERL
+    is($r->{send}, 'BSDSocket::Error,send,EPIPE', 'an injected EPIPE dies EPIPE');
+    is($r->{errno}, EPIPE, '... with $! set');
+    is($r->{after}, 'firstthird', 'the socket works afterwards');
+
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=sendto', '-e', 'inject=sendto:error=ENOBUFS:when=1']);
+my $u = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+eval { $u->sendto('x', ['127.0.0.1', 9]); 1 } or report(sendto => $@);
+PERL
+    is($r->{sendto}, 'BSDSocket::Error,sendto,ENOBUFS', 'an injected ENOBUFS dies ENOBUFS');
+
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=accept4', '-e', 'inject=accept4:error=ECONNABORTED:when=1']);
+my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$l->bind(['127.0.0.1', 0]); $l->listen(4);
+my @c = map { my $c = BSDSocket::socket(AF_INET, SOCK_STREAM); $c->connect($l->getsockname); $c } 1, 2;
+eval { $l->accept; 1 } or report(accept => $@);
+my $s = $l->accept;
+print "accept_after=", ($s ? 'ok' : 'no'), "\n";
+PERL
+    is($r->{accept}, 'BSDSocket::Error,accept,ECONNABORTED', 'an injected ECONNABORTED dies ECONNABORTED');
+    is($r->{accept_after}, 'ok', 'the listener accepts the next one');
+
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=socket', '-e', 'inject=socket:error=EMFILE:when=1']);
+eval { BSDSocket::socket(AF_INET, SOCK_STREAM); 1 } or report(socket => $@);
+print "socket_after=", (BSDSocket::socket(AF_INET, SOCK_STREAM) ? 'ok' : 'no'), "\n";
+PERL
+    is($r->{socket}, 'BSDSocket::Error,socket,EMFILE', 'an injected EMFILE dies EMFILE');
+    is($r->{socket_after}, 'ok', 'the next socket works');
+
+    # close: find which close(2) is ours (a marker write just before it),
+    # then make exactly that one fail with EINTR
+    my $close_code = $common . <<'PERL';
+my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+print "fd=", $s->fileno, "\n";
+open my $null, '>', '/dev/null' or die; syswrite $null, "MARK\n";
+eval { $s->close; 1 } or report(close => $@);
+print "fileno=", $s->fileno, "\n";
+PERL
+    my $log = temp_dir() . '/strace.log';
+    child($close_code, strace => $strace,
+          strace_args => ['-o', $log, '-e', 'trace=close,write', '-e', 'signal=none']);
+    open my $fh, '<', $log or die "$log: $!";
+    my $closes = 0;
+    while (<$fh>) {
+        last if /MARK/;
+        $closes++ if /\bclose\(/;
+    }
+    close $fh;
+    my $nth = $closes + 1;
+    $r = child($close_code, strace => $strace,
+               strace_args => ['-o', $log, '-e', 'trace=close,write', '-e', "inject=close:error=EINTR:when=$nth"]);
+    open $fh, '<', $log or die "$log: $!";
+    my @after_mark;
+    while (<$fh>) { @after_mark = () if /MARK/; push @after_mark, $_ }
+    close $fh;
+    my @ours = grep { /\bclose\($r->{fd}\)/ } @after_mark;
+    is($r->{close}, undef, 'close does not die when close(2) says EINTR');
+    is($r->{fileno}, -1, '... and the object is closed');
+    is(scalar(grep { /EINTR/ } @ours), 1, 'the injected EINTR hit our close');
+    is(scalar @ours, 1, 'close(2) was not retried');
+}
+
+# -------------------------------------------------- peers that go away
+
+# a peer that resets the connection (SO_LINGER 0) in the middle of a transfer
+{
+    my ($l, $c, $s) = tcp_pair();
+    $s->send('x' x 1000);
+    $c->recv(10);
+    $c->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    $c->close;                       # RST: unread data was still queued
+    my $e;
+    for (1 .. 100) {
+        last unless eval { $s->send('y' x 65536); 1 };
+    }
+    $e = $@;
+    ok(ref $e && ($e->errno == ECONNRESET || $e->errno == EPIPE),
+       'send after the peer reset dies ECONNRESET or EPIPE') or diag "got: $e";
+
+    my ($l2, $c2, $s2) = tcp_pair();
+    $c2->send('data the peer will never read');
+    $s2->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    $s2->close;
+    select(undef, undef, undef, 0.05);
+    my $e2 = eval { $c2->recv(100); 1 } ? undef : $@;
+    ok(ref $e2 && $e2->errno == ECONNRESET, 'recv after the peer reset dies ECONNRESET')
+        or diag 'got: ' . ($e2 // 'no error');
+}
+
+# a peer killed in the middle of a large transfer
+{
+    my ($l, $c, $s) = tcp_pair();
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $got = 0;
+        $got += length $c->recv(65536) while $got < 1024 * 1024;
+        kill 'KILL', $$;             # killed in the middle of the transfer
+        POSIX::_exit(1);
+    }
+    $c->close;                       # the child holds the only copy now
+    my $sent = 0;
+    my $ok = eval {
+        $sent += $s->send('z' x 65536) while $sent < 200 * 1024 * 1024;
+        1;
+    };
+    my $e = $@;
+    waitpid $pid, 0;
+    ok(!$ok && ref $e && ($e->errno == EPIPE || $e->errno == ECONNRESET),
+       'sending to a peer killed mid-transfer dies EPIPE or ECONNRESET')
+        or diag "sent $sent, error: " . ($e // 'none');
+    ok(kill(0, $$), 'and this process is alive (no SIGPIPE)');
+}
+
+done_testing;
