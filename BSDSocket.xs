@@ -186,8 +186,10 @@ bind(self, address, ...)
     bsd_sock *self
     bsd_addr address
   CODE:
-    if (bind(self->fd, &address.u.sa, address.len) < 0)
-        bsd_die_errno(aTHX_ "bind", errno, sv_2mortal(sockaddr_to_sv(&address)));
+    if (bind(self->fd, &address.u.sa, address.len) < 0) {
+        const int err = errno;
+        bsd_die_errno(aTHX_ "bind", err, sv_2mortal(sockaddr_to_sv(&address)));
+    }
 
 void
 close(self)

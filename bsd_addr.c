@@ -28,26 +28,41 @@
  * so that the two cannot drift apart: handing one back to sendto or
  * connect costs a copy, not a parse.  Like a Python tuple, an address is
  * a value; copy it ([@$address]) to change it. */
-static MGVTBL bsd_addr_vtbl;
+static MGVTBL bsd_addr_vtbl = {
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, bsd_magic_not_local
+};
 
 /* ------------------------------------------------------------ Perl -> C */
 
-/* One element of an address array, get-magic'd once; a missing element
- * reads as undef. */
-static SV *
-S_elem(pTHX_ AV *av, SSize_t i)
+/* The n elements of an address array, each get-magic'd once; a missing
+ * element reads as undef.  A FETCH (or, later, an overload method) runs
+ * Perl code, which could empty or free the array and the other elements:
+ * so take all the element SVs first, and when any of them can run code,
+ * hold them and the array until the statement ends. */
+static void
+S_elems(pTHX_ AV *av, SV **out, SSize_t n)
 {
-    SV *sv;
-    if (LIKELY(!SvRMAGICAL(av)))         /* a plain array: read it directly */
-        sv = AvARRAY(av)[i];
-    else {
-        SV **const svp = av_fetch(av, i, 0);
-        sv = svp ? *svp : NULL;
+    bool can_run_code = cBOOL(SvRMAGICAL(av));
+    SSize_t i;
+    for (i = 0; i < n; i++) {
+        SV *sv;
+        if (LIKELY(!SvRMAGICAL(av)))     /* a plain array: read it directly */
+            sv = AvARRAY(av)[i];
+        else {
+            SV **const svp = av_fetch(av, i, 0);
+            sv = svp ? *svp : NULL;
+        }
+        out[i] = sv ? sv : &PL_sv_undef;
+        if (SvFLAGS(out[i]) & (SVs_GMG | SVf_ROK))
+            can_run_code = TRUE;
     }
-    if (!sv)
-        return &PL_sv_undef;
-    SvGETMAGIC(sv);
-    return sv;
+    if (UNLIKELY(can_run_code)) {
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(av)));
+        for (i = 0; i < n; i++)
+            sv_2mortal(SvREFCNT_inc_simple_NN(out[i]));
+    }
+    for (i = 0; i < n; i++)
+        SvGETMAGIC(out[i]);
 }
 
 /* A dotted quad, strictly as inet_pton reads one: four decimal parts of
@@ -115,7 +130,7 @@ S_port_from_sv(pTHX_ SV *port, SV *address)
 {
     IV value = 0;
     int status;
-    if (LIKELY((SvFLAGS(port) & (SVf_IOK|SVf_IVisUV|SVf_ROK)) == SVf_IOK
+    if (LIKELY((SvFLAGS(port) & (SVf_IOK|SVf_IVisUV|SVf_ROK|SVf_POK)) == SVf_IOK
                && SvIVX(port) >= 0 && SvIVX(port) <= 65535))
         return htons((in_port_t)SvIVX(port));
     status = bsd_parse_iv(aTHX_ port, 0, 65535, &value);
@@ -159,9 +174,11 @@ S_resolve(pTHX_ int family, const char *host, SV *address, bsd_addr *out)
     Zero(&hints, 1, struct addrinfo);
     hints.ai_family = family;
     rc = getaddrinfo(host, NULL, &hints, &res);
-    if (rc != 0)
-        bsd_die_gai(aTHX_ "address", rc, errno, address,
+    if (rc != 0) {
+        const int err = errno;       /* before anything can change it */
+        bsd_die_gai(aTHX_ "address", rc, err, address,
                     sv_2mortal(newSVpvf("cannot resolve host '%s'", host)));
+    }
     /* one result is enough; keep its address, our port comes later */
     out->len = res->ai_addrlen < sizeof out->u ? res->ai_addrlen : sizeof out->u;
     Copy(res->ai_addr, &out->u.sa, out->len, char);
@@ -186,8 +203,12 @@ S_inet4_from_sv(pTHX_ SV *address, bsd_addr *out)
         bsd_die_address(aTHX_ address,
                         "an AF_INET address has 2 elements [host, port], got %" UVuf,
                         (UV)av_count(av));
-    host_sv = S_elem(aTHX_ av, 0);
-    port_sv = S_elem(aTHX_ av, 1);
+    {
+        SV *elems[2];
+        S_elems(aTHX_ av, elems, 2);
+        host_sv = elems[0];
+        port_sv = elems[1];
+    }
     /* the port first: a bad one must not cost a resolver call */
     port = S_port_from_sv(aTHX_ port_sv, address);
 
@@ -268,13 +289,17 @@ S_raw_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
                         "an address of family %d is an array reference [family, bytes], got %" SVf,
                         family, SVfARG(bsd_describe(aTHX_ address)));
     av = MUTABLE_AV(SvRV(address));
-    family_sv = S_elem(aTHX_ av, 0);
+    {
+        SV *elems[2];
+        S_elems(aTHX_ av, elems, 2);
+        family_sv = elems[0];
+        raw_sv = elems[1];
+    }
     if (bsd_parse_iv(aTHX_ family_sv, 0, 65535, &given_family) != BSD_INT_OK
         || given_family != family)
         bsd_die_address(aTHX_ address,
                         "address family %" SVf " does not match the socket's family %d",
                         SVfARG(bsd_describe(aTHX_ family_sv)), family);
-    raw_sv = S_elem(aTHX_ av, 1);
     raw = bsd_is_stringish(aTHX_ raw_sv) ? bsd_bytes_nomg(aTHX_ raw_sv, &len) : NULL;
     if (!raw)
         bsd_die_address(aTHX_ address, "address bytes must be a byte string, got %" SVf,
@@ -364,7 +389,7 @@ S_address_array(pTHX_ SV **elems, SSize_t n, const bsd_addr *addr)
     }
 #endif
     sv_magicext(MUTABLE_SV(av), NULL, PERL_MAGIC_ext, &bsd_addr_vtbl,
-                (const char *)&addr->u, (I32)addr->len);
+                (const char *)&addr->u, (I32)addr->len)->mg_flags |= MGf_LOCAL;
     SvREADONLY_on(av);
     return newRV_noinc(MUTABLE_SV(av));
 }
@@ -433,16 +458,30 @@ bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache)
 /* ------------------------------------------------------------ resolver */
 
 /* A name for the resolver: bytes, and no NUL inside (C would stop there
- * and look up a different name). */
+ * and look up a different name).  The string is a mortal copy: a later
+ * argument's magic cannot change or free it under us. */
 static const char *
-S_name_arg(pTHX_ SV *sv, const char *what, const char *op)
+S_name_nomg(pTHX_ SV *sv, const char *what, const char *op)
 {
     STRLEN len;
-    const char *const pv = bsd_sv_to_bytes(aTHX_ sv, &len, what, op);
+    const char *pv;
+    if (!bsd_is_stringish(aTHX_ sv))
+        bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    pv = bsd_bytes_nomg(aTHX_ sv, &len);
+    if (!pv)
+        bsd_die_arg(aTHX_ op, "Wide character in %s", op);
     if (memchr(pv, '\0', len))
         bsd_die_arg(aTHX_ op, "NUL character inside %s %" SVf, what,
                     SVfARG(bsd_describe(aTHX_ sv)));
-    return pv;
+    return SvPVX(sv_2mortal(newSVpvn(pv, len)));
+}
+
+static const char *
+S_name_arg(pTHX_ SV *sv, const char *what, const char *op)
+{
+    SvGETMAGIC(sv);
+    return S_name_nomg(aTHX_ sv, what, op);
 }
 
 /* gethostbyname: the first IPv4 address of a name, as a dotted quad.  An
@@ -495,7 +534,7 @@ bsd_getservbyname(pTHX_ SV *service_sv, SV *proto_sv)
     if (proto_sv) {
         SvGETMAGIC(proto_sv);
         if (SvOK(proto_sv) || SvROK(proto_sv))
-            proto = S_name_arg(aTHX_ proto_sv, "protocol", "getservbyname");
+            proto = S_name_nomg(aTHX_ proto_sv, "protocol", "getservbyname");
     }
     if (getservbyname_r(service, proto, &entry, buf, sizeof buf, &found) != 0
         || !found)

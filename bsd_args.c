@@ -62,19 +62,47 @@ bsd_plain_copy(pTHX_ SV *sv)
     return SvGMAGICAL(sv) ? sv_2mortal(newSVsv_nomg(sv)) : sv;
 }
 
+/* Can this object be read as a string or a number?  Its class overloads
+ * "", 0+ or bool (perl makes each from the others), or says fallback =>
+ * 1.  Otherwise perl would croak "no method found" with a plain string. */
+bool
+bsd_overload_converts(pTHX_ SV *sv)
+{
+    HV *const stash = SvSTASH(SvRV(sv));
+    const MAGIC *mg;
+    if (gv_handler(stash, string_amg) || gv_handler(stash, numer_amg)
+        || gv_handler(stash, bool__amg))
+        return TRUE;
+    mg = mg_find(MUTABLE_SV(stash), PERL_MAGIC_overload_table);
+    return mg && mg->mg_ptr && ((const AMT *)mg->mg_ptr)->fallback == AMGfallYES;
+}
+
 static int
 S_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out, int depth)
 {
     if (SvROK(sv)) {
         /* an object with numeric overloading: use what its 0+ says */
-        if (SvAMAGIC(sv) && depth < 4) {
+        if (SvAMAGIC(sv) && depth < 4 && bsd_overload_converts(aTHX_ sv)) {
             SV *const num = AMG_CALLunary(bsd_plain_copy(aTHX_ sv), numer_amg);
             if (num)
                 return S_parse_iv(aTHX_ num, min, max, out, depth + 1);
         }
         return BSD_INT_NOT_INTEGER;
     }
-    if (SvIOK(sv)) {
+#ifdef SvIsBOOL
+    if (SvIsBOOL(sv)) {                /* !!1 and !!0 are the 1 and 0 they mean */
+        *out = SvTRUE_nomg_NN(sv) ? 1 : 0;
+        return *out < min || *out > max ? BSD_INT_RANGE : BSD_INT_OK;
+    }
+#endif
+    if (SvPOK(sv)) {
+        /* a string is judged as a string, whatever numeric value perl has
+         * cached for it: ' 80' is no port, even after ' 80' + 0 */
+        const int status = S_parse_decimal(SvPVX_const(sv), SvCUR(sv), out);
+        if (status != BSD_INT_OK)
+            return status;
+    }
+    else if (SvIOK(sv)) {
         if (SvIsUV(sv) && SvUVX(sv) > (UV)IV_MAX)
             return BSD_INT_RANGE;
         *out = SvIVX(sv);
@@ -89,11 +117,6 @@ S_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out, int depth)
             return BSD_INT_RANGE;
         *out = (IV)nv;
         return BSD_INT_OK;
-    }
-    else if (SvPOK(sv)) {
-        const int status = S_parse_decimal(SvPVX_const(sv), SvCUR(sv), out);
-        if (status != BSD_INT_OK)
-            return status;
     }
     else
         return BSD_INT_NOT_INTEGER;   /* undef, globs, code, ... */
@@ -165,7 +188,7 @@ bool
 bsd_is_stringish(pTHX_ SV *sv)
 {
     if (SvROK(sv))
-        return cBOOL(SvAMAGIC(sv));
+        return SvAMAGIC(sv) && bsd_overload_converts(aTHX_ sv);
     return SvOK(sv) && !isGV_with_GP(sv);
 }
 

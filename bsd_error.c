@@ -111,7 +111,8 @@ bsd_throw(pTHX_ const char *klass, const char *op, int has_errno, int errnum,
     hv_stores(hv, "errname", errname ? newSVpv(errname, 0) : newSV(0));
     hv_stores(hv, "message", message);
     hv_stores(hv, "op", newSVpv(op, 0));
-    hv_stores(hv, "address", address ? newSVsv(address) : newSV(0));
+    /* the address was fetched already: copy the value, run no magic */
+    hv_stores(hv, "address", address ? newSVsv_nomg(address) : newSV(0));
     if (sent)
         hv_stores(hv, "sent", sent);
     if (cop) {

@@ -85,7 +85,7 @@ S_fast_recv_assign(pTHX_ SV **mark, OP *call)
         return NULL;
 
     /* the XSUB's argument handling (see recv in BSDSocket.xs) */
-    s = bsd_sock_live(mark[1], "recv");
+    s = bsd_sock_arg(mark + 1, (I32)items, "recv", TRUE);
     bufsize = size_arg(mark[2], "bufsize", "recv");
     if (items > 2)
         flags = int_arg(mark[3], "flags", "recv");
@@ -107,7 +107,8 @@ S_fast_method(pTHX_ int i)
 
     if (LIKELY(mark < PL_stack_sp)) {
         SV *const invocant = mark[1];
-        if (LIKELY(SvROK(invocant))) {
+        /* (a tied invocant takes perl's path, which reads it) */
+        if (LIKELY(SvROK(invocant) && !SvGMAGICAL(invocant))) {
             SV *const obj = SvRV(invocant);
             CV *const cv = GvCV(MY_CXT.gv[i]);
             if (LIKELY(SvOBJECT(obj) && SvSTASH(obj) == MY_CXT.stash

@@ -63,8 +63,19 @@ S_sock_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
     return 0;
 }
 
+/* `local` on a glob aliased to the object would copy the magic, struct
+ * and all, into the localized scalar, and freeing that copy would close
+ * the fd under the original: a localized copy gets no magic at all. */
+int
+bsd_magic_not_local(pTHX_ SV *nsv, MAGIC *mg)
+{
+    PERL_UNUSED_ARG(nsv);
+    PERL_UNUSED_ARG(mg);
+    return 0;
+}
+
 MGVTBL bsd_sock_vtbl = {
-    NULL, NULL, NULL, NULL, S_sock_free, NULL, S_sock_dup, NULL
+    NULL, NULL, NULL, NULL, S_sock_free, NULL, S_sock_dup, bsd_magic_not_local
 };
 
 SV *
@@ -75,27 +86,49 @@ bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
     SV *const rv = sv_2mortal(newRV_noinc(obj));
     MAGIC *const mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl,
                                   (const char *)&fresh, sizeof fresh);
-    mg->mg_flags |= MGf_DUP;
+    mg->mg_flags |= MGf_DUP | MGf_LOCAL;
     sv_bless(rv, stash);
     *out = (bsd_sock *)mg->mg_ptr;
     return rv;
 }
 
-/* The type check's slow path: a method call has fetched a tied invocant
- * already, a plain function call has not; fetch it once and look again. */
+/* Was the XSUB running now called as a method?  Then perl has run the
+ * invocant's get-magic already, to find the class. */
+static bool
+S_called_as_method(pTHX)
+{
+    const OP *o = PL_op;
+    if (!o || o->op_type != OP_ENTERSUB || !(o->op_flags & OPf_KIDS))
+        return FALSE;
+    o = cUNOPo->op_first;
+    if (o->op_type == OP_NULL && (o->op_flags & OPf_KIDS))
+        o = cUNOPo->op_first;          /* the ex-list around the arguments */
+    while (OpHAS_SIBLING(o))
+        o = OpSIBLING(o);
+    switch (o->op_type) {
+    case OP_METHOD: case OP_METHOD_NAMED: case OP_METHOD_SUPER:
+    case OP_METHOD_REDIR: case OP_METHOD_REDIR_SUPER:
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+/* The type check's slow path: a tied invocant, or something that is not
+ * our object.  A tied one is read once: by perl when this is a method call
+ * (its value is the one perl looked the method up with), else here. */
 bsd_sock *
 bsd_sock_of_slow(pTHX_ SV *sv, const char *op)
 {
-    if (SvGMAGICAL(sv)) {
-        SV *const fetched = sv_mortalcopy(sv);   /* runs get-magic once */
-        if (SvROK(fetched) && SvTYPE(SvRV(fetched)) >= SVt_PVMG) {
-            const MAGIC *const mg = mg_findext(SvRV(fetched), PERL_MAGIC_ext, &bsd_sock_vtbl);
-            if (mg)
-                return (bsd_sock *)mg->mg_ptr;
-        }
-        bsd_die_not_socket(aTHX_ fetched, op);
+    SV *value = sv;
+    if (SvGMAGICAL(sv) && !S_called_as_method(aTHX))
+        value = sv_mortalcopy(sv);     /* runs get-magic once; holds the object */
+    if (SvROK(value) && SvTYPE(SvRV(value)) >= SVt_PVMG) {
+        const MAGIC *const mg = mg_findext(SvRV(value), PERL_MAGIC_ext, &bsd_sock_vtbl);
+        if (mg)
+            return (bsd_sock *)mg->mg_ptr;
     }
-    bsd_die_not_socket(aTHX_ sv, op);
+    bsd_die_not_socket(aTHX_ value, op);
 }
 
 /* The class a new socket is blessed into: a class name given as the
@@ -276,6 +309,11 @@ S_attempt_recv(bsd_call *c)
     return recv(c->sock->fd, c->buf, c->len, c->flags);
 }
 
+/* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
+ * rounded down to a page) whatever length it is given; pass no more. */
+#define BSD_MAX_IO ((size_t)0x7ffff000)
+#define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
+
 /* Receive into `into` (a call site's target, or the variable the result
  * is assigned to; see bsd_fast.c), or into a new mortal when it is NULL.
  * Either way the bytes land in the scalar that is returned: no copy.  A
@@ -301,17 +339,17 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
 
     if (from) {
         from->len = sizeof from->u;
-        n = recvfrom(s->fd, buf, bufsize, flags, &from->u.sa, &from->len);
+        n = recvfrom(s->fd, buf, BSD_IO_LEN(bufsize), flags, &from->u.sa, &from->len);
     }
     else
-        n = recv(s->fd, buf, bufsize, flags);
+        n = recv(s->fd, buf, BSD_IO_LEN(bufsize), flags);
     if (UNLIKELY(n < 0)) {
         const int err = errno;
         bsd_call c;
         BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
                       S_attempt_recv);
         c.buf = buf;
-        c.len = bufsize;
+        c.len = BSD_IO_LEN(bufsize);
         c.flags = flags;
         c.addr = from;
         n = bsd_call_failed(aTHX_ &c, err);
@@ -372,15 +410,15 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
 
     /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
     flags |= MSG_NOSIGNAL;
-    n = to ? sendto(s->fd, buf, len, flags, &to->u.sa, to->len)
-           : send(s->fd, buf, len, flags);
+    n = to ? sendto(s->fd, buf, BSD_IO_LEN(len), flags, &to->u.sa, to->len)
+           : send(s->fd, buf, BSD_IO_LEN(len), flags);
     if (UNLIKELY(n < 0)) {
         const int err = errno;
         bsd_call c;
         BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_send);
         c.guard = S_guard_send_buffer;
         c.buf = (char *)buf;
-        c.len = len;
+        c.len = BSD_IO_LEN(len);
         c.flags = flags;
         c.addr = to;
         n = bsd_call_failed(aTHX_ &c, err);

@@ -50,6 +50,7 @@ typedef STRLEN bsd_size;
 #define BSD_ERROR_CLASS  "BSDSocket::Error"
 
 extern MGVTBL bsd_sock_vtbl;
+int bsd_magic_not_local(pTHX_ SV *nsv, MAGIC *mg);
 
 void bsd_die_not_socket(pTHX_ SV *sv, const char *op) __attribute__noreturn__;
 bsd_sock *bsd_sock_of_slow(pTHX_ SV *sv, const char *op);
@@ -62,7 +63,7 @@ void bsd_die_closed(pTHX_ const char *op) __attribute__noreturn__;
 PERL_STATIC_INLINE bsd_sock *
 S_bsd_sock_of(pTHX_ SV *sv, const char *op)
 {
-    if (LIKELY(SvROK(sv))) {
+    if (LIKELY(SvROK(sv) && !SvGMAGICAL(sv))) {
         SV *const obj = SvRV(sv);
         if (LIKELY(SvTYPE(obj) >= SVt_PVMG)) {
             const MAGIC *mg = SvMAGIC(obj);
@@ -86,6 +87,27 @@ S_bsd_sock_live(pTHX_ SV *sv, const char *op)
     return s;
 }
 #define bsd_sock_live(sv, op) S_bsd_sock_live(aTHX_ sv, op)
+
+/* The typemap's entry: the socket in args[0], with items - 1 more
+ * arguments after it.  Those are converted after this, and if one of them
+ * can run Perl code (get-magic, overloading) that code could drop the last
+ * reference to the object, and the struct with it: then hold the object
+ * until the statement ends.  Plain strings and numbers cost nothing. */
+PERL_STATIC_INLINE bsd_sock *
+S_bsd_sock_arg(pTHX_ SV **args, I32 items, const char *op, bool live)
+{
+    bsd_sock *const s = live ? S_bsd_sock_live(aTHX_ args[0], op)
+                             : S_bsd_sock_of(aTHX_ args[0], op);
+    I32 i;
+    for (i = 1; i < items; i++)
+        if (UNLIKELY(SvFLAGS(args[i]) & (SVs_GMG | SVs_RMG | SVf_ROK))) {
+            if (SvROK(args[0]))
+                sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(args[0])));
+            break;
+        }
+    return s;
+}
+#define bsd_sock_arg(args, items, op, live) S_bsd_sock_arg(aTHX_ args, items, op, live)
 
 /* A new, blessed, mortal socket object owning no fd yet (fd -1): the
  * constructors make the object first and the fd second, so a die in
@@ -144,7 +166,7 @@ IV bsd_iv_nomg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op);
 PERL_STATIC_INLINE IV
 S_bsd_iv_arg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
 {
-    if (LIKELY((SvFLAGS(sv) & (SVf_IOK|SVf_IVisUV|SVs_GMG|SVf_ROK)) == SVf_IOK)) {
+    if (LIKELY((SvFLAGS(sv) & (SVf_IOK|SVf_IVisUV|SVs_GMG|SVf_ROK|SVf_POK)) == SVf_IOK)) {
         const IV iv = SvIVX(sv);
         if (LIKELY(iv >= min && iv <= max))
             return iv;
@@ -164,6 +186,7 @@ const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
  * bsd_is_stringish() says whether a value may be read as a string at all. */
 const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
 SV *bsd_plain_copy(pTHX_ SV *sv);
+bool bsd_overload_converts(pTHX_ SV *sv);
 bool bsd_is_stringish(pTHX_ SV *sv);
 
 /* Make sv a string with room for `want` bytes (plus the NUL), or die with

@@ -44,6 +44,17 @@ for my $label (sort keys %bad_ports) {
     my $e = bad_address($inet, ['127.0.0.1', $bad_ports{$label}],
                         qr/port must be an integer in 0\.\.65535/, "port $label dies");
 }
+# a string is judged as a string, even once perl has used it as a number
+for my $port (' 80', '80 ', '+80', '1e3', "80\n", '0 but true') {
+    my $copy = $port;
+    { no warnings 'numeric'; my $n = $copy + 0; }
+    bad_address($inet, ['127.0.0.1', $copy], qr/port must be an integer/,
+                "port '" . ($port =~ s/\n/\\n/r) . "' dies after numeric use too");
+}
+ok(eval { my $p = 80; my $s = "$p"; $inet->connect(['127.0.0.1', $p]); 1 },
+   'an integer that has been printed is still an integer');
+ok(eval { $inet->connect(['127.0.0.1', !!1]); 1 }, 'a boolean is the integer it means');
+
 bad_address($inet, ['127.0.0.1', undef], qr/port must be an integer in 0\.\.65535, got undef/,
             'port undef dies');
 bad_address($inet, ['127.0.0.1', [80]], qr/port must be an integer.*reference/,

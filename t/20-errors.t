@@ -73,6 +73,24 @@ for my $case (
     is($err && $err->file, __FILE__, '... reported at the caller\'s file') if $err;
 }
 
+# objects with overloading but no way to read them as a string or number:
+# perl would croak "no method found" with a plain string; we refuse them
+{
+    package OnlyEquals;
+    use overload '==' => sub { 1 };
+}
+{
+    my $obj = bless {}, 'OnlyEquals';
+    dies_with(sub { $s->recv($obj) }, errno => EINVAL, op => 'recv',
+              message => qr/bufsize must be a non-negative integer, got a OnlyEquals object/,
+              name => 'an integer argument with only == overloaded');
+    dies_with(sub { $s->send($obj) }, errno => EINVAL, op => 'send',
+              message => qr/data must be a string, got a OnlyEquals object/,
+              name => 'a data argument with only == overloaded');
+    dies_with(sub { $s->connect([$obj, 80]) }, errno => EINVAL, op => 'address',
+              message => qr/host must be a string/, name => 'a host with only == overloaded');
+}
+
 # a forged object with a plausible struct inside is still refused, and the
 # fd number in it is never touched
 {

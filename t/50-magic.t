@@ -134,4 +134,92 @@ my ($a, $b) = BSDSocket::socketpair();
               name => '... and no string');
 }
 
+
+# ------------------------------------------- magic that runs Perl code
+# (each of these crashed or corrupted memory once)
+
+# an argument's magic frees the socket while the call is being set up
+{
+    package FreesSocket;
+    use overload '0+' => sub { undef $main::victim; 0 }, fallback => 1;
+}
+{
+    our $victim;
+    ($victim, my $peer) = BSDSocket::socketpair();
+    my $fd = $victim->fileno;
+    my $reuse;
+    {
+        package FreesAndReuses;
+        use overload '0+' => sub { undef $main::victim; ($reuse) = BSDSocket::socketpair(); 0 }, fallback => 1;
+    }
+    my $ok = eval { $victim->send('secret', bless({}, 'FreesAndReuses')); 1 };
+    ok($ok, 'send finishes on the socket it started with');
+    is($peer->recv(100), 'secret', '... the data went to the right peer');
+}
+
+# a FETCH that empties the address array it is an element of
+{
+    our @addr;
+    package EmptiesArray;
+    sub TIESCALAR { bless {}, shift }
+    sub FETCH { my $v = '127.0.0.1'; undef @main::addr; $v }
+}
+{
+    our @addr = (undef, 0);
+    tie $addr[0], 'EmptiesArray';
+    my $u = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    ok(eval { $u->bind(\@addr); 1 } || ref $@, 'a FETCH that empties the address array does not crash');
+}
+
+# getservbyname: the protocol's FETCH changes the service variable
+{
+    our $svc = 'http';
+    package ChangesService;
+    sub TIESCALAR { bless { n => 0 }, shift }
+    sub FETCH { $_[0]{n}++; $main::svc = 'x' x 1000; 'tcp' }
+}
+SKIP: {
+    skip 'no /etc/services', 2 unless -r '/etc/services';
+    our $svc;
+    tie my $proto, 'ChangesService';
+    is(BSDSocket::getservbyname($svc, $proto), 80, 'the service is read before the protocol runs code');
+    is((tied $proto)->{n}, 1, 'the protocol is fetched once');
+}
+
+# a tied invocant whose FETCH alternates between two sockets
+{
+    my @two = map { BSDSocket::socket(AF_INET, SOCK_DGRAM) } 1, 2;
+    package Alternates;
+    sub TIESCALAR { bless { n => 0, s => $_[1] }, $_[0] }
+    sub FETCH { my $self = shift; $self->{n}++; $self->{s}[$self->{n} % 2] }
+}
+{
+    my @two = map { BSDSocket::socket(AF_INET, SOCK_DGRAM) } 1, 2;
+    tie my $t, 'Alternates', \@two;
+    my $first = $t;                                   # fetch 1: $two[1]
+    is($t->fileno, $two[0]->fileno, 'a method call uses the value perl just fetched');
+    is((tied $t)->{n}, 2, '... fetched once for the call');
+    is(BSDSocket::Socket::fileno($t), $two[1]->fileno, 'a function call fetches it once too');
+    is((tied $t)->{n}, 3, '... and only once');
+}
+
+# an error that names a tied address does not fetch it again
+{
+    my $u = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    my ($addr, $t) = counted('/nonexistent/dir/socket');
+    ok(!eval { $u->connect($$addr); 1 }, 'connect to a missing path dies');
+    is($t->{fetches}, 1, '... and the tied address was fetched once, error and all');
+}
+
+# `local` on a glob aliased to a socket's scalar leaves the socket alone
+{
+    my ($c, $d) = BSDSocket::socketpair();
+    our $g;
+    *g = \$$c;
+    { local $g; }
+    my ($e, $f) = BSDSocket::socketpair();            # would reuse a freed fd
+    $c->send('still mine');
+    is($d->recv(100), 'still mine', 'local on an alias of the socket does not close it');
+}
+
 done_testing;

@@ -24,6 +24,7 @@ make OPTIMIZE="-O1 -g $san" \
     || { tail -30 build.log; exit 1; }
 
 mkdir -p "$work/reports"
+export BSD_SANITIZER_LOG_DIR="$work/reports"
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so)"
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:halt_on_error=1:abort_on_error=0:exitcode=86:log_path=$work/reports/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$work/reports/ubsan"
