@@ -147,6 +147,18 @@ gethostbyname(name)
   PPCODE:
     PUSHs(bsd_gethostbyname(aTHX_ name));
 
+void
+getdefaulttimeout()
+  PPCODE:
+    PUSHs(bsd_get_default_timeout() < 0 ? &PL_sv_undef
+                                        : sv_2mortal(newSVnv(bsd_get_default_timeout())));
+
+void
+setdefaulttimeout(timeout)
+    SV *timeout
+  CODE:
+    bsd_set_default_timeout(bsd_sv_to_timeout(aTHX_ timeout, "setdefaulttimeout"));
+
 int
 getservbyname(service, proto = NULL)
     SV *service
@@ -204,9 +216,19 @@ connect(self, address, ...)
   PREINIT:
     int err;
   CODE:
-    err = bsd_sock_connect(aTHX_ self, ST(0), &address);
+    err = bsd_sock_connect(aTHX_ self, ST(0), &address, FALSE);
     if (err)
         bsd_die_errno(aTHX_ "connect", err, sv_2mortal(sockaddr_to_sv(&address)));
+
+int
+connect_ex(self, address, ...)
+    bsd_sock *self
+    bsd_addr address
+  CODE:
+    /* the errno instead of a die; a bad address still dies */
+    RETVAL = bsd_sock_connect(aTHX_ self, ST(0), &address, TRUE);
+  OUTPUT:
+    RETVAL
 
 int
 fileno(self)
@@ -319,6 +341,57 @@ sendto(self, data, flags_or_address, ...)
     RETVAL = bsd_sock_send(aTHX_ self, ST(0), data, flags, &to, "sendto");
   OUTPUT:
     RETVAL
+
+IV
+sendall(self, data, flags = 0)
+    bsd_sock *self
+    SV *data
+    bsd_int flags
+  CODE:
+    RETVAL = (IV)bsd_sock_sendall(aTHX_ self, ST(0), data, flags);
+  OUTPUT:
+    RETVAL
+
+void
+settimeout(self, timeout)
+    bsd_sock *self
+    SV *timeout
+  CODE:
+    bsd_sock_settimeout(aTHX_ self, bsd_sv_to_timeout(aTHX_ timeout, "settimeout"), "settimeout");
+
+void
+gettimeout(self)
+    bsd_sock_any *self
+  PPCODE:
+    PUSHs(self->timeout < 0 ? &PL_sv_undef : sv_2mortal(newSVnv(self->timeout)));
+
+void
+setblocking(self, flag)
+    bsd_sock *self
+    SV *flag
+  CODE:
+    /* true: blocking (timeout undef); false: non-blocking (timeout 0) */
+    bsd_sock_settimeout(aTHX_ self, bsd_sv_to_bool(aTHX_ flag) ? -1.0 : 0.0, "setblocking");
+
+void
+getblocking(self)
+    bsd_sock_any *self
+  PPCODE:
+    /* a socket with a timeout still blocks, within it */
+    PUSHs(self->timeout != 0 ? &PL_sv_yes : &PL_sv_no);
+
+void
+get_inheritable(self)
+    bsd_sock *self
+  PPCODE:
+    PUSHs(bsd_sock_get_inheritable(aTHX_ self) ? &PL_sv_yes : &PL_sv_no);
+
+void
+set_inheritable(self, flag)
+    bsd_sock *self
+    SV *flag
+  CODE:
+    bsd_sock_set_inheritable(aTHX_ self, bsd_sv_to_bool(aTHX_ flag));
 
 void
 setsockopt(self, level, optname, value)

@@ -224,3 +224,37 @@ bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op)
     }
     return SvGROW(sv, want + 1);
 }
+
+double
+bsd_sv_to_timeout(pTHX_ SV *sv, const char *op)
+{
+    NV seconds;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) && !SvROK(sv))
+        return -1.0;                   /* undef: blocking */
+    if (SvROK(sv) ? !(SvAMAGIC(sv) && bsd_overload_converts(aTHX_ sv))
+                  : !looks_like_number(sv))
+        goto bad;
+    seconds = SvROK(sv) ? SvNV_nomg(bsd_plain_copy(aTHX_ sv)) : SvNV_nomg(sv);
+    if (Perl_isnan(seconds) || Perl_isinf(seconds) || seconds < 0)
+        goto bad;
+    return seconds;
+  bad:
+    bsd_die_arg(aTHX_ op, "timeout must be undef or a number of seconds >= 0, got %" SVf,
+                SVfARG(bsd_describe(aTHX_ sv)));
+}
+
+/* A boolean argument (setblocking, set_inheritable): get-magic once; an
+ * overload method gets the fetched value (bsd_plain_copy); a reference
+ * without conversion overloading is simply true. */
+bool
+bsd_sv_to_bool(pTHX_ SV *sv)
+{
+    SvGETMAGIC(sv);
+    if (SvROK(sv)) {
+        if (!(SvAMAGIC(sv) && bsd_overload_converts(aTHX_ sv)))
+            return TRUE;
+        sv = bsd_plain_copy(aTHX_ sv);
+    }
+    return cBOOL(SvTRUE_nomg(sv));
+}

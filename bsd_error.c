@@ -128,8 +128,8 @@ bsd_throw(pTHX_ const char *klass, const char *op, int has_errno, int errnum,
     croak_sv(rv);
 }
 
-static SV *
-S_errno_message(pTHX_ int errnum)
+SV *
+bsd_errno_message(pTHX_ int errnum)
 {
 #if PERL_VERSION_GE(5, 28, 0)
     return sv_string_from_errnum(errnum, newSV(0));
@@ -142,7 +142,7 @@ void
 bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
 {
     bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, errnum,
-              S_errno_message(aTHX_ errnum), address, NULL);
+              bsd_errno_message(aTHX_ errnum), address, NULL);
 }
 
 void

@@ -31,8 +31,8 @@
 /* The methods worth the shortcut: the ones called per message. */
 #define BSD_FAST_METHODS(X) \
     X(send, 0) X(recv, 1) X(sendto, 2) X(recvfrom, 3) X(fileno, 4) \
-    X(accept, 5) X(connect, 6) X(close, 7)
-#define BSD_FAST_COUNT 8
+    X(accept, 5) X(connect, 6) X(close, 7) X(sendall, 8)
+#define BSD_FAST_COUNT 9
 #define BSD_FAST_RECV 1
 
 #define X_NAME(name, i) #name,

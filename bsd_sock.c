@@ -20,10 +20,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <time.h>
 #include <stddef.h>
 #include <unistd.h>
 
 #include "bsdsocket.h"
+
+/* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
+ * rounded down to a page) whatever length it is given; pass no more. */
+#define BSD_MAX_IO ((size_t)0x7ffff000)
+#define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
 
 /* ------------------------------------------------------------ the object */
 
@@ -171,24 +179,98 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
     }
 }
 
+static SV *
+S_call_address(pTHX_ const bsd_call *c)
+{
+    return c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer)) : NULL;
+}
+
 static void S_die_call(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
 static void
 S_die_call(pTHX_ const bsd_call *c, int err)
 {
-    bsd_die_errno(aTHX_ c->op, err,
-                  c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer)) : NULL);
+    if (c->sent < 0)
+        bsd_die_errno(aTHX_ c->op, err, S_call_address(aTHX_ c));
+    bsd_throw(aTHX_ BSD_ERROR_CLASS, c->op, 1, err, bsd_errno_message(aTHX_ err),
+              S_call_address(aTHX_ c), newSViv(c->sent));
+}
+
+/* SPEC 6: the message is exactly "timed out". */
+static void S_die_timeout(pTHX_ const bsd_call *c) __attribute__noreturn__;
+static void
+S_die_timeout(pTHX_ const bsd_call *c)
+{
+    bsd_throw(aTHX_ "BSDSocket::Error::Timeout", c->op, 1, ETIMEDOUT,
+              newSVpvs("timed out"), S_call_address(aTHX_ c),
+              c->sent < 0 ? NULL : newSViv(c->sent));
+}
+
+static double
+S_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Wait until the socket is ready for c->events: forever on a blocking
+ * socket, else for what is left of the call's deadline (set the first
+ * time the call has to wait, or by the caller for a call that spans
+ * several system calls, like sendall).  Returns 0, or ETIMEDOUT when the
+ * time is up; the caller dies with BSDSocket::Error::Timeout or, for
+ * connect_ex, reports it. */
+static int
+S_wait(pTHX_ bsd_call *c)
+{
+    for (;;) {
+        const double timeout = c->sock->timeout;  /* a handler may change it */
+        struct pollfd pfd;
+        int ms = -1, ready;
+        if (timeout > 0) {
+            const double now = S_now();
+            double left_ms;
+            if (c->deadline == 0)
+                c->deadline = now + timeout;
+            left_ms = (c->deadline - now) * 1000;
+            if (left_ms <= 0)
+                return ETIMEDOUT;
+            /* rounded up, so poll never wakes before the deadline; poll
+             * takes an int, so a longer wait goes round again */
+            ms = left_ms >= (double)INT_MAX ? INT_MAX : (int)ceil(left_ms);
+        }
+        pfd.fd = c->sock->fd;
+        pfd.events = c->events;
+        pfd.revents = 0;
+        ready = poll(&pfd, 1, ms);
+        if (ready > 0)
+            return 0;          /* ready, or an error the call itself will report */
+        if (ready < 0) {
+            if (errno != EINTR)
+                S_die_call(aTHX_ c, errno);
+            S_run_signal_handlers(aTHX_ c);
+        }
+        /* 0: the time is up, or one INT_MAX-millisecond stretch of it */
+    }
 }
 
 /* The first attempt failed with `err`: from here on the driver decides.
- * Returns what a later attempt returned, or dies. */
+ * EINTR: run Perl's signal handlers, retry.  EAGAIN on a socket with a
+ * timeout: wait (within the deadline), retry.  Anything else, including
+ * EAGAIN on a non-blocking socket: die.  Returns what a later attempt
+ * returned. */
 ssize_t
 bsd_call_failed(pTHX_ bsd_call *c, int err)
 {
     for (;;) {
         ssize_t r;
-        if (err != EINTR)
+        if (err == EINTR)
+            S_run_signal_handlers(aTHX_ c);
+        else if ((err == EAGAIN || err == EWOULDBLOCK) && c->sock->timeout > 0) {
+            if (S_wait(aTHX_ c) == ETIMEDOUT)
+                S_die_timeout(aTHX_ c);
+        }
+        else
             S_die_call(aTHX_ c, err);
-        S_run_signal_handlers(aTHX_ c);
         r = c->attempt(c);
         if (r >= 0)
             return r;
@@ -196,23 +278,69 @@ bsd_call_failed(pTHX_ bsd_call *c, int err)
     }
 }
 
-/* A call that failed with EINTR while the kernel kept working on it
- * (connect) is finished by waiting for the socket to become ready. */
-static void
-S_wait_ready(pTHX_ bsd_call *c)
+/* ------------------------------------------------------- timeouts */
+
+/* The default timeout of every socket made from now on (SPEC 6); one per
+ * process, as in CPython. */
+static double bsd_default_timeout = -1.0;
+
+double
+bsd_get_default_timeout(void)
 {
-    struct pollfd pfd;
-    pfd.fd = c->sock->fd;
-    pfd.events = c->events;
-    for (;;) {
-        pfd.revents = 0;
-        if (poll(&pfd, 1, -1) >= 0)
-            return;
-        if (errno != EINTR)
-            S_die_call(aTHX_ c, errno);
-        S_run_signal_handlers(aTHX_ c);
-        pfd.fd = c->sock->fd;
-    }
+    return bsd_default_timeout;
+}
+
+void
+bsd_set_default_timeout(double timeout)
+{
+    bsd_default_timeout = timeout;
+}
+
+/* The socket type flag that gives a new socket the default timeout's
+ * blocking mode in the same system call that makes it. */
+static int
+S_default_nonblock_flag(void)
+{
+    return bsd_default_timeout >= 0 ? SOCK_NONBLOCK : 0;
+}
+
+/* As in CPython: a timeout (0 or more) needs the fd non-blocking, so the
+ * driver can poll; undef (blocking) clears O_NONBLOCK. */
+static int
+S_set_fd_nonblocking(int fd, bool nonblocking)
+{
+    const int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    if (cBOOL(flags & O_NONBLOCK) == nonblocking)
+        return 0;
+    return fcntl(fd, F_SETFL, nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+void
+bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op)
+{
+    if (S_set_fd_nonblocking(s->fd, timeout >= 0) < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);
+    s->timeout = timeout;
+}
+
+bool
+bsd_sock_get_inheritable(pTHX_ bsd_sock *s)
+{
+    const int flags = fcntl(s->fd, F_GETFD);
+    if (flags < 0)
+        bsd_die_errno(aTHX_ "get_inheritable", errno, NULL);
+    return !(flags & FD_CLOEXEC);
+}
+
+void
+bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable)
+{
+    const int flags = fcntl(s->fd, F_GETFD);
+    if (flags < 0
+        || fcntl(s->fd, F_SETFD, inheritable ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC) < 0)
+        bsd_die_errno(aTHX_ "set_inheritable", errno, NULL);
 }
 
 /* ----------------------------------------------------- making sockets */
@@ -223,6 +351,8 @@ S_checked_type(int type)
     return type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
+/* A new socket's timeout: 0 if SOCK_NONBLOCK asked for a non-blocking
+ * one, else the default (whose blocking mode the fd was made with). */
 static void
 S_fill(bsd_sock *s, int fd, int family, int type, int proto)
 {
@@ -230,8 +360,7 @@ S_fill(bsd_sock *s, int fd, int family, int type, int proto)
     s->family = family;
     s->type = S_checked_type(type);
     s->proto = proto;
-    /* SOCK_NONBLOCK asked for a non-blocking socket: timeout 0 says so */
-    s->timeout = (type & SOCK_NONBLOCK) ? 0.0 : -1.0;
+    s->timeout = (type & SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
 }
 
 SV *
@@ -239,7 +368,7 @@ bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto)
 {
     bsd_sock *s;
     SV *const obj = bsd_sock_new(aTHX_ stash, &s);
-    const int fd = socket(family, type | SOCK_CLOEXEC, proto);
+    const int fd = socket(family, type | SOCK_CLOEXEC | S_default_nonblock_flag(), proto);
     if (fd < 0)
         bsd_die_errno(aTHX_ "socket", errno, NULL);
     S_fill(s, fd, family, type, proto);
@@ -253,7 +382,7 @@ bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto, SV **a, SV **b)
     int fds[2];
     *a = bsd_sock_new(aTHX_ stash, &sa);
     *b = bsd_sock_new(aTHX_ stash, &sb);
-    if (socketpair(family, type | SOCK_CLOEXEC, proto, fds) < 0)
+    if (socketpair(family, type | SOCK_CLOEXEC | S_default_nonblock_flag(), proto, fds) < 0)
         bsd_die_errno(aTHX_ "socketpair", errno, NULL);
     S_fill(sa, fds[0], family, type, proto);
     S_fill(sb, fds[1], family, type, proto);
@@ -293,6 +422,14 @@ bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type, SV *proto)
     const int p = proto ? int_arg(proto, "proto", "fromfd")
                         : S_sockopt_int(aTHX_ fd, SO_PROTOCOL, "fromfd");
     S_fill(s, bsd_dup_cloexec(aTHX_ fd, "fromfd"), f, t, p);
+    /* the dup shares the fd's blocking mode (and so does the caller's fd):
+     * give it the default timeout's, or report the mode it has */
+    if (bsd_default_timeout >= 0) {
+        if (S_set_fd_nonblocking(s->fd, TRUE) < 0)
+            bsd_die_errno(aTHX_ "fromfd", errno, NULL);
+    }
+    else if (fcntl(s->fd, F_GETFL) & O_NONBLOCK)
+        s->timeout = 0.0;
     return obj;
 }
 
@@ -303,16 +440,11 @@ S_attempt_recv(bsd_call *c)
 {
     if (c->addr) {
         c->addr->len = sizeof c->addr->u;
-        return recvfrom(c->sock->fd, c->buf, c->len, c->flags,
+        return recvfrom(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags,
                         &c->addr->u.sa, &c->addr->len);
     }
-    return recv(c->sock->fd, c->buf, c->len, c->flags);
+    return recv(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
 }
-
-/* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
- * rounded down to a page) whatever length it is given; pass no more. */
-#define BSD_MAX_IO ((size_t)0x7ffff000)
-#define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
 
 /* Receive into `into` (a call site's target, or the variable the result
  * is assigned to; see bsd_fast.c), or into a new mortal when it is NULL.
@@ -349,7 +481,7 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
         BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
                       S_attempt_recv);
         c.buf = buf;
-        c.len = BSD_IO_LEN(bufsize);
+        c.len = bufsize;
         c.flags = flags;
         c.addr = from;
         n = bsd_call_failed(aTHX_ &c, err);
@@ -378,9 +510,9 @@ static ssize_t
 S_attempt_send(bsd_call *c)
 {
     if (c->addr)
-        return sendto(c->sock->fd, c->buf, c->len, c->flags,
+        return sendto(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags,
                       &c->addr->u.sa, c->addr->len);
-    return send(c->sock->fd, c->buf, c->len, c->flags);
+    return send(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
 }
 
 /* The data scalar belongs to the caller, and a signal handler could free
@@ -418,7 +550,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
         BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_send);
         c.guard = S_guard_send_buffer;
         c.buf = (char *)buf;
-        c.len = BSD_IO_LEN(len);
+        c.len = len;
         c.flags = flags;
         c.addr = to;
         n = bsd_call_failed(aTHX_ &c, err);
@@ -430,7 +562,9 @@ static ssize_t
 S_attempt_accept(bsd_call *c)
 {
     c->addr->len = sizeof c->addr->u;
-    return accept4(c->sock->fd, &c->addr->u.sa, &c->addr->len, SOCK_CLOEXEC);
+    /* the new socket takes the default timeout, not the listener's */
+    return accept4(c->sock->fd, &c->addr->u.sa, &c->addr->len,
+                   SOCK_CLOEXEC | S_default_nonblock_flag());
 }
 
 SV *
@@ -453,13 +587,18 @@ S_attempt_connect(bsd_call *c)
 }
 
 /* connect: 0 or the errno it failed with (connect_ex wants the errno,
- * connect dies with it).  An interrupted connect goes on in the kernel;
- * calling connect() again would say EALREADY, so wait for it instead and
- * read its outcome from SO_ERROR, as CPython does (PEP 475).  If after all
- * that the socket has no peer, the attempt never started (an EINTR from
- * before the kernel got going, or one injected by strace): try again. */
+ * connect dies with it); a timeout dies, or is ETIMEDOUT for connect_ex
+ * (report_timeout).  Connecting takes time the kernel spends on its own:
+ * - a socket with a timeout says EINPROGRESS: wait, within the deadline,
+ *   for it to become writable, and read the outcome from SO_ERROR;
+ * - a blocking one interrupted by a signal (EINTR) goes on connecting:
+ *   run the handlers, then wait the same way (connecting again would only
+ *   say EALREADY), as CPython does (PEP 475);
+ * - a non-blocking one (timeout 0) reports EINPROGRESS.
+ * If after the wait the socket has no peer, the attempt never started (an
+ * EINTR from before the kernel began, or one injected by strace): retry. */
 int
-bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr)
+bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeout)
 {
     bsd_call c;
     BSD_CALL_INIT(c, s, self, "connect", addr, POLLOUT, S_attempt_connect);
@@ -471,10 +610,15 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr)
         if (c.attempt(&c) == 0)
             return 0;
         err = errno;
-        if (err != EINTR)
+        if (err == EINTR)
+            S_run_signal_handlers(aTHX_ &c);
+        else if (!(err == EINPROGRESS && s->timeout > 0))
             return err;
-        S_run_signal_handlers(aTHX_ &c);
-        S_wait_ready(aTHX_ &c);
+        if (S_wait(aTHX_ &c) == ETIMEDOUT) {
+            if (report_timeout)
+                return ETIMEDOUT;
+            S_die_timeout(aTHX_ &c);
+        }
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             return errno;
         if (err)
@@ -485,6 +629,36 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr)
         if (errno != ENOTCONN)
             return errno;
     }
+}
+
+/* sendall: everything, or die saying how much went (the error's `sent`).
+ * One deadline for the whole call; Perl's signal handlers run between
+ * partial sends. */
+STRLEN
+bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
+{
+    bsd_call c;
+    STRLEN len;
+    const char *const buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", "sendall");
+    BSD_CALL_INIT(c, s, self, "sendall", NULL, POLLOUT, S_attempt_send);
+    c.guard = S_guard_send_buffer;      /* it copies what is left to send */
+    c.buf = (char *)buf;
+    c.flags = flags | MSG_NOSIGNAL;
+    c.sent = 0;
+    if (s->timeout > 0)
+        c.deadline = S_now() + s->timeout;
+    c.len = len;                        /* what is left; one call sends at most BSD_MAX_IO */
+    while (c.len > 0) {
+        ssize_t n = c.attempt(&c);
+        if (n < 0)
+            n = bsd_call_failed(aTHX_ &c, errno);
+        c.buf += n;
+        c.len -= (size_t)n;
+        c.sent += n;
+        if (c.len > 0 && UNLIKELY(PL_sig_pending))
+            S_run_signal_handlers(aTHX_ &c);
+    }
+    return len;
 }
 
 void

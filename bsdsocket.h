@@ -123,6 +123,9 @@ void bsd_throw(pTHX_ const char *klass, const char *op, int has_errno,
                int errnum, SV *message, SV *address, SV *sent)
     __attribute__noreturn__;
 
+/* strerror's words for an errno, as $! would say them (a new SV). */
+SV *bsd_errno_message(pTHX_ int errnum);
+
 /* A failed system call: message from strerror(errnum). */
 void bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
     __attribute__noreturn__;
@@ -186,6 +189,7 @@ const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
  * bsd_is_stringish() says whether a value may be read as a string at all. */
 const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
 SV *bsd_plain_copy(pTHX_ SV *sv);
+bool bsd_sv_to_bool(pTHX_ SV *sv);
 bool bsd_overload_converts(pTHX_ SV *sv);
 bool bsd_is_stringish(pTHX_ SV *sv);
 
@@ -239,6 +243,8 @@ struct bsd_call {
     /* Called once, before the first Perl code (a signal handler) runs in
      * the middle of the call: copy whatever that code could free. */
     void      (*guard)(pTHX_ bsd_call *c);
+    double      deadline;   /* when a timeout runs out (monotonic s), 0 = not yet set */
+    IV          sent;       /* sendall: bytes sent so far, for the error; -1 otherwise */
     /* the system call's arguments */
     char       *buf;
     size_t      len;
@@ -251,8 +257,8 @@ struct bsd_call {
         (c).sock = (s_); (c).self = (self_); (c).op = (op_);          \
         (c).peer = (peer_); (c).events = (events_);                   \
         (c).guarded = FALSE; (c).attempt = (attempt_);                \
-        (c).guard = NULL; (c).buf = NULL; (c).len = 0;                \
-        (c).flags = 0; (c).addr = NULL;                               \
+        (c).guard = NULL; (c).deadline = 0; (c).sent = -1;            \
+        (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
 
 /* The driver after a failed first attempt (err is its errno). */
@@ -288,7 +294,16 @@ SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
 ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
                       bsd_addr *to, const char *op);
 SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
-int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr);
+int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
+                         bool report_timeout);
+STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
+void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
+bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
+void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
+double  bsd_get_default_timeout(void);
+void    bsd_set_default_timeout(double timeout);
+/* A timeout argument: undef (-1, blocking) or seconds >= 0; dies if not. */
+double  bsd_sv_to_timeout(pTHX_ SV *sv, const char *op);
 void    bsd_sock_close(pTHX_ bsd_sock *s);
 SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
                             SV *buflen);

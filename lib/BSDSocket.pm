@@ -15,7 +15,8 @@ require BSDSocket::Error;
 our @CONSTANT_NAMES;
 
 # Functions are exported only on request; several shadow Perl builtins.
-my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error);
+my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
+                   getdefaulttimeout setdefaulttimeout);
 
 use Exporter 'import';
 our @EXPORT      = ((grep { /^SOCK_/ } @CONSTANT_NAMES),
@@ -97,7 +98,8 @@ C<NO_DATA>, C<NO_ADDRESS>.  C<@BSDSocket::CONSTANT_NAMES> lists them.
 =item C<:functions>
 
 C<socket>, C<socketpair>, C<fromfd>, C<gethostbyname>, C<getservbyname>,
-C<error>.  None of them is exported by default: several have the names of
+C<getdefaulttimeout>, C<setdefaulttimeout>, C<error>.  None of them is
+exported by default: several have the names of
 Perl builtins, and importing one replaces the builtin in your package.
 
 =item C<:all>
@@ -170,6 +172,22 @@ C<'tcp'> or C<'udp'>, or omitted (or C<undef>) for any.  An unknown
 service dies (op C<getservbyname>, errno C<undef>, message
 C<"service 'x' not found">).
 
+=head2 getdefaulttimeout
+
+  $seconds = BSDSocket::getdefaulttimeout
+
+The timeout new sockets start with (see L</TIMEOUTS AND SIGNALS>):
+C<undef> (blocking, the initial setting), 0 or a number of seconds.
+
+=head2 setdefaulttimeout
+
+  BSDSocket::setdefaulttimeout($seconds)
+
+Sets it for every socket made afterwards by C<socket>, C<socketpair>,
+C<fromfd> and C<accept>.  C<$seconds> is as for L</settimeout>; anything
+else dies with EINVAL and leaves the setting as it was.  One setting per
+process, as in CPython.
+
 =head2 error
 
   $class = BSDSocket::error      # 'BSDSocket::Error'
@@ -233,10 +251,23 @@ keep the connection.
 
 Dies with C<ECONNREFUSED>, C<ETIMEDOUT>, C<ENETUNREACH>, ...; the error's
 C<address> is the address, in its Perl form.  A host name in the address
-is resolved first (see L</ADDRESSES>).  When a signal interrupts it, the
-connection attempt is not restarted: after the Perl signal handlers ran,
-C<connect> waits for the attempt the kernel kept going and reports how
+is resolved first (see L</ADDRESSES>).  With a timeout, C<connect> waits
+at most that long and then dies with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>;
+a non-blocking socket dies with C<EINPROGRESS> while the connection is
+being made.  When a signal interrupts it, the connection attempt is not
+restarted: after the Perl signal handlers ran, C<connect> waits for the
+attempt the kernel kept going, within the same deadline, and reports how
 it ended.
+
+=head2 connect_ex
+
+  $errno = $sock->connect_ex($address)
+  $errno = $sock->connect_ex($host, $port)
+
+As C<connect>, but returns the errno instead of dying: 0 on success,
+C<ECONNREFUSED>, C<EINPROGRESS> (non-blocking), C<ETIMEDOUT> (the
+socket's timeout ran out), ...  A bad address still dies.
 
 =head2 fileno
 
@@ -256,6 +287,26 @@ The address of the peer.  Dies with C<ENOTCONN> when there is none.
   $address = $sock->getsockname
 
 The socket's own address.
+
+=head2 get_inheritable
+
+  $bool = $sock->get_inheritable
+
+Whether the fd survives C<exec> (is not close-on-exec).  False for every
+fd BSDSocket makes.
+
+=head2 getblocking
+
+  $bool = $sock->getblocking
+
+False for a non-blocking socket (timeout 0); true for a blocking one and
+for one with a timeout, which blocks, within it.
+
+=head2 gettimeout
+
+  $seconds = $sock->gettimeout
+
+C<undef> (blocking), 0 (non-blocking) or the timeout in seconds.
 
 =head2 getsockopt
 
@@ -319,6 +370,19 @@ than given).  Always with C<MSG_NOSIGNAL>: a peer that went away is an
 C<EPIPE> error, never a C<SIGPIPE> that ends the program.  Data is bytes
 (see L</DATA AND STRINGS>).
 
+=head2 sendall
+
+  $count = $sock->sendall($bytes, $flags = 0)
+
+Sends all of C<$bytes>, in as many system calls as it takes, and returns
+their length; or dies, and the error's C<sent> says how many bytes went
+out before it (they are in the peer's hands, or on their way).  A timeout
+is a deadline for the whole call, however the data trickles out; Perl's
+signal handlers run between partial sends.  Dies with C<EPIPE> when the
+peer has gone, with L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+when the time runs out, and like C<send> for data that is not bytes
+(C<"Wide character in sendall">).
+
 =head2 sendto
 
   $count = $sock->sendto($bytes, $address)
@@ -326,6 +390,35 @@ C<EPIPE> error, never a C<SIGPIPE> that ends the program.  Data is bytes
 
 Sends a datagram to C<$address>.  The error of a failed C<sendto> carries
 the address.
+
+=head2 set_inheritable
+
+  $sock->set_inheritable($bool)
+
+True lets the fd survive C<exec> (clears close-on-exec); false makes it
+close-on-exec again.
+
+=head2 setblocking
+
+  $sock->setblocking($bool)
+
+C<setblocking(1)> is C<settimeout(undef)>; C<setblocking(0)> is
+C<settimeout(0)>.
+
+=head2 settimeout
+
+  $sock->settimeout($seconds)
+
+C<undef>: blocking (the default).  C<0>: non-blocking; a call that would
+have to wait dies with C<EAGAIN> (C<$!{EAGAIN}> is true).  A positive
+number (fractions work; so do very large ones): every call waits at most
+that long, then dies with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+(message C<timed out>, errno C<ETIMEDOUT>).  Negative numbers, NaN,
+infinity and non-numbers die with EINVAL and leave the setting as it was.
+As in CPython, a timeout of 0 or more puts the fd in C<O_NONBLOCK> (the
+driver waits with C<poll>), and C<undef> clears it; handles from
+L</makefile> and the caller's fd of a L</fromfd> share that mode.
 
 =head2 setsockopt
 
@@ -466,24 +559,56 @@ works.  See L<BSDSocket::Error>.
 
 =head1 TIMEOUTS AND SIGNALS
 
-Sockets block.  When a signal arrives during a blocking call (C<accept>,
-C<connect>, C<recv>, C<recvfrom>, C<send>, C<sendto>), the call runs the
-Perl signal handlers that are due (Perl defers them until it is safe)
-and then carries on.  A handler that returns normally does not abort the
-call.  A handler that dies takes its exception out of the call, and the
-socket is left as it was and usable:
+Every call that can wait (C<accept>, C<connect>, C<recv>, C<recvfrom>,
+C<send>, C<sendto>, C<sendall>) goes through one driver in the C code
+(C<bsd_call_failed> and C<S_wait> in F<bsd_sock.c>; the first attempt is
+made directly, and anything but success goes to the driver).  What it
+does depends on the socket's timeout (L</settimeout>):
+
+=over 4
+
+=item C<undef> (the default): blocking
+
+The call waits as long as it takes.
+
+=item C<0>: non-blocking
+
+A call that would have to wait dies with C<EAGAIN> (C<EINPROGRESS> for
+C<connect>).
+
+=item a number of seconds
+
+The call waits with C<poll> at most that long, then dies with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+(C<"recv: timed out at FILE line N.">).  The timeout is a deadline for
+the whole call: C<sendall>, and a C<connect> or C<recv> interrupted by
+signals, do not restart the clock.  Timeouts longer than C<poll> can
+take in one go (24 days) work too.
+
+=back
+
+New sockets start with the default timeout (L</setdefaulttimeout>), and
+so do sockets returned by C<accept>: they do not inherit the listener's.
+
+When a signal arrives during a wait, the call runs the Perl signal
+handlers that are due (Perl defers them until it is safe), and then
+carries on with what is left of its timeout.  A handler that returns
+normally does not abort the call.  A handler that dies takes its
+exception out of the call, and the socket is left as it was and usable:
 
   local $SIG{ALRM} = sub { die "timeout\n" };
   alarm 2;
   my $data = eval { $sock->recv(1024) };
   alarm 0;
 
-If a handler closes the socket, the interrupted call dies with C<EBADF>.
+If a handler closes the socket, the interrupted call dies with C<EBADF>;
+if it drops the last reference to the socket, the call finishes first.
+C<close> is never retried.
 
 Sending never raises C<SIGPIPE>: a send to a closed peer dies with
 C<EPIPE>.  Every fd BSDSocket creates (C<socket>, C<socketpair>,
 C<accept>, C<fromfd>, C<makefile>) is close-on-exec, as Perl does for its
-own handles above C<$^F>.
+own handles above C<$^F>; L</set_inheritable> changes that for one.
 
 =head1 THREADS AND FORK
 

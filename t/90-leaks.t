@@ -80,6 +80,15 @@ my %happy = (
     shutdown    => sub { my ($x, $y) = BSDSocket::socketpair(); $x->shutdown(SHUT_WR) },
     listen_bind => sub { my $s = BSDSocket::socket(AF_INET, SOCK_STREAM); $s->bind(['127.0.0.1', 0]); $s->listen },
     utf8_data   => sub { my $t = "caf\xe9"; utf8::upgrade($t); $a->send($t); my $d = $b->recv(10) },
+    timeouts    => sub {
+        $u->settimeout(1.5); my $t = $u->gettimeout; $u->setblocking(0); my $bl = $u->getblocking;
+        $u->settimeout(undef);
+        BSDSocket::setdefaulttimeout(2); my $d = BSDSocket::getdefaulttimeout; BSDSocket::setdefaulttimeout(undef);
+    },
+    sendall     => sub { $a->sendall('x' x 1000); my $d = ''; $d .= $b->recv(2000) while length $d < 1000 },
+    connect_ex  => sub { my $c = BSDSocket::socket(AF_INET, SOCK_STREAM); my $e = $c->connect_ex($l_addr); my $s = $listener->accept },
+    inheritable => sub { my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM); $s->set_inheritable(1); my $i = $s->get_inheritable },
+    recv_timed  => sub { $b->settimeout(5); $a->send('t'); my $d = $b->recv(10); $b->settimeout(undef) },
 );
 for my $name (sort keys %happy) {
     no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
@@ -117,6 +126,16 @@ my %dies = (
     accept_udp      => sub { dies { $u->accept } },
     listen_udp      => sub { dies { $u->listen } },
     eaddrinuse      => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind($l_addr) } },
+    timeout_expires => sub { $b->settimeout(0.01); dies { $b->recv(10) }; $b->settimeout(undef) },
+    would_block     => sub { $b->settimeout(0); dies { $b->recv(10) }; $b->settimeout(undef) },
+    bad_timeout     => sub { dies { $b->settimeout(-1) } },
+    sendall_timeout => sub {
+        my ($x, $y) = BSDSocket::socketpair();
+        $x->settimeout(0.01);
+        dies { $x->sendall('z' x 1_000_000) };
+    },
+    sendall_epipe   => sub { my ($x, $y) = BSDSocket::socketpair(); $y->close; dies { $x->sendall('z' x 100) } },
+    connect_ex_bad  => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->connect_ex(['127.0.0.1', 'x']) } },
 );
 {
     package LeakDies;

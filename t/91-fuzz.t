@@ -242,6 +242,15 @@ my @ops = (
     [accessors  => sub { my $s = invocant(); my @x = map { call($_ => $s) } qw(fileno family type proto) }],
     [close      => sub { call(close => invocant(), (rand() < 0.3 ? args(1) : ())) }],
     [constant   => sub { my $n = pick(@BSDSocket::CONSTANT_NAMES); my $v = BSDSocket->can($n)->() }],
+    [settimeout => sub { call(settimeout => invocant(), arg(\&a_timeout)) }],
+    [gettimeout => sub { my @t = map { call($_ => invocant()) } qw(gettimeout getblocking) }],
+    [setblocking => sub { call(setblocking => invocant(), args(1)) }],
+    [defaulttimeout => sub { apply(\&BSDSocket::setdefaulttimeout, arg(\&a_timeout));
+                             my $d = BSDSocket::getdefaulttimeout();
+                             BSDSocket::setdefaulttimeout(undef) }],
+    [sendall    => sub { call(sendall => invocant(), args(1 + int rand 2)) }],
+    [connect_ex => sub { my $s = invocant(); my $to = address_of($s); my $e = call(connect_ex => $s, \$to) }],
+    [inheritable => sub { my $s = invocant(); call(set_inheritable => $s, args(1)); my $i = call(get_inheritable => $s) }],
 );
 
 # BSD_FUZZ_ONLY=send,recv narrows the run to those calls
@@ -250,6 +259,8 @@ if (my $only = $ENV{BSD_FUZZ_ONLY}) {
     @ops = grep { $want{ $_->[0] } } @ops;
 }
 
+# timeouts stay short: a fuzzed call may wait for the whole of one
+sub a_timeout { rand() < 0.5 ? pick(undef, 0, 0.001, 0.01, '0.002', 1e-9) : scalar_value() }
 sub family_or_type { rand() < 0.5 ? pick(AF_INET, AF_UNIX, AF_INET6, SOCK_STREAM, SOCK_DGRAM, 0) : scalar_value() }
 sub a_size  { pick(0, 1, 64, 65536, 1 << 20, 2**50, 2**62, scalar_value()) }
 sub a_level { rand() < 0.7 ? pick(@levels) : scalar_value() }
@@ -270,6 +281,8 @@ fresh_sockets();
 for my $i (1 .. $calls) {
     fresh_sockets() if $i % 500 == 0;
     my ($name, $code) = @{ pick(@ops) };
+    # a fuzzed timeout could leave a socket blocking; no call may wait long
+    $_->fileno >= 0 && eval { $_->settimeout(0) } for @sockets;
     ($now_call, $now_op) = ($i, $name);
     print STDERR "call $i $name\n" if $ENV{BSD_FUZZ_TRACE};
     my $ok = eval { $code->(); 1 };

@@ -1,0 +1,250 @@
+use strict;
+use warnings;
+use Test::More;
+use Errno qw(EAGAIN EINPROGRESS EINVAL ETIMEDOUT EPIPE ECONNRESET);
+use Time::HiRes qw(time sleep);
+use POSIX ();
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:all);
+
+# SPEC 6: blocking, non-blocking and timeout modes, one deadline per call.
+
+guard_alarm(120);
+
+sub elapsed(&) { my $t0 = time; eval { $_[0]->() }; return (time - $t0, $@) }
+sub is_timeout {
+    my ($e, $op, $name) = @_;
+    ok(ref $e && $e->isa('BSDSocket::Error::Timeout') && $e->op eq $op
+       && $e->message eq 'timed out' && $e->errno == ETIMEDOUT, $name)
+        or diag 'got: ' . ($e // 'no error');
+}
+
+# --------------------------------------------------------- the settings
+
+{
+    my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    is($s->gettimeout, undef, 'a new socket blocks (timeout undef)');
+    ok($s->getblocking, 'getblocking is true');
+    $s->settimeout(2.5);
+    is($s->gettimeout, 2.5, 'settimeout(2.5)');
+    ok($s->getblocking, 'a socket with a timeout still counts as blocking');
+    $s->settimeout(0);
+    is($s->gettimeout, 0, 'settimeout(0)');
+    ok(!$s->getblocking, '... is non-blocking');
+    $s->setblocking(1);
+    is($s->gettimeout, undef, 'setblocking(1) is settimeout(undef)');
+    $s->setblocking(0);
+    is($s->gettimeout, 0, 'setblocking(0) is settimeout(0)');
+    $s->settimeout(undef);
+    is($s->gettimeout, undef, 'settimeout(undef)');
+    $s->settimeout('0.25');
+    is($s->gettimeout, 0.25, 'a numeric string works');
+
+    for my $bad (-1, -0.001, 'abc', 9**9**9, -sin(9**9**9), [], '') {
+        my $label = defined $bad ? "$bad" : 'undef';
+        dies_with(sub { $s->settimeout($bad) }, errno => EINVAL, op => 'settimeout',
+                  message => qr/timeout must be undef or a number of seconds >= 0/,
+                  name => "settimeout($label) dies");
+        is($s->gettimeout, 0.25, '... and leaves the old setting');
+    }
+    my ($n) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+    is($n->gettimeout, 0, 'SOCK_NONBLOCK makes a socket with timeout 0');
+    $s->close;
+    is($s->gettimeout, 0.25, 'gettimeout answers after close');
+    dies_with(sub { $s->settimeout(1) }, op => 'settimeout', errno => Errno::EBADF(),
+              name => 'settimeout on a closed socket dies EBADF');
+}
+
+# ----------------------------------------------------- the default
+
+{
+    is(BSDSocket::getdefaulttimeout(), undef, 'the default timeout starts undef');
+    BSDSocket::setdefaulttimeout(3);
+    is(BSDSocket::getdefaulttimeout(), 3, 'setdefaulttimeout(3)');
+    my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    is($s->gettimeout, 3, 'socket takes the default');
+    my ($p, $q) = BSDSocket::socketpair();
+    is($q->gettimeout, 3, 'socketpair takes the default');
+    my $f = BSDSocket::fromfd($p);
+    is($f->gettimeout, 3, 'fromfd takes the default');
+    BSDSocket::setdefaulttimeout(undef);
+    my $l = tcp_listener();
+    $l->settimeout(7);
+    BSDSocket::setdefaulttimeout(0.5);
+    my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $c->connect($l->getsockname);
+    my $conn = $l->accept;
+    is($conn->gettimeout, 0.5, 'accept gives the default, not the listener\'s timeout');
+    BSDSocket::setdefaulttimeout(undef);
+    my $plain = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    is($plain->gettimeout, undef, 'back to blocking sockets');
+    dies_with(sub { BSDSocket::setdefaulttimeout(-2) }, errno => EINVAL, op => 'setdefaulttimeout',
+              name => 'setdefaulttimeout(-2) dies');
+    is(BSDSocket::getdefaulttimeout(), undef, '... and leaves it');
+}
+
+# ------------------------------------------------------- non-blocking
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->settimeout(0);
+    my $e = dies_with(sub { $b->recv(10) }, errno => EAGAIN, op => 'recv',
+                      name => 'non-blocking recv with nothing there dies EAGAIN');
+    ok($!{EAGAIN}, '$!{EAGAIN} is set');
+    $a->send('now');
+    is($b->recv(10), 'now', 'and reads what is there');
+
+    my $l = tcp_listener();
+    $l->setblocking(0);
+    dies_with(sub { $l->accept }, errno => EAGAIN, op => 'accept',
+              name => 'non-blocking accept with no client dies EAGAIN');
+
+    my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $c->setblocking(0);
+    my $err = $c->connect_ex($l->getsockname);
+    ok($err == 0 || $err == EINPROGRESS, "non-blocking connect_ex gives 0 or EINPROGRESS ($err)");
+    my $c2 = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $c2->setblocking(0);
+    my $ok = eval { $c2->connect($l->getsockname); 1 };
+    ok($ok || (ref $@ && $@->errno == EINPROGRESS), 'non-blocking connect dies EINPROGRESS (or connects)');
+    vec(my $w = '', $c->fileno, 1) = 1;
+    select(undef, $w, undef, 5);
+    is_deeply($c->getpeername, $l->getsockname, '... and is connected once writable');
+    my $s = eval { $l->accept } // do { select(undef, undef, undef, 0.1); $l->accept };
+    ok($s, 'the listener has it');
+}
+
+# -------------------------------------------------------- timeouts
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->settimeout(0.3);
+    my ($t, $e) = elapsed { $b->recv(10) };
+    is_timeout($e, 'recv', 'recv times out');
+    ok($t >= 0.25 && $t < 3, sprintf('... after %.2fs of 0.3', $t));
+    $a->send('late');
+    is($b->recv(10), 'late', 'the socket works after a timeout');
+
+    my $l = tcp_listener();
+    $l->settimeout(0.3);
+    ($t, $e) = elapsed { $l->accept };
+    is_timeout($e, 'accept', 'accept times out');
+    ok($t >= 0.25 && $t < 3, sprintf('... after %.2fs', $t));
+
+    # fractional seconds, and data arriving in time
+    my $pid = fork // die;
+    if (!$pid) { sleep 0.2; $a->send('in time'); POSIX::_exit(0) }
+    $b->settimeout(5);
+    ($t, $e) = elapsed { is($b->recv(10), 'in time', 'data arriving within the timeout is read') };
+    ok($t < 4, sprintf('... as soon as it came (%.2fs)', $t));
+    waitpid $pid, 0;
+
+    # more than INT_MAX milliseconds
+    $b->settimeout(3_000_000);
+    is($b->gettimeout, 3_000_000, 'a timeout of 3e6 s (over INT_MAX ms) is kept');
+    $pid = fork // die;
+    if (!$pid) { sleep 0.1; $a->send('long timeout'); POSIX::_exit(0) }
+    is($b->recv(20), 'long timeout', '... and a recv under it works');
+    waitpid $pid, 0;
+}
+
+# connect: to a listener whose queue is full, SYNs go unanswered
+SKIP: {
+    my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $l->bind(['127.0.0.1', 0]);
+    $l->listen(0);
+    my @filler;
+    my $full = 0;
+    for (1 .. 16) {
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->settimeout(0.2);
+        if (eval { $c->connect($l->getsockname); 1 }) { push @filler, $c; next }
+        $full = 1;
+        last;
+    }
+    skip 'could not fill the listen queue here', 4 unless $full;
+    my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $c->settimeout(0.4);
+    my ($t, $e) = elapsed { $c->connect($l->getsockname) };
+    is_timeout($e, 'connect', 'connect times out');
+    ok($t >= 0.35 && $t < 3, sprintf('... after %.2fs of 0.4', $t));
+    is_deeply($e && $e->address, $l->getsockname, '... naming the address');
+    my $d = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $d->settimeout(0.2);
+    is($d->connect_ex($l->getsockname), ETIMEDOUT, 'connect_ex reports ETIMEDOUT');
+}
+
+# ------------------------------------------------------------ sendall
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    my $data = join '', map { chr(($_ * 7) % 256) } 1 .. 3_000_000;
+    # a slow reader that takes ~0.6s in all: sendall with time to spare
+    my $pid = fork // die;
+    if (!$pid) {
+        my $got = '';
+        while (length $got < length $data) {
+            $got .= $b->recv(65536);
+            sleep 0.01;
+        }
+        POSIX::_exit($got eq $data ? 0 : 1);
+    }
+    $a->settimeout(20);
+    my ($t, $e) = elapsed { is($a->sendall($data), length $data, 'sendall returns the byte count') };
+    is($e, '', 'sendall to a slow reader finishes within its timeout');
+    waitpid $pid, 0;
+    is($?, 0, 'the reader got every byte, in order');
+}
+{
+    # the deadline covers the whole call: a reader that keeps taking a
+    # little must not keep sendall alive past its timeout
+    my ($a, $b) = BSDSocket::socketpair();
+    my $pid = fork // die;
+    if (!$pid) {
+        $a->close;
+        my $total = 0;
+        while (1) {
+            my $chunk = eval { $b->recv(8192) } // last;
+            last unless length $chunk;
+            $total += length $chunk;
+            sleep 0.02;
+        }
+        print STDOUT "$total\n";
+        POSIX::_exit(0);
+    }
+    $b->close;
+    $a->settimeout(0.5);
+    my ($t, $e) = elapsed { $a->sendall('q' x 50_000_000) };
+    is_timeout($e, 'sendall', 'sendall to a reader too slow for the data times out');
+    ok($t >= 0.45 && $t < 5, sprintf('... after %.2fs of 0.5, for the whole call', $t));
+    ok($e && $e->sent > 0 && $e->sent < 50_000_000, 'the error says how much went: ' . ($e && $e->sent));
+    $a->close;
+    waitpid $pid, 0;
+}
+{
+    # sent counts exactly what the peer can read
+    my ($a, $b) = BSDSocket::socketpair();
+    $a->settimeout(0.2);
+    my $e = eval { $a->sendall('s' x 10_000_000); 1 } ? undef : $@;
+    is_timeout($e, 'sendall', 'sendall to a reader that reads nothing times out');
+    $a->close;
+    my $got = 0;
+    while (length(my $chunk = $b->recv(1 << 20))) { $got += length $chunk }
+    is($got, $e && $e->sent, "the peer received exactly the 'sent' bytes ($got)");
+}
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->close;
+    dies_with(sub { $a->sendall('x' x 100_000) }, op => 'sendall', errno => EPIPE,
+              name => 'sendall to a closed peer dies EPIPE');
+    dies_with(sub { $a->sendall("\x{263a}") }, op => 'sendall', errno => EINVAL,
+              message => qr/^Wide character in sendall$/, name => 'sendall refuses wide characters');
+    my ($c, $d) = BSDSocket::socketpair();
+    is($c->sendall(''), 0, 'sendall of nothing');
+    $c->sendall('flags', 0);
+    is($d->recv(10), 'flags', 'sendall with flags');
+}
+
+done_testing;
