@@ -55,7 +55,7 @@ XS_INTERNAL(S_missing_constant)
     const char *const name = (const char *)CvXSUBANY(cv).any_ptr;
     bsd_throw(aTHX_ BSD_ERROR_CLASS, name, 1, ENOSYS,
               newSVpvf("BSDSocket::%s is not defined on this platform", name),
-              NULL, NULL);
+              NULL, NULL, NULL);
 }
 
 static void
@@ -146,6 +146,160 @@ gethostbyname(name)
     SV *name
   PPCODE:
     PUSHs(bsd_gethostbyname(aTHX_ name));
+
+void
+getaddrinfo(host, port = NULL, family = 0, type = 0, proto = 0, flags = 0)
+    SV *host
+    SV *port
+    bsd_int family
+    bsd_int type
+    bsd_int proto
+    bsd_int flags
+  PREINIT:
+    AV *results;
+    SSize_t i, n;
+  PPCODE:
+    results = bsd_getaddrinfo(aTHX_ host, port, family, type, proto, flags);
+    n = (SSize_t)av_count(results);
+    EXTEND(SP, n);
+    for (i = 0; i < n; i++)
+        PUSHs(AvARRAY(results)[i]);
+
+void
+getnameinfo(address, flags = 0)
+    SV *address
+    bsd_int flags
+  PREINIT:
+    SV *host, *service;
+  PPCODE:
+    bsd_getnameinfo(aTHX_ address, flags, &host, &service);
+    EXTEND(SP, 2);
+    PUSHs(host);
+    PUSHs(service);
+
+void
+gethostbyname_ex(name)
+    SV *name
+  PREINIT:
+    SV *out[3];
+  PPCODE:
+    bsd_gethostbyname_ex(aTHX_ name, out);
+    EXTEND(SP, 3);
+    PUSHs(out[0]);
+    PUSHs(out[1]);
+    PUSHs(out[2]);
+
+void
+gethostbyaddr(ip)
+    SV *ip
+  PREINIT:
+    SV *out[3];
+  PPCODE:
+    bsd_gethostbyaddr(aTHX_ ip, out);
+    EXTEND(SP, 3);
+    PUSHs(out[0]);
+    PUSHs(out[1]);
+    PUSHs(out[2]);
+
+void
+gethostname()
+  PPCODE:
+    XPUSHs(bsd_gethostname(aTHX));
+
+void
+getservbyport(port, proto = NULL)
+    SV *port
+    SV *proto
+  PPCODE:
+    PUSHs(bsd_getservbyport(aTHX_ port, proto));
+
+int
+getprotobyname(name)
+    SV *name
+  CODE:
+    RETVAL = bsd_getprotobyname(aTHX_ name);
+  OUTPUT:
+    RETVAL
+
+void
+inet_aton(text)
+    SV *text
+  PPCODE:
+    PUSHs(bsd_inet_aton(aTHX_ text));
+
+void
+inet_ntoa(packed)
+    SV *packed
+  PPCODE:
+    PUSHs(bsd_inet_ntoa(aTHX_ packed));
+
+void
+inet_pton(family, text)
+    bsd_int family
+    SV *text
+  PPCODE:
+    PUSHs(bsd_inet_pton(aTHX_ family, text));
+
+void
+inet_ntop(family, packed)
+    bsd_int family
+    SV *packed
+  PPCODE:
+    PUSHs(bsd_inet_ntop(aTHX_ family, packed));
+
+UV
+htons(value)
+    SV *value
+  ALIAS:
+    ntohs = 1
+  CODE:
+    PERL_UNUSED_VAR(ix);
+    /* 16 bits, checked: 70000 or -1 is an error, not a silent wrap */
+    RETVAL = htons((uint16_t)bsd_sv_to_iv(aTHX_ value, 0, 65535, "value",
+                                          ix ? "ntohs" : "htons"));
+  OUTPUT:
+    RETVAL
+
+UV
+htonl(value)
+    SV *value
+  ALIAS:
+    ntohl = 1
+  CODE:
+    RETVAL = htonl((uint32_t)bsd_sv_to_iv(aTHX_ value, 0, 0xffffffff, "value",
+                                          ix ? "ntohl" : "htonl"));
+  OUTPUT:
+    RETVAL
+
+void
+create_connection(address, ...)
+    SV *address
+  PREINIT:
+    double timeout;
+  PPCODE:
+    /* (address, timeout?, source_address?): a timeout left out is the
+     * default timeout; undef is blocking; 0 cannot wait for anything */
+    if (items > 3)
+        croak_xs_usage(cv, "address, timeout = default, source_address = undef");
+    timeout = items > 1 ? bsd_sv_to_timeout(aTHX_ ST(1), "create_connection")
+                        : bsd_get_default_timeout();
+    if (timeout == 0)
+        bsd_die_arg(aTHX_ "create_connection", "timeout must be undef or more than 0 seconds, got 0");
+    PUSHs(bsd_create_connection(aTHX_ address, timeout, items > 2 ? ST(2) : NULL));
+
+void
+_die_arg(op, message)
+    const char *op
+    SV *message
+  CODE:
+    /* for the module's Perl code: its argument errors go through the one
+     * thrower like everyone else's */
+    bsd_die_arg(aTHX_ op, "%" SVf, SVfARG(message));
+
+void
+has_ipv6()
+  PPCODE:
+    XPUSHs(bsd_has_ipv6() ? &PL_sv_yes : &PL_sv_no);
 
 void
 getdefaulttimeout()

@@ -68,8 +68,8 @@ S_elems(pTHX_ AV *av, SV **out, SSize_t n)
 /* A dotted quad, strictly as inet_pton reads one: four decimal parts of
  * 0..255, no leading zeros, nothing else.  Written out because it is on
  * every sendto's path and inet_pton costs several times as much. */
-static bool
-S_parse_in4(const char *pv, STRLEN len, struct in_addr *out)
+bool
+bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out)
 {
     const char *p = pv, *const end = pv + len;
     unsigned char bytes[4];
@@ -99,8 +99,8 @@ S_parse_in4(const char *pv, STRLEN len, struct in_addr *out)
 
 /* The other way: "a.b.c.d" into text (room for INET_ADDRSTRLEN), its length
  * returned.  (glibc's inet_ntop goes through sprintf.) */
-static STRLEN
-S_format_in4(const struct in_addr *in, char *text)
+STRLEN
+bsd_format_in4(const struct in_addr *in, char *text)
 {
     const unsigned char *const b = (const unsigned char *)&in->s_addr;
     char *p = text;
@@ -165,14 +165,17 @@ S_host_from_sv(pTHX_ SV *host, SV *address)
     return pv;
 }
 
-/* A host name that is not a numeric address: ask the resolver. */
+/* A host name that is not a numeric address: ask the resolver.  (Also
+ * an IPv6 literal with a %scope, with AI_NUMERICHOST: getaddrinfo knows
+ * how to turn an interface name into a scope id, and asks no one.) */
 static void
-S_resolve(pTHX_ int family, const char *host, SV *address, bsd_addr *out)
+S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *out)
 {
     struct addrinfo hints, *res = NULL;
     int rc;
     Zero(&hints, 1, struct addrinfo);
     hints.ai_family = family;
+    hints.ai_flags = flags;
     rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
         const int err = errno;       /* before anything can change it */
@@ -219,7 +222,7 @@ S_inet4_from_sv(pTHX_ SV *address, bsd_addr *out)
 
     /* the common case, a dotted quad in a plain string */
     if (LIKELY((SvFLAGS(host_sv) & (SVf_POK|SVf_UTF8|SVf_ROK)) == SVf_POK)
-        && S_parse_in4(SvPVX_const(host_sv), SvCUR(host_sv), &sin->sin_addr))
+        && bsd_parse_in4(SvPVX_const(host_sv), SvCUR(host_sv), &sin->sin_addr))
         return;
 
     host = S_host_from_sv(aTHX_ host_sv, address);
@@ -227,14 +230,66 @@ S_inet4_from_sv(pTHX_ SV *address, bsd_addr *out)
         sin->sin_addr.s_addr = htonl(INADDR_ANY);
     else if (strEQ(host, "<broadcast>"))
         sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
-    else if (!S_parse_in4(host, strlen(host), &sin->sin_addr)) {
+    else if (!bsd_parse_in4(host, strlen(host), &sin->sin_addr)) {
         struct in6_addr v6;
         if (inet_pton(AF_INET6, host, &v6) == 1)
             bsd_die_address(aTHX_ address,
                             "'%s' is an IPv6 address, this is an AF_INET socket", host);
-        S_resolve(aTHX_ AF_INET, host, address, out);
+        S_resolve(aTHX_ AF_INET, host, 0, address, out);
         sin->sin_port = port;
     }
+}
+
+/* [$host, $port, $flowinfo = 0, $scope_id = 0]; $host may carry %scope
+ * (an interface name or number), which an explicit non-zero $scope_id
+ * overrides. */
+static void
+S_inet6_from_sv(pTHX_ SV *address, bsd_addr *out)
+{
+    AV *av;
+    SV *elems[4];
+    SSize_t count;
+    const char *host;
+    IV flowinfo = 0, scope_id = 0;
+    in_port_t port;
+    struct sockaddr_in6 *const sin6 = &out->u.in6;
+
+    if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV)
+        bsd_die_address(aTHX_ address,
+                        "an AF_INET6 address is an array reference [host, port, flowinfo, scope_id], got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ address)));
+    av = MUTABLE_AV(SvRV(address));
+    count = av_count(av);
+    if (count < 2 || count > 4)
+        bsd_die_address(aTHX_ address,
+                        "an AF_INET6 address has 2 to 4 elements [host, port, flowinfo, scope_id], got %" UVuf,
+                        (UV)count);
+    S_elems(aTHX_ av, elems, count);
+    port = S_port_from_sv(aTHX_ elems[1], address);
+    if (count > 2 && bsd_parse_iv(aTHX_ elems[2], 0, 0xfffff, &flowinfo) != BSD_INT_OK)
+        bsd_die_address(aTHX_ address, "flowinfo must be an integer in 0..1048575, got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ elems[2])));
+    if (count > 3 && bsd_parse_iv(aTHX_ elems[3], 0, 0xffffffff, &scope_id) != BSD_INT_OK)
+        bsd_die_address(aTHX_ address, "scope_id must be an integer in 0..4294967295, got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ elems[3])));
+
+    Zero(&out->u, 1, struct sockaddr_storage);
+    host = S_host_from_sv(aTHX_ elems[0], address);
+    if (*host && inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+        struct in_addr v4;
+        if (bsd_parse_in4(host, strlen(host), &v4))
+            bsd_die_address(aTHX_ address,
+                            "'%s' is an IPv4 address, this is an AF_INET6 socket (::ffff:%s maps it)",
+                            host, host);
+        S_resolve(aTHX_ AF_INET6, host, strchr(host, '%') ? AI_NUMERICHOST : 0, address, out);
+    }
+    /* '' is in6addr_any: all zeros, as Zero left it */
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = port;
+    sin6->sin6_flowinfo = htonl((uint32_t)flowinfo);
+    if (scope_id)
+        sin6->sin6_scope_id = (uint32_t)scope_id;
+    out->len = sizeof(struct sockaddr_in6);
 }
 
 /* A path string; a leading NUL names the Linux abstract namespace, where
@@ -330,6 +385,9 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
     case AF_INET:
         S_inet4_from_sv(aTHX_ address, out);
         break;
+    case AF_INET6:
+        S_inet6_from_sv(aTHX_ address, out);
+        break;
     case AF_UNIX:
         S_unix_from_sv(aTHX_ address, out);
         break;
@@ -343,7 +401,7 @@ void
 bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
 {
     SV *address = args[0];
-    if (nargs == 2 && family == AF_INET) {
+    if (nargs == 2 && (family == AF_INET || family == AF_INET6)) {
         /* the seed's $s->connect($host, $port): the same as [$host, $port] */
         AV *const av = av_make(2, args);
         address = sv_2mortal(newRV_noinc(MUTABLE_SV(av)));
@@ -351,7 +409,8 @@ bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
     else if (nargs != 1)
         bsd_die_arg(aTHX_ "address",
                     "expected one address%s, got %d arguments",
-                    family == AF_INET ? " or (host, port)" : "", (int)nargs);
+                    family == AF_INET || family == AF_INET6 ? " or (host, port)" : "",
+                    (int)nargs);
     SvGETMAGIC(address);
     S_sockaddr_from_sv(aTHX_ family, address, out);
 }
@@ -410,10 +469,22 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
     case AF_INET:
         if (len >= sizeof(struct sockaddr_in)) {
             char text[INET_ADDRSTRLEN];
-            const STRLEN text_len = S_format_in4(&addr->u.in4.sin_addr, text);
+            const STRLEN text_len = bsd_format_in4(&addr->u.in4.sin_addr, text);
             elems[0] = S_tainted(aTHX_ newSVpvn(text, text_len));
             elems[1] = S_tainted(aTHX_ newSVuv(ntohs(addr->u.in4.sin_port)));
             return S_address_array(aTHX_ elems, 2, addr);
+        }
+        break;
+    case AF_INET6:
+        if (len >= sizeof(struct sockaddr_in6)) {
+            char text[INET6_ADDRSTRLEN];
+            SV *elems6[4];
+            inet_ntop(AF_INET6, &addr->u.in6.sin6_addr, text, sizeof text);
+            elems6[0] = S_tainted(aTHX_ newSVpv(text, 0));
+            elems6[1] = S_tainted(aTHX_ newSVuv(ntohs(addr->u.in6.sin6_port)));
+            elems6[2] = S_tainted(aTHX_ newSVuv(ntohl(addr->u.in6.sin6_flowinfo)));
+            elems6[3] = S_tainted(aTHX_ newSVuv(addr->u.in6.sin6_scope_id));
+            return S_address_array(aTHX_ elems6, 4, addr);
         }
         break;
     case AF_UNIX: {
@@ -453,94 +524,4 @@ bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache)
         *cache = SvREFCNT_inc_simple_NN(SvRV(rv));
     }
     return rv;
-}
-
-/* ------------------------------------------------------------ resolver */
-
-/* A name for the resolver: bytes, and no NUL inside (C would stop there
- * and look up a different name).  The string is a mortal copy: a later
- * argument's magic cannot change or free it under us. */
-static const char *
-S_name_nomg(pTHX_ SV *sv, const char *what, const char *op)
-{
-    STRLEN len;
-    const char *pv;
-    if (!bsd_is_stringish(aTHX_ sv))
-        bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
-                    SVfARG(bsd_describe(aTHX_ sv)));
-    pv = bsd_bytes_nomg(aTHX_ sv, &len);
-    if (!pv)
-        bsd_die_arg(aTHX_ op, "Wide character in %s", op);
-    if (memchr(pv, '\0', len))
-        bsd_die_arg(aTHX_ op, "NUL character inside %s %" SVf, what,
-                    SVfARG(bsd_describe(aTHX_ sv)));
-    return SvPVX(sv_2mortal(newSVpvn(pv, len)));
-}
-
-static const char *
-S_name_arg(pTHX_ SV *sv, const char *what, const char *op)
-{
-    SvGETMAGIC(sv);
-    return S_name_nomg(aTHX_ sv, what, op);
-}
-
-/* gethostbyname: the first IPv4 address of a name, as a dotted quad.  An
- * IPv4 literal comes back as given; '' and '<broadcast>' mean what they
- * mean in an address.  Failures are BSDSocket::Error::Host (h_errno). */
-SV *
-bsd_gethostbyname(pTHX_ SV *name_sv)
-{
-    const char *const name = S_name_arg(aTHX_ name_sv, "host name", "gethostbyname");
-    struct in_addr in4;
-    char text[INET_ADDRSTRLEN];
-    struct hostent entry, *found = NULL;
-    SV *const scratch = sv_newmortal();
-    size_t room = 1024;
-    int rc, h_err = 0;
-
-    if (S_parse_in4(name, strlen(name), &in4))
-        return sv_2mortal(newSVpv(name, 0));
-    if (!*name || strEQ(name, "<broadcast>"))
-        in4.s_addr = htonl(*name ? INADDR_BROADCAST : INADDR_ANY);
-    else {
-        for (;;) {
-            char *const buf = bsd_grow_or_die(aTHX_ scratch, room, "gethostbyname");
-            rc = gethostbyname_r(name, &entry, buf, room, &found, &h_err);
-            if (rc != ERANGE || room >= 1024 * 1024)
-                break;
-            room *= 2;
-        }
-        if (!found) {
-            if (h_err == NETDB_INTERNAL)
-                bsd_die_errno(aTHX_ "gethostbyname", rc ? rc : errno, NULL);
-            bsd_die_host(aTHX_ "gethostbyname", h_err, name);
-        }
-        if (found->h_addrtype != AF_INET || !found->h_addr_list[0])
-            bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
-        Copy(found->h_addr_list[0], &in4, 1, struct in_addr);
-    }
-    return sv_2mortal(newSVpvn(text, S_format_in4(&in4, text)));
-}
-
-/* getservbyname: the port of a service; proto NULL or undef means any. */
-int
-bsd_getservbyname(pTHX_ SV *service_sv, SV *proto_sv)
-{
-    const char *const service = S_name_arg(aTHX_ service_sv, "service", "getservbyname");
-    const char *proto = NULL;
-    struct servent entry, *found = NULL;
-    char buf[4096];
-
-    if (proto_sv) {
-        SvGETMAGIC(proto_sv);
-        if (SvOK(proto_sv) || SvROK(proto_sv))
-            proto = S_name_nomg(aTHX_ proto_sv, "protocol", "getservbyname");
-    }
-    if (getservbyname_r(service, proto, &entry, buf, sizeof buf, &found) != 0
-        || !found)
-        bsd_throw(aTHX_ BSD_ERROR_CLASS, "getservbyname", 0, 0,
-                  newSVpvf("service '%s' not found%s%s", service,
-                           proto ? " for protocol " : "", proto ? proto : ""),
-                  NULL, NULL);
-    return ntohs((in_port_t)found->s_port);
 }

@@ -97,7 +97,7 @@ S_user_cop(pTHX)
 
 void
 bsd_throw(pTHX_ const char *klass, const char *op, int has_errno, int errnum,
-          SV *message, SV *address, SV *sent)
+          SV *message, SV *address, SV *sent, SV *attempts)
 {
     HV *const hv = newHV();
     SV *const rv = sv_2mortal(newRV_noinc(MUTABLE_SV(hv)));
@@ -115,6 +115,8 @@ bsd_throw(pTHX_ const char *klass, const char *op, int has_errno, int errnum,
     hv_stores(hv, "address", address ? newSVsv_nomg(address) : newSV(0));
     if (sent)
         hv_stores(hv, "sent", sent);
+    if (attempts)
+        hv_stores(hv, "attempts", attempts);
     if (cop) {
         hv_stores(hv, "file", newSVpv(CopFILE(cop), 0));
         hv_stores(hv, "line", newSVuv(CopLINE(cop)));
@@ -142,7 +144,7 @@ void
 bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
 {
     bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, errnum,
-              bsd_errno_message(aTHX_ errnum), address, NULL);
+              bsd_errno_message(aTHX_ errnum), address, NULL, NULL);
 }
 
 void
@@ -153,7 +155,7 @@ bsd_die_arg(pTHX_ const char *op, const char *fmt, ...)
     va_start(ap, fmt);
     message = vnewSVpvf(fmt, &ap);
     va_end(ap);
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, EINVAL, message, NULL, NULL);
+    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, EINVAL, message, NULL, NULL, NULL);
 }
 
 void
@@ -165,7 +167,7 @@ bsd_die_address(pTHX_ SV *address, const char *fmt, ...)
     message = vnewSVpvf(fmt, &ap);
     va_end(ap);
     bsd_throw(aTHX_ BSD_ERROR_CLASS, "address", 1, EINVAL, message, address,
-              NULL);
+              NULL, NULL);
 }
 
 void
@@ -221,7 +223,7 @@ bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
     message = context
         ? newSVpvf("%" SVf ": %s", SVfARG(context), gai_strerror(code))
         : newSVpv(gai_strerror(code), 0);
-    bsd_throw(aTHX_ "BSDSocket::Error::GAI", op, 1, code, message, address, NULL);
+    bsd_throw(aTHX_ "BSDSocket::Error::GAI", op, 1, code, message, address, NULL, NULL);
 }
 
 /* A gethostbyname-family failure: h_errno's code and hstrerror's words,
@@ -230,5 +232,5 @@ void
 bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
 {
     bsd_throw(aTHX_ "BSDSocket::Error::Host", op, 1, h_err,
-              newSVpvf("%s: '%s'", hstrerror(h_err), name), NULL, NULL);
+              newSVpvf("%s: '%s'", hstrerror(h_err), name), NULL, NULL, NULL);
 }

@@ -192,7 +192,7 @@ S_die_call(pTHX_ const bsd_call *c, int err)
     if (c->sent < 0)
         bsd_die_errno(aTHX_ c->op, err, S_call_address(aTHX_ c));
     bsd_throw(aTHX_ BSD_ERROR_CLASS, c->op, 1, err, bsd_errno_message(aTHX_ err),
-              S_call_address(aTHX_ c), newSViv(c->sent));
+              S_call_address(aTHX_ c), newSViv(c->sent), NULL);
 }
 
 /* SPEC 6: the message is exactly "timed out". */
@@ -202,55 +202,73 @@ S_die_timeout(pTHX_ const bsd_call *c)
 {
     bsd_throw(aTHX_ "BSDSocket::Error::Timeout", c->op, 1, ETIMEDOUT,
               newSVpvs("timed out"), S_call_address(aTHX_ c),
-              c->sent < 0 ? NULL : newSViv(c->sent));
+              c->sent < 0 ? NULL : newSViv(c->sent), NULL);
 }
 
-static double
-S_now(void)
+double
+bsd_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Wait until the socket is ready for c->events: forever on a blocking
- * socket, else for what is left of the call's deadline (set the first
- * time the call has to wait, or by the caller for a call that spans
- * several system calls, like sendall).  Returns 0, or ETIMEDOUT when the
- * time is up; the caller dies with BSDSocket::Error::Timeout or, for
- * connect_ex, reports it. */
-static int
-S_wait(pTHX_ bsd_call *c)
+/* The one place that waits.  Polls pfds until one is ready or the
+ * deadline (monotonic seconds from bsd_now(); 0 for none) passes.  A
+ * signal runs Perl's deferred handlers (through the call c when there is
+ * one, which guards its buffers first), and the wait goes on with what is
+ * left.  Returns how many fds are ready, 0 when the time is up; dies
+ * (op) if poll itself fails. */
+int
+bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
+              const char *op)
 {
     for (;;) {
-        const double timeout = c->sock->timeout;  /* a handler may change it */
-        struct pollfd pfd;
         int ms = -1, ready;
-        if (timeout > 0) {
-            const double now = S_now();
-            double left_ms;
-            if (c->deadline == 0)
-                c->deadline = now + timeout;
-            left_ms = (c->deadline - now) * 1000;
+        if (deadline > 0) {
+            const double left_ms = (deadline - bsd_now()) * 1000;
             if (left_ms <= 0)
-                return ETIMEDOUT;
+                return 0;
             /* rounded up, so poll never wakes before the deadline; poll
              * takes an int, so a longer wait goes round again */
             ms = left_ms >= (double)INT_MAX ? INT_MAX : (int)ceil(left_ms);
         }
-        pfd.fd = c->sock->fd;
-        pfd.events = c->events;
-        pfd.revents = 0;
-        ready = poll(&pfd, 1, ms);
+        ready = poll(pfds, n, ms);
         if (ready > 0)
-            return 0;          /* ready, or an error the call itself will report */
+            return ready;
         if (ready < 0) {
-            if (errno != EINTR)
-                S_die_call(aTHX_ c, errno);
-            S_run_signal_handlers(aTHX_ c);
+            const int err = errno;
+            if (err != EINTR) {
+                if (c)
+                    S_die_call(aTHX_ c, err);
+                bsd_die_errno(aTHX_ op, err, NULL);
+            }
+            if (c)
+                S_run_signal_handlers(aTHX_ c);
+            else
+                PERL_ASYNC_CHECK();
         }
         /* 0: the time is up, or one INT_MAX-millisecond stretch of it */
     }
+}
+
+/* Wait until the call's socket is ready for c->events: forever on a
+ * blocking socket, else within the call's deadline (set the first time
+ * the call has to wait, or by the caller for a call that spans several
+ * system calls, like sendall).  Returns 0, or ETIMEDOUT when the time is
+ * up; the caller dies with BSDSocket::Error::Timeout or, for connect_ex,
+ * reports it. */
+static int
+S_wait(pTHX_ bsd_call *c)
+{
+    struct pollfd pfd;
+    if (c->sock->timeout > 0 && c->deadline == 0)
+        c->deadline = bsd_now() + c->sock->timeout;
+    pfd.fd = c->sock->fd;
+    pfd.events = c->events;
+    pfd.revents = 0;
+    return bsd_poll_wait(aTHX_ &pfd, 1, c->sock->timeout > 0 ? c->deadline : 0, c, c->op)
+        ? 0 : ETIMEDOUT;
 }
 
 /* The first attempt failed with `err`: from here on the driver decides.
@@ -306,8 +324,8 @@ S_default_nonblock_flag(void)
 
 /* As in CPython: a timeout (0 or more) needs the fd non-blocking, so the
  * driver can poll; undef (blocking) clears O_NONBLOCK. */
-static int
-S_set_fd_nonblocking(int fd, bool nonblocking)
+int
+bsd_set_fd_nonblocking(int fd, bool nonblocking)
 {
     const int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
@@ -320,7 +338,7 @@ S_set_fd_nonblocking(int fd, bool nonblocking)
 void
 bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op)
 {
-    if (S_set_fd_nonblocking(s->fd, timeout >= 0) < 0)
+    if (bsd_set_fd_nonblocking(s->fd, timeout >= 0) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
     s->timeout = timeout;
 }
@@ -425,7 +443,7 @@ bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type, SV *proto)
     /* the dup shares the fd's blocking mode (and so does the caller's fd):
      * give it the default timeout's, or report the mode it has */
     if (bsd_default_timeout >= 0) {
-        if (S_set_fd_nonblocking(s->fd, TRUE) < 0)
+        if (bsd_set_fd_nonblocking(s->fd, TRUE) < 0)
             bsd_die_errno(aTHX_ "fromfd", errno, NULL);
     }
     else if (fcntl(s->fd, F_GETFL) & O_NONBLOCK)
@@ -646,7 +664,7 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
     c.flags = flags | MSG_NOSIGNAL;
     c.sent = 0;
     if (s->timeout > 0)
-        c.deadline = S_now() + s->timeout;
+        c.deadline = bsd_now() + s->timeout;
     c.len = len;                        /* what is left; one call sends at most BSD_MAX_IO */
     while (c.len > 0) {
         ssize_t n = c.attempt(&c);

@@ -120,7 +120,7 @@ HV *bsd_sock_stash(pTHX_ SV *klass);
 /* The one thrower: builds a BSDSocket::Error (or subclass) object, sets $!
  * for system errors, and dies with it.  has_errno false means errno undef. */
 void bsd_throw(pTHX_ const char *klass, const char *op, int has_errno,
-               int errnum, SV *message, SV *address, SV *sent)
+               int errnum, SV *message, SV *address, SV *sent, SV *attempts)
     __attribute__noreturn__;
 
 /* strerror's words for an errno, as $! would say them (a new SV). */
@@ -261,6 +261,14 @@ struct bsd_call {
         (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
 
+/* The one place that waits (bsd_sock.c): poll until ready or the deadline
+ * (bsd_now() seconds, 0 = none); signals run Perl's handlers.  Returns the
+ * number of ready fds, 0 if the time ran out. */
+double  bsd_now(void);
+int     bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline,
+                      bsd_call *c, const char *op);
+int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
+
 /* The driver after a failed first attempt (err is its errno). */
 ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
 
@@ -311,9 +319,30 @@ void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
 SV     *bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode, SV *bufsize);
 int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
 
-/* The resolver (bsd_addr.c). */
+/* Dotted quads, strictly as inet_pton reads them, and back (bsd_addr.c). */
+bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);
+STRLEN  bsd_format_in4(const struct in_addr *in, char *text);
+
+/* The resolver and the helpers (bsd_resolve.c). */
+const char *bsd_service_arg(pTHX_ SV *sv, const char *op);
+AV     *bsd_getaddrinfo(pTHX_ SV *host, SV *port, int family, int type,
+                        int proto, int flags);
+void    bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host, SV **service);
 SV     *bsd_gethostbyname(pTHX_ SV *name);
+void    bsd_gethostbyname_ex(pTHX_ SV *name, SV **out);
+void    bsd_gethostbyaddr(pTHX_ SV *ip, SV **out);
+SV     *bsd_gethostname(pTHX);
 int     bsd_getservbyname(pTHX_ SV *service, SV *proto);
+SV     *bsd_getservbyport(pTHX_ SV *port, SV *proto);
+int     bsd_getprotobyname(pTHX_ SV *name);
+SV     *bsd_inet_aton(pTHX_ SV *text);
+SV     *bsd_inet_ntoa(pTHX_ SV *packed);
+SV     *bsd_inet_pton(pTHX_ int family, SV *text);
+SV     *bsd_inet_ntop(pTHX_ int family, SV *packed);
+bool    bsd_has_ipv6(void);
+
+/* create_connection (bsd_connect.c); timeout < 0: blocking. */
+SV     *bsd_create_connection(pTHX_ SV *address, double timeout, SV *source);
 
 /* The method-call shortcut (bsd_fast.c): set up at BOOT, again per thread. */
 void    bsd_fast_boot(pTHX);

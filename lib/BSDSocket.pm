@@ -16,7 +16,12 @@ our @CONSTANT_NAMES;
 
 # Functions are exported only on request; several shadow Perl builtins.
 my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
-                   getdefaulttimeout setdefaulttimeout);
+                   getdefaulttimeout setdefaulttimeout
+                   getaddrinfo getnameinfo gethostbyname_ex gethostbyaddr
+                   gethostname getservbyport getprotobyname
+                   inet_aton inet_ntoa inet_pton inet_ntop
+                   htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6
+                   create_connection create_server);
 
 use Exporter 'import';
 our @EXPORT      = ((grep { /^SOCK_/ } @CONSTANT_NAMES),
@@ -31,6 +36,47 @@ our %EXPORT_TAGS = (
 # The class every error is (or inherits from), so that
 # $@->isa(BSDSocket::error) reads like the seed's "except socket.error".
 sub error () { 'BSDSocket::Error' }
+
+# Can this host serve IPv4 and IPv6 from one AF_INET6 socket?
+sub has_dualstack_ipv6 {
+    return 0 unless has_ipv6()
+        && defined eval { IPV6_V6ONLY() } && defined eval { IPPROTO_IPV6() };
+    return eval {
+        my $probe = BSDSocket::socket(AF_INET6(), SOCK_STREAM());
+        $probe->setsockopt(IPPROTO_IPV6(), IPV6_V6ONLY(), 0);
+        1;
+    } ? 1 : 0;
+}
+
+# A listening TCP socket in one call, as CPython's create_server: SO_REUSEADDR
+# set (as CPython does on POSIX), IPV6_V6ONLY as dualstack_ipv6 asks.
+sub create_server {
+    my ($address, %opt) = @_;
+    my $family     = exists $opt{family} ? delete $opt{family} : AF_INET();
+    my $backlog    = delete $opt{backlog};
+    my $reuse_port = delete $opt{reuse_port};
+    my $dualstack  = delete $opt{dualstack_ipv6};
+    _die_arg('create_server', 'unknown option ' . join(', ', map { "'$_'" } sort keys %opt))
+        if %opt;
+    _die_arg('create_server', 'reuse_port: SO_REUSEPORT is not supported on this platform')
+        if $reuse_port && !defined eval { SO_REUSEPORT() };
+
+    my $sock = BSDSocket::socket($family, SOCK_STREAM());
+    if ($dualstack) {
+        _die_arg('create_server', 'dualstack_ipv6 needs family => AF_INET6')
+            unless $sock->family == AF_INET6();
+        _die_arg('create_server', 'dualstack_ipv6: this host cannot serve IPv4 on an IPv6 socket')
+            unless has_dualstack_ipv6();
+    }
+    $sock->setsockopt(SOL_SOCKET(), SO_REUSEADDR(), 1);
+    $sock->setsockopt(SOL_SOCKET(), SO_REUSEPORT(), 1) if $reuse_port;
+    if ($sock->family == AF_INET6() && defined eval { IPV6_V6ONLY() }) {
+        $sock->setsockopt(IPPROTO_IPV6(), IPV6_V6ONLY(), $dualstack ? 0 : 1);
+    }
+    $sock->bind($address);
+    $sock->listen(defined $backlog ? $backlog : ());
+    return $sock;
+}
 
 1;
 
@@ -98,8 +144,12 @@ C<NO_DATA>, C<NO_ADDRESS>.  C<@BSDSocket::CONSTANT_NAMES> lists them.
 =item C<:functions>
 
 C<socket>, C<socketpair>, C<fromfd>, C<gethostbyname>, C<getservbyname>,
-C<getdefaulttimeout>, C<setdefaulttimeout>, C<error>.  None of them is
-exported by default: several have the names of
+C<getdefaulttimeout>, C<setdefaulttimeout>, C<getaddrinfo>,
+C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
+C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
+C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
+C<has_ipv6>, C<has_dualstack_ipv6>, C<create_connection>,
+C<create_server>, C<error>.  None of them is exported by default: several have the names of
 Perl builtins, and importing one replaces the builtin in your package.
 
 =item C<:all>
@@ -171,6 +221,175 @@ The port number of a service from the services database: C<$proto> is
 C<'tcp'> or C<'udp'>, or omitted (or C<undef>) for any.  An unknown
 service dies (op C<getservbyname>, errno C<undef>, message
 C<"service 'x' not found">).
+
+=head2 getaddrinfo
+
+  @results = BSDSocket::getaddrinfo($host, $port, $family = 0, $type = 0, $proto = 0, $flags = 0)
+
+Each result is C<[$family, $type, $proto, $canonname, $address]>, the
+address in the form C<bind> and C<connect> take (L</ADDRESSES>).  C<$host>
+C<undef> with C<AI_PASSIVE> is the wildcard (without it, loopback);
+C<$port> is a number, a numeric string, a service name or C<undef>;
+C<$canonname> is C<''> unless C<AI_CANONNAME> asked for it (then the
+first result has it).  Failures die with
+L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI>: errno is
+the C<EAI_*> code, message C<gai_strerror>'s (C<EAI_SYSTEM> is reported as
+the system error it stands for).  A host with a NUL or a character above
+255, or a port outside 0..65535, dies with EINVAL.
+
+=head2 getnameinfo
+
+  ($host, $service) = BSDSocket::getnameinfo($address, $flags = 0)
+
+The reverse of C<getaddrinfo> for an C<AF_INET> or C<AF_INET6> address
+(C<NI_NUMERICHOST>, C<NI_NUMERICSERV>, C<NI_NAMEREQD>, ... in C<$flags>).
+The address must be numeric, as in CPython: a name dies with
+L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI>
+(C<EAI_NONAME>).
+
+=head2 gethostbyname_ex
+
+  ($name, \@aliases, \@addresses) = BSDSocket::gethostbyname_ex($name)
+
+The host's canonical name, aliases and IPv4 addresses (dotted quads).
+Fails as L</gethostbyname> does.
+
+=head2 gethostbyaddr
+
+  ($name, \@aliases, \@addresses) = BSDSocket::gethostbyaddr($ip)
+
+The name of an IPv4 or IPv6 address (a literal; anything else dies with
+EINVAL).  A failed lookup dies with
+L<BSDSocket::Error::Host|BSDSocket::Error/BSDSocket::Error::Host>.
+
+=head2 gethostname
+
+  $name = BSDSocket::gethostname
+
+This host's name.
+
+=head2 getservbyport
+
+  $service = BSDSocket::getservbyport($port, $proto?)
+
+The name of the service on a port (0..65535, else EINVAL); C<$proto>
+C<'tcp'>, C<'udp'> or omitted.  A port with no service dies (op
+C<getservbyport>, errno C<undef>).
+
+=head2 getprotobyname
+
+  $number = BSDSocket::getprotobyname($name)
+
+The number of a protocol (C<'tcp'> is 6).  An unknown one dies (errno
+C<undef>).
+
+=head2 inet_aton
+
+  $packed = BSDSocket::inet_aton($dotted)
+
+The 4 bytes of an IPv4 address in any form C<inet_aton(3)> knows
+(C<'127.0.0.1'>, C<'127.1'>).  Never asks a resolver: anything else,
+whitespace included, dies with EINVAL.
+
+=head2 inet_ntoa
+
+  $dotted = BSDSocket::inet_ntoa($packed)
+
+The dotted quad of 4 bytes; any other length dies with EINVAL.
+
+=head2 inet_pton
+
+  $packed = BSDSocket::inet_pton($family, $text)
+
+The 4 (C<AF_INET>) or 16 (C<AF_INET6>) bytes of an address, strictly
+(no short forms).  A bad address dies with EINVAL, another family with
+C<EAFNOSUPPORT>.
+
+=head2 inet_ntop
+
+  $text = BSDSocket::inet_ntop($family, $packed)
+
+The text form; the bytes must be the family's length (else EINVAL).
+
+=head2 htons
+
+  $n = BSDSocket::htons($value)
+
+A 16-bit value from host to network byte order.  A value outside
+0..65535 (C<70000>, C<-1>) or not an integer dies with EINVAL instead of
+wrapping; so for the three below.
+
+=head2 ntohs
+
+  $n = BSDSocket::ntohs($value)
+
+16 bits, network to host order.
+
+=head2 htonl
+
+  $n = BSDSocket::htonl($value)
+
+32 bits (0..4294967295), host to network order.
+
+=head2 ntohl
+
+  $n = BSDSocket::ntohl($value)
+
+32 bits, network to host order.
+
+=head2 has_ipv6
+
+  $bool = BSDSocket::has_ipv6
+
+Whether this host can make IPv6 sockets.
+
+=head2 has_dualstack_ipv6
+
+  $bool = BSDSocket::has_dualstack_ipv6
+
+Whether one C<AF_INET6> socket can serve IPv4 clients too (see
+L</create_server>).
+
+=head2 create_connection
+
+  $sock = BSDSocket::create_connection([$host, $port], $timeout?, $source_address?)
+
+Resolves C<$host> (C<getaddrinfo>, C<SOCK_STREAM>; C<$port> may be a
+service name) and connects to the first address that answers.  With
+several addresses the attempts race as Happy Eyeballs v2 (RFC 8305)
+describes: the addresses alternate by family, starting with the one
+C<getaddrinfo> preferred; an attempt starts, and the next one starts as
+soon as it fails or after 250 ms without an answer, earlier ones still
+running; the first to connect wins and the others are closed.
+C<$timeout> is one deadline for the whole call; left out, it is the
+default timeout; C<undef> waits as long as it takes (0 dies: nothing can
+connect without waiting).  The socket returned has that timeout.
+C<$source_address>, C<[$host, $port]>, is bound for the attempts of its
+family.
+
+When every attempt fails, the error says each address tried and why
+(C<"create_connection: no address answered: 127.0.0.1 port 9:
+Connection refused; ...">), and its C<< {attempts} >> is a list of
+C<[$address, $errno, $message]>.  When the deadline passes first, the
+error is a
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+with the same C<< {attempts} >>.  An unresolvable host dies with
+L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI>.
+
+=head2 create_server
+
+  $sock = BSDSocket::create_server($address, family => AF_INET, backlog => SOMAXCONN,
+                                   reuse_port => 0, dualstack_ipv6 => 0)
+
+A TCP socket bound to C<$address> and listening, as CPython's
+C<create_server>: C<SO_REUSEADDR> is set (as CPython does on POSIX), so a
+server can restart on its port at once; C<reuse_port> sets
+C<SO_REUSEPORT>.  An C<AF_INET6> server is IPv6-only unless
+C<dualstack_ipv6> asks for both; then IPv4 clients appear as
+C<::ffff:a.b.c.d>.  An unknown option, C<dualstack_ipv6> without
+C<AF_INET6> or without support (L</has_dualstack_ipv6>), and
+C<reuse_port> without C<SO_REUSEPORT> die with EINVAL; C<bind> and
+C<listen> fail as they do.
 
 =head2 getdefaulttimeout
 
@@ -482,6 +701,17 @@ A path string; a leading C<"\0"> names the Linux abstract namespace (every
 byte after it counts, NULs included).  Returned as the path, as the
 C<"\0name">, or C<''> for an unnamed socket.
 
+=item C<AF_INET6>
+
+C<[$host, $port, $flowinfo = 0, $scope_id = 0]>, two to four elements.
+C<$host> is an IPv6 literal, possibly with C<%scope> (an interface name
+or number, which sets the scope id unless C<$scope_id> is given), a host
+name (resolved for IPv6), or C<''> for the wildcard C<::>.  An IPv4
+literal is refused (C<::ffff:a.b.c.d> maps one).  C<$flowinfo> is
+0..1048575, C<$scope_id> 0..4294967295.  Returned as all four, the host
+without C<%scope> (the scope is in C<$scope_id>).  The seed's
+C<($host, $port)> form works here too.
+
 =item any other family
 
 Returned as C<[$family, $raw_bytes]> (the bytes after the family field),
@@ -511,7 +741,9 @@ the value given, and whose message names the problem:
 
 =item * a port that is not an integer in 0..65535
 
-=item * a host that is not a string, has a NUL or a character above 255 in it, or is an IPv6 literal given to an C<AF_INET> socket
+=item * a host that is not a string, has a NUL or a character above 255 in it, or is an address of the other IP family
+
+=item * an C<AF_INET6> flowinfo or scope_id out of range
 
 =item * an C<AF_UNIX> path longer than C<sun_path> (108 bytes on Linux; the message gives the path's length and the limit), or with a NUL inside (other than the abstract namespace's leading one)
 

@@ -89,6 +89,25 @@ my %happy = (
     connect_ex  => sub { my $c = BSDSocket::socket(AF_INET, SOCK_STREAM); my $e = $c->connect_ex($l_addr); my $s = $listener->accept },
     inheritable => sub { my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM); $s->set_inheritable(1); my $i = $s->get_inheritable },
     recv_timed  => sub { $b->settimeout(5); $a->send('t'); my $d = $b->recv(10); $b->settimeout(undef) },
+    getaddrinfo => sub { my @r = BSDSocket::getaddrinfo('localhost', 'http', 0, SOCK_STREAM, 0, AI_CANONNAME) },
+    getnameinfo => sub { my @r = BSDSocket::getnameinfo(['127.0.0.1', 80]) },
+    hostent     => sub { my @r = BSDSocket::gethostbyname_ex('localhost'); my @s = BSDSocket::gethostbyaddr('127.0.0.1') },
+    names       => sub { my $h = BSDSocket::gethostname(); my $p = -r '/etc/protocols' ? BSDSocket::getprotobyname('tcp') : 6 },
+    servbyport  => sub { my $n = -r '/etc/services' ? BSDSocket::getservbyport(80, 'tcp') : '' },
+    helpers     => sub {
+        my $p = BSDSocket::inet_aton('127.0.0.1'); my $t = BSDSocket::inet_ntoa($p);
+        my $q = BSDSocket::inet_pton(AF_INET6, '::1'); my $u = BSDSocket::inet_ntop(AF_INET6, $q);
+        my $n = BSDSocket::ntohs(BSDSocket::htons(80)) + BSDSocket::ntohl(BSDSocket::htonl(1));
+        my $v = BSDSocket::has_ipv6();
+    },
+    ipv6        => sub {
+        my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM);
+        $s->bind(['::1', 0]);
+        $s->sendto('six', $s->getsockname);
+        my ($d, $from) = $s->recvfrom(10);
+    },
+    create_connection => sub { my $c = BSDSocket::create_connection($l_addr, 5); my $s = $listener->accept },
+    create_server     => sub { my $s = BSDSocket::create_server(['127.0.0.1', 0], backlog => 2) },
 );
 for my $name (sort keys %happy) {
     no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
@@ -136,6 +155,16 @@ my %dies = (
     },
     sendall_epipe   => sub { my ($x, $y) = BSDSocket::socketpair(); $y->close; dies { $x->sendall('z' x 100) } },
     connect_ex_bad  => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->connect_ex(['127.0.0.1', 'x']) } },
+    gai_error       => sub { dies { BSDSocket::getaddrinfo('localhost', 80, 0, 0, 0, AI_NUMERICHOST) } },
+    gai_port        => sub { dies { BSDSocket::getaddrinfo('127.0.0.1', 70000) } },
+    nameinfo_error  => sub { dies { BSDSocket::getnameinfo(['localhost', 80]) } },
+    hostent_error   => sub { dies { BSDSocket::gethostbyname_ex(no_dns_host()) } },
+    hostaddr_error  => sub { dies { BSDSocket::gethostbyaddr('not-an-ip') } },
+    helper_errors   => sub { dies { BSDSocket::inet_aton('x') }; dies { BSDSocket::htons(70000) };
+                             dies { BSDSocket::inet_ntop(AF_INET, 'abc') } },
+    ipv6_address    => sub { dies { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 1, 2**20]) } },
+    all_refused     => sub { dies { BSDSocket::create_connection(['127.0.0.1', $dead_port], 5) } },
+    create_server_bad => sub { dies { BSDSocket::create_server(['127.0.0.1', 0], bogus => 1) } },
 );
 {
     package LeakDies;

@@ -251,6 +251,28 @@ my @ops = (
     [sendall    => sub { call(sendall => invocant(), args(1 + int rand 2)) }],
     [connect_ex => sub { my $s = invocant(); my $to = address_of($s); my $e = call(connect_ex => $s, \$to) }],
     [inheritable => sub { my $s = invocant(); call(set_inheritable => $s, args(1)); my $i = call(get_inheritable => $s) }],
+    [getaddrinfo => sub { my @r = apply(\&BSDSocket::getaddrinfo, arg(\&safe_host), args(int rand 5)) }],
+    [getnameinfo => sub { my @r = apply(\&BSDSocket::getnameinfo, arg(\&inet_address), maybe()) }],
+    [hostent    => sub { my @r = apply(pick(\&BSDSocket::gethostbyname_ex, \&BSDSocket::gethostbyaddr),
+                                       arg(\&safe_host)) }],
+    [servbyport => sub { my $n = apply(\&BSDSocket::getservbyport, args(1 + int rand 2)) }],
+    [protobyname => sub { my $n = apply(\&BSDSocket::getprotobyname, args(1)) }],
+    [inet       => sub { my $fn = pick(qw(inet_aton inet_ntoa));
+                         my $r = apply(BSDSocket->can($fn), args(1)) }],
+    [inet_p     => sub { my $fn = pick(qw(inet_pton inet_ntop));
+                         my $r = apply(BSDSocket->can($fn), arg(\&family_or_type), args(1)) }],
+    [byteorder  => sub { my $fn = pick(qw(htons ntohs htonl ntohl)); my $r = apply(BSDSocket->can($fn), args(1)) }],
+    [inet6_address => sub { my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK);
+                            my $to = [safe_host(), scalar_value(), (scalar_value()) x int rand 3];
+                            call(pick(qw(bind connect sendto)) => $s, (rand() < 0.5 ? args(1) : ()), \$to) }],
+    [create_connection => sub { my $s = apply(\&BSDSocket::create_connection,
+                                              arg(sub { [safe_host(), pick(int rand 65536, scalar_value())] }),
+                                              # short, or invalid: never a wait that could hang
+                                              arg(sub { pick(0.001, 0.01, -1, 0, 'x', [], 9**9**9) }),
+                                              maybe()) }],
+    [create_server => sub { my $s = BSDSocket::create_server(rand() < 0.5 ? inet_address() : scalar_value(),
+                                                             map { ($_ => scalar_value()) }
+                                                             grep { rand() < 0.3 } qw(family backlog reuse_port dualstack_ipv6 bogus)) }],
 );
 
 # BSD_FUZZ_ONLY=send,recv narrows the run to those calls

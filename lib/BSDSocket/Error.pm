@@ -23,6 +23,7 @@ sub message { $_[0]{message} }
 sub op      { $_[0]{op} }
 sub address { $_[0]{address} }
 sub sent    { $_[0]{sent} }
+sub attempts { $_[0]{attempts} }
 sub file    { $_[0]{file} }
 sub line    { $_[0]{line} }
 
@@ -120,6 +121,13 @@ C<undef> otherwise.
 
 For C<sendall>: how many bytes went out before the failure.  C<undef>
 for every other call.
+
+=head2 attempts
+
+  $list = $err->attempts
+
+For C<create_connection>: each address it tried, as
+C<[$address, $errno, $message]>.  C<undef> for every other call.
 
 =head2 file
 

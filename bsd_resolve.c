@@ -1,0 +1,432 @@
+/*
+ * bsd_resolve.c - the resolver functions and the byte-order and address
+ * helpers (SPEC 7, Resolution and Helpers).
+ *
+ * Only thread-safe calls: the getaddrinfo family and the _r variants, no
+ * static result buffers.  Failures of getaddrinfo/getnameinfo die with
+ * BSDSocket::Error::GAI, of the gethostbyname family with
+ * BSDSocket::Error::Host (see bsd_error.c).  Addresses go in and come out
+ * through the one converter (bsd_addr.c).
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bsdsocket.h"
+
+/* ------------------------------------------------------------ arguments */
+
+/* A name for the resolver: bytes, and no NUL inside (C would stop there
+ * and look up a different name).  The string is a mortal copy: a later
+ * argument's magic cannot change or free it under us. */
+static const char *
+S_name_nomg(pTHX_ SV *sv, const char *what, const char *op)
+{
+    STRLEN len;
+    const char *pv;
+    if (!bsd_is_stringish(aTHX_ sv))
+        bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    pv = bsd_bytes_nomg(aTHX_ sv, &len);
+    if (!pv)
+        bsd_die_arg(aTHX_ op, "Wide character in %s", op);
+    if (memchr(pv, '\0', len))
+        bsd_die_arg(aTHX_ op, "NUL character inside %s %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    return SvPVX(sv_2mortal(newSVpvn(pv, len)));
+}
+
+static const char *
+S_name_arg(pTHX_ SV *sv, const char *what, const char *op)
+{
+    SvGETMAGIC(sv);
+    return S_name_nomg(aTHX_ sv, what, op);
+}
+
+/* An optional name: NULL for undef (or for no argument at all). */
+static const char *
+S_maybe_name(pTHX_ SV *sv, const char *what, const char *op)
+{
+    if (!sv)
+        return NULL;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) && !SvROK(sv))
+        return NULL;
+    return S_name_nomg(aTHX_ sv, what, op);
+}
+
+/* A port for getaddrinfo and create_connection: undef (none), an integer
+ * in 0..65535, or a service name; returned as the string getaddrinfo
+ * wants. */
+const char *
+bsd_service_arg(pTHX_ SV *sv, const char *op)
+{
+    IV port = 0;
+    int status;
+    if (!sv)
+        return NULL;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) && !SvROK(sv))
+        return NULL;
+    status = bsd_parse_iv(aTHX_ sv, 0, 65535, &port);
+    if (status == BSD_INT_OK)
+        return SvPVX(sv_2mortal(newSVpvf("%" IVdf, port)));
+    if (status == BSD_INT_RANGE)
+        bsd_die_arg(aTHX_ op, "port must be an integer in 0..65535 or a service name, got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    return S_name_nomg(aTHX_ sv, "service", op);
+}
+
+/* What comes back from the resolver comes from outside: taint it. */
+static SV *
+S_tainted(pTHX_ SV *sv)
+{
+    if (UNLIKELY(TAINTING_get))
+        SvTAINTED_on(sv);
+    return sv;
+}
+
+/* ------------------------------------------------------- getaddrinfo */
+
+/* getaddrinfo: a list (a mortal array) of [family, type, proto,
+ * canonname, address], the address in the form bind and connect take. */
+AV *
+bsd_getaddrinfo(pTHX_ SV *host_sv, SV *port_sv, int family, int type,
+                int proto, int flags)
+{
+    const char *const host = S_maybe_name(aTHX_ host_sv, "host", "getaddrinfo");
+    const char *const service = bsd_service_arg(aTHX_ port_sv, "getaddrinfo");
+    struct addrinfo hints, *res = NULL, *ai;
+    AV *const results = (AV *)sv_2mortal(MUTABLE_SV(newAV()));
+    int rc;
+
+    Zero(&hints, 1, struct addrinfo);
+    hints.ai_family = family;
+    hints.ai_socktype = type;
+    hints.ai_protocol = proto;
+    hints.ai_flags = flags;
+    rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        const int err = errno;
+        bsd_die_gai(aTHX_ "getaddrinfo", rc, err, NULL, NULL);
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        bsd_addr addr;
+        AV *const entry = newAV();
+        av_push(results, newRV_noinc(MUTABLE_SV(entry)));
+        addr.len = ai->ai_addrlen < sizeof addr.u ? ai->ai_addrlen : sizeof addr.u;
+        Copy(ai->ai_addr, &addr.u, addr.len, char);
+        av_extend(entry, 4);
+        av_push(entry, newSViv(ai->ai_family));
+        av_push(entry, newSViv(ai->ai_socktype));
+        av_push(entry, newSViv(ai->ai_protocol));
+        av_push(entry, S_tainted(aTHX_ newSVpv(ai->ai_canonname ? ai->ai_canonname : "", 0)));
+        av_push(entry, bsd_sockaddr_to_sv(aTHX_ &addr));
+    }
+    freeaddrinfo(res);
+    return results;
+}
+
+/* getnameinfo($address, $flags): ($host, $service).  The address must be
+ * numeric, as in CPython: a reverse lookup starts from an address. */
+void
+bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host_out, SV **service_out)
+{
+    bsd_addr addr;
+    char host[NI_MAXHOST], service[NI_MAXSERV];
+    int family = AF_INET, rc;
+
+    SvGETMAGIC(address);
+    if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV)
+        bsd_die_arg(aTHX_ "getnameinfo",
+                    "getnameinfo takes an AF_INET or AF_INET6 address [host, port, ...], got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ address)));
+    {
+        /* which family: four or three elements, or a host with a colon */
+        AV *const av = MUTABLE_AV(SvRV(address));
+        SV **const hostp = av_fetch(av, 0, 0);
+        const SSize_t n = av_count(av);
+        if (n > 2)
+            family = AF_INET6;
+        else if (hostp && SvPOK(*hostp) && memchr(SvPVX(*hostp), ':', SvCUR(*hostp)))
+            family = AF_INET6;
+        if (hostp && SvPOK(*hostp)) {
+            /* numeric only: never a resolver call on the way in */
+            union { struct in_addr a4; struct in6_addr a6; } probe;
+            const char *const text = SvPVX(*hostp);
+            const char *const percent = strchr(text, '%');
+            SV *const bare = percent ? sv_2mortal(newSVpvn(text, percent - text)) : NULL;
+            if (inet_pton(family, bare ? SvPVX(bare) : text, &probe) != 1)
+                bsd_die_gai(aTHX_ "getnameinfo", EAI_NONAME, 0, address,
+                            sv_2mortal(newSVpvf("'%s' is not a numeric address", text)));
+        }
+    }
+    bsd_sockaddr_from_args(aTHX_ family, &address, 1, &addr);
+    rc = getnameinfo(&addr.u.sa, addr.len, host, sizeof host, service, sizeof service, flags);
+    if (rc != 0) {
+        const int err = errno;
+        bsd_die_gai(aTHX_ "getnameinfo", rc, err, address, NULL);
+    }
+    *host_out = S_tainted(aTHX_ sv_2mortal(newSVpv(host, 0)));
+    *service_out = S_tainted(aTHX_ sv_2mortal(newSVpv(service, 0)));
+}
+
+/* ---------------------------------------------- the gethostbyname family */
+
+/* A hostent as the list ($name, \@aliases, \@addresses), in out[0..2]. */
+static void
+S_hostent_to_svs(pTHX_ const struct hostent *h, SV **out)
+{
+    AV *const aliases = newAV();
+    AV *const addresses = newAV();
+    char **p;
+    for (p = h->h_aliases; p && *p; p++)
+        av_push(aliases, S_tainted(aTHX_ newSVpv(*p, 0)));
+    for (p = h->h_addr_list; p && *p; p++) {
+        char text[INET6_ADDRSTRLEN];
+        if (inet_ntop(h->h_addrtype, *p, text, sizeof text))
+            av_push(addresses, S_tainted(aTHX_ newSVpv(text, 0)));
+    }
+    out[0] = S_tainted(aTHX_ sv_2mortal(newSVpv(h->h_name ? h->h_name : "", 0)));
+    out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(aliases)));
+    out[2] = sv_2mortal(newRV_noinc(MUTABLE_SV(addresses)));
+}
+
+/* The _r calls want a buffer and say ERANGE when it is too small. */
+#define BSD_HOSTENT_ROOM_MAX (1024 * 1024)
+
+static const struct hostent *
+S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
+              socklen_t addr_len, int family, struct hostent *entry)
+{
+    SV *const scratch = sv_newmortal();
+    struct hostent *found = NULL;
+    size_t room = 1024;
+    int rc, h_err = 0;
+    for (;;) {
+        char *const buf = bsd_grow_or_die(aTHX_ scratch, room, op);
+        rc = addr ? gethostbyaddr_r(addr, addr_len, family, entry, buf, room, &found, &h_err)
+                  : gethostbyname_r(what, entry, buf, room, &found, &h_err);
+        if (rc != ERANGE || room >= BSD_HOSTENT_ROOM_MAX)
+            break;
+        room *= 2;
+    }
+    if (!found) {
+        if (h_err == NETDB_INTERNAL)
+            bsd_die_errno(aTHX_ op, rc ? rc : errno, NULL);
+        bsd_die_host(aTHX_ op, h_err, what);
+    }
+    return found;
+}
+
+/* gethostbyname: the first IPv4 address of a name, as a dotted quad.  An
+ * IPv4 literal comes back as given; '' and '<broadcast>' mean what they
+ * mean in an address. */
+SV *
+bsd_gethostbyname(pTHX_ SV *name_sv)
+{
+    const char *const name = S_name_arg(aTHX_ name_sv, "host name", "gethostbyname");
+    struct in_addr in4;
+    char text[INET_ADDRSTRLEN];
+
+    if (bsd_parse_in4(name, strlen(name), &in4))
+        return sv_2mortal(newSVpv(name, 0));
+    if (!*name || strEQ(name, "<broadcast>"))
+        in4.s_addr = htonl(*name ? INADDR_BROADCAST : INADDR_ANY);
+    else {
+        struct hostent entry;
+        const struct hostent *const h =
+            S_host_lookup(aTHX_ "gethostbyname", name, NULL, 0, 0, &entry);
+        if (h->h_addrtype != AF_INET || !h->h_addr_list[0])
+            bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
+        Copy(h->h_addr_list[0], &in4, 1, struct in_addr);
+    }
+    return S_tainted(aTHX_ sv_2mortal(newSVpvn(text, bsd_format_in4(&in4, text))));
+}
+
+void
+bsd_gethostbyname_ex(pTHX_ SV *name_sv, SV **out)
+{
+    const char *const name = S_name_arg(aTHX_ name_sv, "host name", "gethostbyname_ex");
+    struct hostent entry;
+    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyname_ex", name, NULL, 0, 0, &entry),
+                     out);
+}
+
+/* gethostbyaddr: an IPv4 or IPv6 literal (a name would mean a forward
+ * lookup first: use gethostbyname_ex for that). */
+void
+bsd_gethostbyaddr(pTHX_ SV *ip_sv, SV **out)
+{
+    const char *const ip = S_name_arg(aTHX_ ip_sv, "IP address", "gethostbyaddr");
+    union { struct in_addr a4; struct in6_addr a6; } addr;
+    struct hostent entry;
+    int family;
+    socklen_t len;
+    if (inet_pton(AF_INET, ip, &addr.a4) == 1) {
+        family = AF_INET;
+        len = sizeof addr.a4;
+    }
+    else if (inet_pton(AF_INET6, ip, &addr.a6) == 1) {
+        family = AF_INET6;
+        len = sizeof addr.a6;
+    }
+    else
+        bsd_die_arg(aTHX_ "gethostbyaddr", "not an IPv4 or IPv6 address: '%s'", ip);
+    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyaddr", ip, &addr, len, family, &entry),
+                     out);
+}
+
+SV *
+bsd_gethostname(pTHX)
+{
+    char name[HOST_NAME_MAX + 2];
+    if (gethostname(name, sizeof name - 1) < 0)
+        bsd_die_errno(aTHX_ "gethostname", errno, NULL);
+    name[sizeof name - 1] = '\0';
+    return S_tainted(aTHX_ sv_2mortal(newSVpv(name, 0)));
+}
+
+/* ------------------------------------------------- services, protocols */
+
+static void S_die_not_found(pTHX_ const char *op, SV *message) __attribute__noreturn__;
+static void
+S_die_not_found(pTHX_ const char *op, SV *message)
+{
+    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 0, 0, message, NULL, NULL, NULL);
+}
+
+/* getservbyname: the port of a service; proto NULL or undef means any. */
+int
+bsd_getservbyname(pTHX_ SV *service_sv, SV *proto_sv)
+{
+    const char *const service = S_name_arg(aTHX_ service_sv, "service", "getservbyname");
+    const char *const proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyname");
+    struct servent entry, *found = NULL;
+    char buf[4096];
+
+    if (getservbyname_r(service, proto, &entry, buf, sizeof buf, &found) != 0 || !found)
+        S_die_not_found(aTHX_ "getservbyname",
+                        newSVpvf("service '%s' not found%s%s", service,
+                                 proto ? " for protocol " : "", proto ? proto : ""));
+    return ntohs((in_port_t)found->s_port);
+}
+
+/* getservbyport: the name of the service on a port. */
+SV *
+bsd_getservbyport(pTHX_ SV *port_sv, SV *proto_sv)
+{
+    const int port = (int)bsd_sv_to_iv(aTHX_ port_sv, 0, 65535, "port", "getservbyport");
+    const char *const proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyport");
+    struct servent entry, *found = NULL;
+    char buf[4096];
+
+    if (getservbyport_r(htons((in_port_t)port), proto, &entry, buf, sizeof buf, &found) != 0
+        || !found)
+        S_die_not_found(aTHX_ "getservbyport",
+                        newSVpvf("no service on port %d%s%s", port,
+                                 proto ? " for protocol " : "", proto ? proto : ""));
+    return sv_2mortal(newSVpv(found->s_name, 0));
+}
+
+int
+bsd_getprotobyname(pTHX_ SV *name_sv)
+{
+    const char *const name = S_name_arg(aTHX_ name_sv, "protocol name", "getprotobyname");
+    struct protoent entry, *found = NULL;
+    char buf[4096];
+    if (getprotobyname_r(name, &entry, buf, sizeof buf, &found) != 0 || !found)
+        S_die_not_found(aTHX_ "getprotobyname", newSVpvf("protocol '%s' not found", name));
+    return found->p_proto;
+}
+
+/* ---------------------------------------------------------- helpers */
+
+/* A packed address argument: bytes of exactly the length the family has. */
+static const char *
+S_packed_arg(pTHX_ SV *sv, STRLEN want, const char *op)
+{
+    STRLEN len;
+    const char *const pv = bsd_sv_to_bytes(aTHX_ sv, &len, "packed address", op);
+    if (len != want)
+        bsd_die_arg(aTHX_ op, "packed address must be %" UVuf " bytes, got %" UVuf,
+                    (UV)want, (UV)len);
+    return pv;
+}
+
+/* inet_aton: the dotted forms inet_aton(3) knows ("127.1" too), packed
+ * into 4 bytes.  No resolver: a name is an error. */
+SV *
+bsd_inet_aton(pTHX_ SV *text_sv)
+{
+    const char *const text = S_name_arg(aTHX_ text_sv, "IPv4 address", "inet_aton");
+    struct in_addr in4;
+    /* (inet_aton(3) stops at whitespace and ignores the rest: a string
+     * with any is refused, not cut short) */
+    if (!*text || strpbrk(text, " \t\n\r\f\v") || inet_aton(text, &in4) == 0)
+        bsd_die_arg(aTHX_ "inet_aton", "not an IPv4 address: '%s'", text);
+    return sv_2mortal(newSVpvn((const char *)&in4, sizeof in4));
+}
+
+SV *
+bsd_inet_ntoa(pTHX_ SV *packed_sv)
+{
+    char text[INET_ADDRSTRLEN];
+    struct in_addr in4;
+    Copy(S_packed_arg(aTHX_ packed_sv, sizeof in4, "inet_ntoa"), &in4, 1, struct in_addr);
+    return sv_2mortal(newSVpvn(text, bsd_format_in4(&in4, text)));
+}
+
+static STRLEN
+S_family_length(pTHX_ int family, const char *op)
+{
+    if (family == AF_INET)
+        return sizeof(struct in_addr);
+    if (family == AF_INET6)
+        return sizeof(struct in6_addr);
+    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, EAFNOSUPPORT,
+              newSVpvf("family must be AF_INET or AF_INET6, got %d", family), NULL, NULL, NULL);
+}
+
+SV *
+bsd_inet_pton(pTHX_ int family, SV *text_sv)
+{
+    const STRLEN len = S_family_length(aTHX_ family, "inet_pton");
+    const char *const text = S_name_arg(aTHX_ text_sv, "address", "inet_pton");
+    union { struct in_addr a4; struct in6_addr a6; } addr;
+    if (inet_pton(family, text, &addr) != 1)
+        bsd_die_arg(aTHX_ "inet_pton", "not an %s address: '%s'",
+                    family == AF_INET ? "IPv4" : "IPv6", text);
+    return sv_2mortal(newSVpvn((const char *)&addr, len));
+}
+
+SV *
+bsd_inet_ntop(pTHX_ int family, SV *packed_sv)
+{
+    const STRLEN len = S_family_length(aTHX_ family, "inet_ntop");
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(family, S_packed_arg(aTHX_ packed_sv, len, "inet_ntop"), text, sizeof text))
+        bsd_die_errno(aTHX_ "inet_ntop", errno, NULL);
+    return sv_2mortal(newSVpv(text, 0));
+}
+
+/* has_ipv6: can this host make an IPv6 socket?  Asked once. */
+bool
+bsd_has_ipv6(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        const int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        known = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
+    return known == 1;
+}
