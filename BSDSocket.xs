@@ -17,6 +17,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include "bsdsocket.h"
@@ -296,6 +297,22 @@ _die_arg(op, message)
      * thrower like everyone else's */
     bsd_die_arg(aTHX_ op, "%" SVf, SVfARG(message));
 
+UV
+CMSG_LEN(length)
+    SV *length
+  ALIAS:
+    CMSG_SPACE = 1
+  CODE:
+    {
+        /* for recvmsg's $ancbufsize: the room an item of `length` bytes
+         * of data takes (CMSG_SPACE, with padding) or says it is (CMSG_LEN) */
+        const size_t len = (size_t)bsd_sv_to_iv(aTHX_ length, 0, INT_MAX / 2, "length",
+                                               ix ? "CMSG_SPACE" : "CMSG_LEN");
+        RETVAL = ix ? CMSG_SPACE(len) : CMSG_LEN(len);
+    }
+  OUTPUT:
+    RETVAL
+
 void
 has_ipv6()
   PPCODE:
@@ -466,6 +483,146 @@ recvfrom(self, bufsize, flags = 0)
     PUSHs(data);
     if (GIMME_V == G_LIST)
         PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, &self->last_peer)));
+
+IV
+recv_into(self, buffer, nbytes = NULL, flags = 0)
+    bsd_sock *self
+    SV *buffer
+    SV *nbytes
+    bsd_int flags
+  CODE:
+    RETVAL = (IV)bsd_sock_recv_into(aTHX_ self, ST(0), buffer, nbytes, flags, NULL);
+  OUTPUT:
+    RETVAL
+
+void
+recvfrom_into(self, buffer, nbytes = NULL, flags = 0)
+    bsd_sock *self
+    SV *buffer
+    SV *nbytes
+    bsd_int flags
+  PREINIT:
+    bsd_addr from;
+    STRLEN n;
+  PPCODE:
+    n = bsd_sock_recv_into(aTHX_ self, ST(0), buffer, nbytes, flags, &from);
+    EXTEND(SP, 2);
+    mPUSHu(n);
+    if (GIMME_V == G_LIST)
+        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, &self->last_peer)));
+
+void
+dup(self)
+    bsd_sock *self
+  PPCODE:
+    PUSHs(bsd_sock_dup(aTHX_ self, ST(0)));
+
+int
+detach(self)
+    bsd_sock *self
+  CODE:
+    /* the fd is the caller's now: the object closes nothing, ever */
+    RETVAL = self->fd;
+    self->fd = -1;
+  OUTPUT:
+    RETVAL
+
+IV
+sendmsg(self, buffers, ancillary = NULL, flags = 0, address = NULL)
+    bsd_sock *self
+    SV *buffers
+    SV *ancillary
+    bsd_int flags
+    SV *address
+  CODE:
+    RETVAL = (IV)bsd_sock_sendmsg(aTHX_ self, ST(0), buffers, ancillary, flags, address);
+  OUTPUT:
+    RETVAL
+
+void
+recvmsg(self, bufsize, ancbufsize = 0, flags = 0)
+    bsd_sock *self
+    bsd_size bufsize
+    bsd_size ancbufsize
+    bsd_int flags
+  PREINIT:
+    SV *out[4];
+  PPCODE:
+    bsd_sock_recvmsg(aTHX_ self, ST(0), bufsize, ancbufsize, flags, out);
+    EXTEND(SP, 4);
+    PUSHs(out[0]);
+    PUSHs(out[1]);
+    PUSHs(out[2]);
+    PUSHs(out[3]);
+
+IV
+send_fds(self, buffers, fds, flags = 0, address = NULL)
+    bsd_sock *self
+    SV *buffers
+    SV *fds
+    bsd_int flags
+    SV *address
+  CODE:
+    RETVAL = (IV)bsd_sock_send_fds(aTHX_ self, ST(0), buffers, fds, flags, address);
+  OUTPUT:
+    RETVAL
+
+void
+recv_fds(self, bufsize, maxfds, flags = 0)
+    bsd_sock *self
+    bsd_size bufsize
+    SV *maxfds
+    bsd_int flags
+  PREINIT:
+    SV *out[4];
+  PPCODE:
+    bsd_sock_recv_fds(aTHX_ self, ST(0), bufsize,
+                      bsd_sv_to_iv(aTHX_ maxfds, IV_MIN, IV_MAX, "maxfds", "recv_fds"),
+                      flags, out);
+    EXTEND(SP, 4);
+    PUSHs(out[0]);
+    PUSHs(out[1]);
+    PUSHs(out[2]);
+    PUSHs(out[3]);
+
+IV
+sendfile(self, fh, offset = NULL, count = NULL)
+    bsd_sock *self
+    SV *fh
+    SV *offset
+    SV *count
+  CODE:
+    RETVAL = (IV)bsd_sock_sendfile(aTHX_ self, ST(0), fh, offset, count);
+  OUTPUT:
+    RETVAL
+
+IV
+send_many(self, messages, address = NULL)
+    bsd_sock *self
+    SV *messages
+    SV *address
+  CODE:
+    RETVAL = bsd_sock_send_many(aTHX_ self, ST(0), messages, address);
+  OUTPUT:
+    RETVAL
+
+void
+recv_many(self, count, bufsize, flags = 0)
+    bsd_sock *self
+    SV *count
+    bsd_size bufsize
+    bsd_int flags
+  PREINIT:
+    AV *results;
+    SSize_t i, n;
+  PPCODE:
+    results = bsd_sock_recv_many(aTHX_ self, ST(0),
+                                 bsd_sv_to_iv(aTHX_ count, IV_MIN, IV_MAX, "count", "recv_many"),
+                                 bufsize, flags);
+    n = (SSize_t)av_count(results);
+    EXTEND(SP, n);
+    for (i = 0; i < n; i++)
+        PUSHs(AvARRAY(results)[i]);
 
 IV
 send(self, data, flags = 0)

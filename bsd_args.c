@@ -258,3 +258,43 @@ bsd_sv_to_bool(pTHX_ SV *sv)
     }
     return cBOOL(SvTRUE_nomg(sv));
 }
+
+/* The one validator for every *_into call (the bug class of CPython's
+ * CVE-2014-1912 is a write past a buffer the caller sized): the target's
+ * get-magic runs once; read-only and non-scalar targets die; $nbytes is a
+ * non-negative integer, 0 meaning the buffer's current length; the buffer
+ * is grown to hold nbytes (or ENOMEM), its content kept.  Returns where to
+ * write, and *nbytes: never write more than that there. */
+char *
+bsd_into_prepare(pTHX_ SV *buf, SV *nbytes_sv, STRLEN *nbytes, const char *op)
+{
+    STRLEN want = 0;
+    SvGETMAGIC(buf);
+    if (SvREADONLY(buf))
+        bsd_die_arg(aTHX_ op, "buffer is read-only");
+    if (SvROK(buf) || isGV_with_GP(buf) || SvTYPE(buf) > SVt_PVMG)
+        bsd_die_arg(aTHX_ op, "buffer must be a plain scalar, got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ buf)));
+    if (nbytes_sv)
+        want = (STRLEN)bsd_sv_to_iv(aTHX_ nbytes_sv, 0, IV_MAX, "nbytes", op);
+    if (want == 0 && SvOK(buf)) {
+        STRLEN len;
+        (void)SvPV_nomg(buf, len);       /* the length in bytes, as stored */
+        want = len;
+    }
+    *nbytes = want;
+    return bsd_grow_or_die(aTHX_ buf, want, op);
+}
+
+/* After n bytes went to the start of buf: it is those bytes (a byte
+ * string, tainted under -T), and its set-magic runs once. */
+void
+bsd_into_finish(pTHX_ SV *buf, STRLEN n)
+{
+    SvCUR_set(buf, n);
+    SvPVX(buf)[n] = '\0';
+    (void)SvPOK_only(buf);
+    if (UNLIKELY(TAINTING_get))
+        SvTAINTED_on(buf);
+    SvSETMAGIC(buf);
+}

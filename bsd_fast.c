@@ -31,8 +31,9 @@
 /* The methods worth the shortcut: the ones called per message. */
 #define BSD_FAST_METHODS(X) \
     X(send, 0) X(recv, 1) X(sendto, 2) X(recvfrom, 3) X(fileno, 4) \
-    X(accept, 5) X(connect, 6) X(close, 7) X(sendall, 8)
-#define BSD_FAST_COUNT 9
+    X(accept, 5) X(connect, 6) X(close, 7) X(sendall, 8) X(recv_into, 9) \
+    X(recvfrom_into, 10) X(send_many, 11) X(recv_many, 12)
+#define BSD_FAST_COUNT 13
 #define BSD_FAST_RECV 1
 
 #define X_NAME(name, i) #name,

@@ -28,11 +28,6 @@
 
 #include "bsdsocket.h"
 
-/* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
- * rounded down to a page) whatever length it is given; pass no more. */
-#define BSD_MAX_IO ((size_t)0x7ffff000)
-#define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
-
 /* ------------------------------------------------------------ the object */
 
 static int
@@ -89,7 +84,7 @@ MGVTBL bsd_sock_vtbl = {
 SV *
 bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
 {
-    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0, NULL };
+    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0, NULL, 0 };
     SV *const obj = newSV_type(SVt_PVMG);
     SV *const rv = sv_2mortal(newRV_noinc(obj));
     MAGIC *const mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl,
@@ -379,6 +374,7 @@ S_fill(bsd_sock *s, int fd, int family, int type, int proto)
     s->type = S_checked_type(type);
     s->proto = proto;
     s->timeout = (type & SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
+    s->gso = 0;
 }
 
 SV *
@@ -522,6 +518,61 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
     if (UNLIKELY(TAINTING_get))
         SvTAINTED_on(result);
     return result;
+}
+
+/* recv_into writes into the caller's scalar, and a signal handler could
+ * free or shrink its buffer under us: once Perl code is about to run,
+ * receive into a buffer of our own instead, and copy when done. */
+static void
+S_guard_recv_into(pTHX_ bsd_call *c)
+{
+    c->bounce = sv_newmortal();
+    c->buf = bsd_grow_or_die(aTHX_ c->bounce, c->len, c->op);
+}
+
+STRLEN
+bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flags,
+                   bsd_addr *from)
+{
+    const char *const op = from ? "recvfrom_into" : "recv_into";
+    STRLEN nbytes;
+    char *const dest = bsd_into_prepare(aTHX_ buf, nbytes_sv, &nbytes, op);
+    bsd_call c;
+    ssize_t n;
+    BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recv);
+    c.guard = S_guard_recv_into;
+    c.buf = dest;
+    c.len = nbytes;
+    c.flags = flags;
+    c.addr = from;
+    n = c.attempt(&c);
+    if (UNLIKELY(n < 0))
+        n = bsd_call_failed(aTHX_ &c, errno);
+    if (n > (ssize_t)nbytes)         /* MSG_TRUNC reports the real length */
+        n = (ssize_t)nbytes;
+    if (from && from->len == 0 && s->family == AF_UNIX) {
+        from->u.sa.sa_family = AF_UNIX;         /* (see bsd_sock_recv) */
+        from->len = offsetof(struct sockaddr_un, sun_path);
+    }
+    if (c.bounce)                     /* Perl code ran: the caller's buffer anew */
+        Copy(c.buf, bsd_grow_or_die(aTHX_ buf, (STRLEN)n, op), n, char);
+    bsd_into_finish(aTHX_ buf, (STRLEN)n);
+    return (STRLEN)n;
+}
+
+/* dup: a new object on a close-on-exec dup of the fd, with the same
+ * family, type, protocol and timeout. */
+SV *
+bsd_sock_dup(pTHX_ bsd_sock *s, SV *self)
+{
+    bsd_sock *copy;
+    SV *const obj = bsd_sock_new(aTHX_ SvSTASH(SvRV(self)), &copy);
+    copy->fd = bsd_dup_cloexec(aTHX_ s->fd, "dup");
+    copy->family = s->family;
+    copy->type = s->type;
+    copy->proto = s->proto;
+    copy->timeout = s->timeout;
+    return obj;
 }
 
 static ssize_t
@@ -755,6 +806,7 @@ bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value)
     }
     if (setsockopt(s->fd, level, name, buf, len) < 0)
         bsd_die_errno(aTHX_ "setsockopt", errno, NULL);
+    s->gso = 0;     /* (a UDP option may change what send_many can do: ask again) */
 }
 
 /* --------------------------------------------------------- makefile */
@@ -770,12 +822,6 @@ bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
     bool unbuffered = FALSE;
     STRLEN i, mode_len = 1;
     const char *mode = "r";
-    const char *layers;
-    GV *gv;
-    IO *io;
-    SV *handle;
-    PerlIO *in = NULL, *out = NULL;
-    int fd;
 
     if (mode_sv)
         mode = bsd_sv_to_bytes(aTHX_ mode_sv, &mode_len, "mode", "makefile");
@@ -804,20 +850,33 @@ bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
             unbuffered = bsd_iv_nomg(aTHX_ bufsize_sv, -1, IV_MAX,
                                       "bufsize", "makefile") == 0;
     }
-    /* always binary, whatever "use open" says around the caller */
-    layers = unbuffered ? ":unix" : ":raw";
+    return bsd_handle_from_fd(aTHX_ bsd_dup_cloexec(aTHX_ s->fd, "makefile"),
+                              want_read, want_write, unbuffered, "makefile");
+}
 
+/* A Perl filehandle that owns fd, made the way perl makes its own socket
+ * handles: separate input and output PerlIO streams on the one fd
+ * (PerlIO counts the fd's users and closes it with the last), so reading
+ * ahead never gets in the way of writing.  Always binary, whatever "use
+ * open" says around the caller.  NULL (fd closed, errno set) if PerlIO
+ * cannot take the fd. */
+SV *
+bsd_try_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write, bool unbuffered)
+{
+    const char *const layers = unbuffered ? ":unix" : ":raw";
+    PerlIO *in = NULL, *out = NULL;
     /* an anonymous glob, as open(my $fh, ...) makes */
-    gv = MUTABLE_GV(newSV_type(SVt_NULL));
-    handle = sv_2mortal(newRV_noinc(MUTABLE_SV(gv)));
+    GV *const gv = MUTABLE_GV(newSV_type(SVt_NULL));
+    SV *const handle = sv_2mortal(newRV_noinc(MUTABLE_SV(gv)));
+    IO *io;
     gv_init_pvn(gv, gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD), "__ANONIO__", 10, 0);
     io = GvIOn(gv);
 
-    fd = bsd_dup_cloexec(aTHX_ s->fd, "makefile");
     if (want_read && !(in = PerlIO_openn(aTHX_ layers, "r", fd, 0, 0, NULL, 0, NULL))) {
         const int err = errno;
         (void)close(fd);
-        bsd_die_errno(aTHX_ "makefile", err, NULL);
+        errno = err;
+        return NULL;
     }
     if (want_write && !(out = PerlIO_openn(aTHX_ layers, "w", fd, 0, 0, NULL, 0, NULL))) {
         const int err = errno;
@@ -825,13 +884,25 @@ bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
             (void)PerlIO_close(in);  /* the last user of fd closes it */
         else
             (void)close(fd);
-        bsd_die_errno(aTHX_ "makefile", err, NULL);
+        errno = err;
+        return NULL;
     }
     IoIFP(io) = in ? in : out;
     IoOFP(io) = out;
     IoTYPE(io) = in && out ? IoTYPE_SOCKET : in ? IoTYPE_RDONLY : IoTYPE_WRONLY;
     if (unbuffered && out)
         IoFLAGS(io) |= IOf_FLUSH;
+    return handle;
+}
+
+/* The same, dying (op) if it cannot. */
+SV *
+bsd_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write, bool unbuffered,
+                   const char *op)
+{
+    SV *const handle = bsd_try_handle_from_fd(aTHX_ fd, want_read, want_write, unbuffered);
+    if (!handle)
+        bsd_die_errno(aTHX_ op, errno, NULL);
     return handle;
 }
 

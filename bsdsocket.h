@@ -35,6 +35,8 @@ typedef struct bsd_sock {
     double timeout;   /* < 0: blocking; 0: non-blocking; > 0: seconds per call */
     SV    *last_peer; /* the address array recvfrom returned last (see
                          bsd_sockaddr_to_sv_cached), or NULL */
+    signed char gso;  /* send_many may use UDP GSO: 1 yes, -1 no, 0 not
+                         yet asked (bsd_msg.c) */
 } bsd_sock;
 
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
@@ -198,6 +200,11 @@ bool bsd_is_stringish(pTHX_ SV *sv);
  * "Out of memory!".  Returns the buffer. */
 char *bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op);
 
+/* The *_into calls' one validator, and what they do when done (see
+ * bsd_args.c). */
+char *bsd_into_prepare(pTHX_ SV *buf, SV *nbytes_sv, STRLEN *nbytes, const char *op);
+void  bsd_into_finish(pTHX_ SV *buf, STRLEN n);
+
 /* ------------------------------------------------------------- addresses */
 
 typedef struct bsd_addr {
@@ -245,11 +252,20 @@ struct bsd_call {
     void      (*guard)(pTHX_ bsd_call *c);
     double      deadline;   /* when a timeout runs out (monotonic s), 0 = not yet set */
     IV          sent;       /* sendall: bytes sent so far, for the error; -1 otherwise */
+    SV         *bounce;     /* recv_into: where the data went once Perl code ran */
     /* the system call's arguments */
     char       *buf;
     size_t      len;
     int         flags;
     bsd_addr   *addr;
+    union {                 /* and those of the calls with more */
+        struct msghdr *msg;                                  /* sendmsg, recvmsg */
+        struct {                                             /* send_many, recv_many */
+            struct mmsghdr *vec; unsigned count;
+            struct iovec *iov; size_t iovcnt;    /* send_many: every buffer not yet sent */
+        } mmsg;
+        struct { int in_fd; off_t offset; } file;            /* sendfile */
+    } x;
 };
 
 #define BSD_CALL_INIT(c, s_, self_, op_, peer_, events_, attempt_)    \
@@ -258,6 +274,7 @@ struct bsd_call {
         (c).peer = (peer_); (c).events = (events_);                   \
         (c).guarded = FALSE; (c).attempt = (attempt_);                \
         (c).guard = NULL; (c).deadline = 0; (c).sent = -1;            \
+        (c).bounce = NULL;                                            \
         (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
 
@@ -281,6 +298,11 @@ S_bsd_call_run(pTHX_ bsd_call *c)
 }
 #define bsd_call_run(c) S_bsd_call_run(aTHX_ c)
 
+/* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
+ * rounded down to a page) whatever length it is given; pass no more. */
+#define BSD_MAX_IO ((size_t)0x7ffff000)
+#define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
+
 /* Small results go into the call site's target scalar (no allocation per
  * call; the caller's assignment copies the few bytes); bigger ones into a
  * scalar of their own, which that assignment takes over without a copy.
@@ -302,6 +324,9 @@ SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
 ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
                       bsd_addr *to, const char *op);
 SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
+STRLEN  bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes,
+                           int flags, bsd_addr *from);
+SV     *bsd_sock_dup(pTHX_ bsd_sock *s, SV *self);
 int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
                          bool report_timeout);
 STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
@@ -318,6 +343,25 @@ SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
 void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
 SV     *bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode, SV *bufsize);
 int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
+SV     *bsd_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write,
+                           bool unbuffered, const char *op);
+SV     *bsd_try_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write,
+                               bool unbuffered);
+
+/* The rest of the data-transfer calls (bsd_msg.c). */
+ssize_t bsd_sock_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *ancillary,
+                         int flags, SV *address);
+ssize_t bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds,
+                          int flags, SV *address);
+void    bsd_sock_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize,
+                         STRLEN ancbufsize, int flags, SV **out);
+void    bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds,
+                          int flags, SV **out);
+STRLEN  bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset,
+                          SV *count);
+IV      bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address);
+AV     *bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize,
+                           int flags);
 
 /* Dotted quads, strictly as inet_pton reads them, and back (bsd_addr.c). */
 bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);

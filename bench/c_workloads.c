@@ -4,13 +4,18 @@
  *   c_workloads WORKLOAD N
  *
  * Runs N units of the workload (W1: round trips, W2: 64 KiB chunks,
- * W3: datagram round trips, W4: connections) and prints the seconds the
+ * W3: datagram round trips, W3B: batches of 32 datagram round trips, one
+ * datagram per system call; W3M: the same batches on sendmmsg/recvmmsg;
+ * W3G: the same batches sent as UDP GSO, received with recvmmsg;
+ * W4: connections) and prints the seconds the
  * loop took.  Each loop does what the Perl and Python variants do, with
  * plain system calls and nothing else.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +139,153 @@ static double w3(long n)
     return now() - t0;
 }
 
+/* W3B: lock-step batches of BATCH 64-byte datagrams: a sends a batch to
+ * b, b sends each back to its sender, a takes them all; one datagram per
+ * system call (the rate send_many/recv_many are measured against) */
+#define BATCH 32
+static double w3b(long n)
+{
+    struct sockaddr_in a_addr, b_addr, from[BATCH];
+    socklen_t from_len[BATCH];
+    char msg[64], buf[BATCH][64];
+    int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
+    double t0;
+    long i;
+    int k;
+    memset(msg, 'u', sizeof msg);
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < BATCH; k++)
+            if (sendto(a, msg, sizeof msg, MSG_NOSIGNAL, (struct sockaddr *)&b_addr, sizeof b_addr) != 64)
+                die("sendto");
+        for (k = 0; k < BATCH; k++) {
+            from_len[k] = sizeof from[k];
+            if (recvfrom(b, buf[k], 64, 0, (struct sockaddr *)&from[k], &from_len[k]) != 64)
+                die("recvfrom");
+        }
+        for (k = 0; k < BATCH; k++)
+            if (sendto(b, buf[k], 64, MSG_NOSIGNAL, (struct sockaddr *)&from[k], from_len[k]) != 64)
+                die("sendto");
+        for (k = 0; k < BATCH; k++) {
+            socklen_t len = sizeof from[0];
+            if (recvfrom(a, buf[k], 64, 0, (struct sockaddr *)&from[0], &len) != 64)
+                die("recvfrom");
+        }
+    }
+    return now() - t0;
+}
+
+/* receive exactly BATCH datagrams into vec, however many calls it takes */
+static void recv_batch(int fd, struct mmsghdr *vec)
+{
+    int got = 0, k;
+    while (got < BATCH) {
+        int r;
+        for (k = got; k < BATCH; k++)
+            vec[k].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+        r = recvmmsg(fd, vec + got, BATCH - got, MSG_WAITFORONE, NULL);
+        if (r <= 0) die("recvmmsg");
+        got += r;
+    }
+}
+
+/* W3B with sendmmsg/recvmmsg: what batching can do at best, for reference */
+static double w3m(long n)
+{
+    struct sockaddr_in a_addr, b_addr, names[BATCH];
+    char msg[64], buf[BATCH][64];
+    struct iovec out_iov[BATCH], in_iov[BATCH];
+    struct mmsghdr out[BATCH], in[BATCH];
+    int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
+    double t0;
+    long i;
+    int k;
+    memset(msg, 'u', sizeof msg);
+    memset(out, 0, sizeof out);
+    memset(in, 0, sizeof in);
+    for (k = 0; k < BATCH; k++) {
+        out_iov[k].iov_base = msg;
+        out_iov[k].iov_len = sizeof msg;
+        out[k].msg_hdr.msg_iov = &out_iov[k];
+        out[k].msg_hdr.msg_iovlen = 1;
+        out[k].msg_hdr.msg_name = &b_addr;
+        out[k].msg_hdr.msg_namelen = sizeof b_addr;
+        in_iov[k].iov_base = buf[k];
+        in_iov[k].iov_len = 64;
+        in[k].msg_hdr.msg_iov = &in_iov[k];
+        in[k].msg_hdr.msg_iovlen = 1;
+        in[k].msg_hdr.msg_name = &names[k];
+    }
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        if (sendmmsg(a, out, BATCH, MSG_NOSIGNAL) != BATCH) die("sendmmsg");
+        recv_batch(b, in);
+        /* b answers: each received datagram back to its sender, as is */
+        for (k = 0; k < BATCH; k++)
+            in_iov[k].iov_len = in[k].msg_len;
+        if (sendmmsg(b, in, BATCH, MSG_NOSIGNAL) != BATCH) die("sendmmsg");
+        for (k = 0; k < BATCH; k++)
+            in_iov[k].iov_len = 64;
+        recv_batch(a, in);
+    }
+    return now() - t0;
+}
+
+/* W3B with what send_many does underneath: each batch to one address as
+ * one UDP GSO send (UDP_SEGMENT), received with recvmmsg; the C bound for
+ * BSDSocket's batched numbers */
+static double w3g(long n)
+{
+    struct sockaddr_in a_addr, b_addr, names[BATCH];
+    char out_buf[BATCH * 64], buf[BATCH][64];
+    char control[CMSG_SPACE(sizeof(uint16_t))];
+    struct iovec out_iov, in_iov[BATCH];
+    struct msghdr out;
+    struct mmsghdr in[BATCH];
+    struct cmsghdr *cm;
+    uint16_t seg = 64;
+    int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
+    double t0;
+    long i;
+    int k;
+    memset(out_buf, 'u', sizeof out_buf);
+    memset(&out, 0, sizeof out);
+    memset(in, 0, sizeof in);
+    out_iov.iov_base = out_buf;
+    out_iov.iov_len = sizeof out_buf;
+    out.msg_iov = &out_iov;
+    out.msg_iovlen = 1;
+    out.msg_control = control;
+    out.msg_controllen = sizeof control;
+    cm = CMSG_FIRSTHDR(&out);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof seg);
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+    for (k = 0; k < BATCH; k++) {
+        in_iov[k].iov_base = buf[k];
+        in_iov[k].iov_len = 64;
+        in[k].msg_hdr.msg_iov = &in_iov[k];
+        in[k].msg_hdr.msg_iovlen = 1;
+        in[k].msg_hdr.msg_name = &names[k];
+    }
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        out.msg_name = &b_addr;
+        out.msg_namelen = sizeof b_addr;
+        if (sendmsg(a, &out, MSG_NOSIGNAL) != (ssize_t)sizeof out_buf) die("sendmsg (GSO)");
+        recv_batch(b, in);
+        /* b answers its one sender, the batch as one GSO send again */
+        for (k = 0; k < BATCH; k++)
+            memcpy(out_buf + 64 * k, buf[k], 64);
+        out.msg_name = &names[0];
+        out.msg_namelen = in[0].msg_hdr.msg_namelen;
+        if (sendmsg(b, &out, MSG_NOSIGNAL) != (ssize_t)sizeof out_buf) die("sendmsg (GSO)");
+        recv_batch(a, in);
+    }
+    return now() - t0;
+}
+
 /* W4: connect, accept, close both, on 127.0.0.1 */
 static double w4(long n)
 {
@@ -171,13 +323,16 @@ int main(int argc, char **argv)
     long n;
     double secs;
     if (argc != 3) {
-        fprintf(stderr, "usage: %s w1|w2|w3|w4 N\n", argv[0]);
+        fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w4 N\n", argv[0]);
         return 2;
     }
     n = atol(argv[2]);
     if (!strcmp(argv[1], "w1")) secs = w1(n);
     else if (!strcmp(argv[1], "w2")) secs = w2(n);
     else if (!strcmp(argv[1], "w3")) secs = w3(n);
+    else if (!strcmp(argv[1], "w3b")) secs = w3b(n);
+    else if (!strcmp(argv[1], "w3m")) secs = w3m(n);
+    else if (!strcmp(argv[1], "w3g")) secs = w3g(n);
     else if (!strcmp(argv[1], "w4")) secs = w4(n);
     else {
         fprintf(stderr, "unknown workload %s\n", argv[1]);

@@ -3,10 +3,12 @@
 #
 # The Perl side of bench/run.pl: runs N units of a workload through one
 # variant and prints the seconds the loop took (set-up excluded).
-#   VARIANT:  bsdsocket | builtin | iosocket
+#   VARIANT:  bsdsocket | bsdsocket1 | builtin | iosocket
 #   WORKLOAD: w1 (1-byte round trips over a socketpair, one process)
 #             w2 (N chunks of 64 KiB from a child over a socketpair)
 #             w3 (64-byte UDP datagram round trips on 127.0.0.1)
+#             w3b (batches of 32 such round trips, lock-step; variant
+#                  bsdsocket1: BSDSocket one datagram per call)
 #             w4 (connect + accept + close both on 127.0.0.1)
 # Every variant does the same work with its own calls; C and Python do it
 # in bench/c_workloads.c and bench/py_workloads.py.
@@ -20,7 +22,7 @@ use IO::Socket::UNIX ();
 use BSDSocket ();
 
 my ($variant, $workload, $n) = @ARGV;
-die "usage: $0 bsdsocket|builtin|iosocket w1|w2|w3|w4 N\n" unless $n;
+die "usage: $0 bsdsocket|bsdsocket1|builtin|iosocket w1|w2|w3|w3b|w4 N\n" unless $n;
 my $code = main->can("${variant}_$workload") or die "no $variant $workload\n";
 printf "%.6f\n", $code->($n);
 
@@ -205,6 +207,94 @@ sub iosocket_w3 {
         $from = $b->recv($data, 64);
         $b->send($data, 0, $from);
         $from = $a->recv($data, 64);
+    }
+    return time - $t0;
+}
+
+# ----------------------------------------------------------------- W3B
+# W3 in lock-step batches of 32: a sends 32 datagrams to b, b sends each
+# back to its sender, a takes all 32.  BSDSocket with send_many/recv_many
+# (one system call a side per batch, GSO runs underneath), and the same
+# batches one datagram per call through BSDSocket, the builtins and
+# IO::Socket.
+
+use constant BATCH => 32;
+
+sub udp_pair_bsdsocket {
+    return map {
+        my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+        $s->bind(['127.0.0.1', 0]);
+        $s;
+    } 1, 2;
+}
+
+sub bsdsocket_w3b {
+    my ($n) = @_;
+    my ($a, $b) = udp_pair_bsdsocket();
+    my $b_addr = $b->getsockname;
+    my @batch = ('u' x 64) x BATCH;
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->send_many(\@batch, $b_addr) == BATCH or die "send_many: short";
+        my @in = $b->recv_many(BATCH, 64);
+        push @in, $b->recv_many(BATCH - @in, 64) while @in < BATCH;
+        $b->send_many(\@in) == BATCH or die "send_many: short";
+        my $got = () = $a->recv_many(BATCH, 64);
+        $got += () = $a->recv_many(BATCH - $got, 64) while $got < BATCH;
+    }
+    return time - $t0;
+}
+
+sub bsdsocket1_w3b {
+    my ($n) = @_;
+    my ($a, $b) = udp_pair_bsdsocket();
+    my $b_addr = $b->getsockname;
+    my $msg = 'u' x 64;
+    my (@data, @from, $data);
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->sendto($msg, $b_addr) for 1 .. BATCH;
+        ($data[$_], $from[$_]) = $b->recvfrom(64) for 0 .. BATCH - 1;
+        $b->sendto($data[$_], $from[$_]) for 0 .. BATCH - 1;
+        $data = $a->recv(64) for 1 .. BATCH;
+    }
+    return time - $t0;
+}
+
+sub builtin_w3b {
+    my ($n) = @_;
+    my ($a, $b) = map {
+        socket(my $s, AF_INET, SOCK_DGRAM, 0) or die $!;
+        bind($s, pack_sockaddr_in(0, INADDR_LOOPBACK)) or die $!;
+        $s;
+    } 1, 2;
+    my $b_addr = getsockname($b);
+    my $msg = 'u' x 64;
+    my (@data, @from, $data);
+    my $t0 = time;
+    for (1 .. $n) {
+        send($a, $msg, 0, $b_addr) for 1 .. BATCH;
+        $from[$_] = recv($b, $data[$_], 64, 0) for 0 .. BATCH - 1;
+        send($b, $data[$_], 0, $from[$_]) for 0 .. BATCH - 1;
+        recv($a, $data, 64, 0) for 1 .. BATCH;
+    }
+    return time - $t0;
+}
+
+sub iosocket_w3b {
+    my ($n) = @_;
+    my ($a, $b) = map {
+        IO::Socket::INET->new(Proto => 'udp', LocalAddr => '127.0.0.1', LocalPort => 0) or die $@;
+    } 1, 2;
+    my $b_addr = $b->sockname;
+    my $msg = 'u' x 64;
+    my (@data, @from, $data);
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->send($msg, 0, $b_addr) for 1 .. BATCH;
+        $from[$_] = $b->recv($data[$_], 64) for 0 .. BATCH - 1;
+        $b->send($data[$_], 0, $from[$_]) for 0 .. BATCH - 1;
+        $a->recv($data, 64) for 1 .. BATCH;
     }
     return time - $t0;
 }

@@ -59,6 +59,29 @@ def w3(n):
     return time.perf_counter() - t0
 
 
+BATCH = 32
+
+
+def w3b(n):
+    """W3 in lock-step batches of 32; Python has no batch calls: one per call."""
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    a.bind(('127.0.0.1', 0))
+    b.bind(('127.0.0.1', 0))
+    b_addr = b.getsockname()
+    msg = b'u' * 64
+    t0 = time.perf_counter()
+    for _ in range(n):
+        for _ in range(BATCH):
+            a.sendto(msg, b_addr)
+        got = [b.recvfrom(64) for _ in range(BATCH)]
+        for data, frm in got:
+            b.sendto(data, frm)
+        for _ in range(BATCH):
+            a.recv(64)
+    return time.perf_counter() - t0
+
+
 def w4(n):
     l = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -14,6 +14,11 @@
 #   W1  1-byte send / recv(64) ping-pong over a socketpair, one process (round trips/s)
 #   W2  64 KiB chunks from a child process over a socketpair, 1 GiB (MB/s)
 #   W3  64-byte UDP datagrams in lock-step on 127.0.0.1 (datagrams/s)
+#   W3B the same in lock-step batches of 32: BSDSocket's send_many and
+#       recv_many against one datagram per call (C, builtins, IO::Socket,
+#       python3, BSDSocket), and, for reference, C on sendmmsg/recvmmsg
+#       ("C mmsg") and C with what send_many does underneath ("C GSO":
+#       UDP_SEGMENT sends, recvmmsg receives)
 #   W4  connect + accept + close both on 127.0.0.1 (connections/s)
 # Then: system calls per W4 connection (strace -c) and user-space
 # instructions per W1 round trip (valgrind --tool=callgrind, two loop
@@ -56,6 +61,12 @@ my %workload = (
             per_unit_bytes => 65536 },
     w3 => { n => 100_000, unit => 'datagrams/s',   what => '64-byte UDP lock-step, 127.0.0.1',
             units_per_n => 2 },
+    w3b => { n => 5_000,  unit => 'datagrams/s',
+             what => '64-byte UDP, lock-step batches of 32, 127.0.0.1 '
+                   . '(BSDSocket: send_many/recv_many; C, builtins, IO::Socket, python3, BSDSocket 1x1: '
+                   . 'a datagram per call)',
+             units_per_n => 2 * 32,
+             extra => [qw(w3b_bsdsocket_1x1 w3b_c_mmsg w3b_c_gso)] },
     w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },
 );
 my @workloads = $opt{only} ? split(/,/, lc $opt{only}) : sort keys %workload;
@@ -75,6 +86,16 @@ my @variants = (
     ['IO::Socket' => sub { (@perl, "$bench/perl_workloads.pl", 'iosocket', @_) }],
     $python ? (['python3' => sub { ($python, "$bench/py_workloads.py", @_) }]) : (),
 );
+# variants only some workloads have (the workload name is passed and ignored)
+my %extra_variant = (
+    w3b_bsdsocket_1x1 => ['BSDSocket 1x1' => sub { (@perl, "$bench/perl_workloads.pl", 'bsdsocket1', 'w3b', $_[1]) }],
+    w3b_c_mmsg        => ['C mmsg'        => sub { ($c_prog, 'w3m', $_[1]) }],
+    w3b_c_gso         => ['C GSO'         => sub { ($c_prog, 'w3g', $_[1]) }],
+);
+sub variants_of {
+    my ($w) = @_;
+    return (@variants, map { $extra_variant{$_} } @{ $workload{$w}{extra} // [] });
+}
 
 sub build_c {
     my $dir = "$bench/build";
@@ -123,9 +144,10 @@ print "\n";
 
 my %rate;     # $rate{$w}{$variant}[$round]
 for my $round (1 .. $opt{rounds}) {
-    my @order = map { $variants[($_ + $round - 1) % @variants] } 0 .. $#variants;
     for my $w (@workloads) {
         my $spec = $workload{$w};
+        my @all = variants_of($w);
+        my @order = map { $all[($_ + $round - 1) % @all] } 0 .. $#all;
         my $n = int($spec->{n} * $opt{scale}) || 1;
         for my $v (@order) {
             my ($name, $cmd) = @$v;
@@ -142,12 +164,12 @@ for my $round (1 .. $opt{rounds}) {
 for my $w (@workloads) {
     my $spec = $workload{$w};
     printf "%s: %s, %s\n", uc $w, $spec->{what}, $spec->{unit};
-    printf "  %-11s %12s %21s %10s %12s\n", 'variant', 'median', 'min - max', 'vs C', 'vs builtins';
-    for my $v (map { $_->[0] } @variants) {
+    printf "  %-13s %12s %21s %10s %12s\n", 'variant', 'median', 'min - max', 'vs C', 'vs builtins';
+    for my $v (map { $_->[0] } variants_of($w)) {
         my @r = @{ $rate{$w}{$v} };
         my @vs_c = map { $r[$_] / $rate{$w}{C}[$_] } 0 .. $#r;
         my @vs_b = map { $r[$_] / $rate{$w}{builtins}[$_] } 0 .. $#r;
-        printf "  %-11s %12s %21s %9.2fx %11.2fx\n", $v, human(median(@r)),
+        printf "  %-13s %12s %21s %9.2fx %11.2fx\n", $v, human(median(@r)),
             human(min(@r)) . ' - ' . human(max(@r)), median(@vs_c), median(@vs_b);
     }
     print "\n";

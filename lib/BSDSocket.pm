@@ -21,7 +21,7 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
                    gethostname getservbyport getprotobyname
                    inet_aton inet_ntoa inet_pton inet_ntop
                    htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6
-                   create_connection create_server);
+                   create_connection create_server CMSG_LEN CMSG_SPACE);
 
 use Exporter 'import';
 our @EXPORT      = ((grep { /^SOCK_/ } @CONSTANT_NAMES),
@@ -136,7 +136,7 @@ C<SOCK_*> constant.  Everything else on request, by name or by tag:
 =item C<:constants>
 
 Every constant: C<AF_*>, C<PF_*>, C<SOCK_*>, C<SOL_*>, C<SO_*>,
-C<IPPROTO_*>, C<TCP_*>, C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>,
+C<IPPROTO_*>, C<TCP_*>, C<UDP_*>, C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>,
 C<SOMAXCONN>, C<INADDR_*>, C<AI_*>, C<NI_*>, C<EAI_*>, C<SCM_*> and the
 C<h_errno> codes C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>,
 C<NO_DATA>, C<NO_ADDRESS>.  C<@BSDSocket::CONSTANT_NAMES> lists them.
@@ -149,7 +149,7 @@ C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
 C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
 C<has_ipv6>, C<has_dualstack_ipv6>, C<create_connection>,
-C<create_server>, C<error>.  None of them is exported by default: several have the names of
+C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is exported by default: several have the names of
 Perl builtins, and importing one replaces the builtin in your package.
 
 =item C<:all>
@@ -391,6 +391,23 @@ C<AF_INET6> or without support (L</has_dualstack_ipv6>), and
 C<reuse_port> without C<SO_REUSEPORT> die with EINVAL; C<bind> and
 C<listen> fail as they do.
 
+=head2 CMSG_LEN
+
+  $length = BSDSocket::CMSG_LEN($data_length)
+
+The C<cmsg_len> of an ancillary item carrying C<$data_length> bytes: the
+header and the data, no trailing padding.  Dies with EINVAL for a
+negative length or one too large for the C type.
+
+=head2 CMSG_SPACE
+
+  $room = BSDSocket::CMSG_SPACE($data_length)
+
+The room an ancillary item of C<$data_length> bytes takes in a control
+buffer, padding included.  Sum these for the C<$ancbufsize> of
+L</recvmsg>: C<CMSG_SPACE(4 * $nfds)> for C<$nfds> descriptors,
+C<CMSG_SPACE(12)> for C<SCM_CREDENTIALS>.
+
 =head2 getdefaulttimeout
 
   $seconds = BSDSocket::getdefaulttimeout
@@ -488,6 +505,24 @@ As C<connect>, but returns the errno instead of dying: 0 on success,
 C<ECONNREFUSED>, C<EINPROGRESS> (non-blocking), C<ETIMEDOUT> (the
 socket's timeout ran out), ...  A bad address still dies.
 
+=head2 detach
+
+  $fd = $sock->detach
+
+Hands the fd to the caller and leaves the object closed (C<fileno> -1,
+later calls die with EBADF), without closing the fd: it is the caller's
+now, to give to L</fromfd>, C<open my $fh, '+<&=', $fd> or another
+library, and to close.  Dies with EBADF on a closed socket.
+
+=head2 dup
+
+  $copy = $sock->dup
+
+A new socket object, of the same class, on a C<dup> of the fd: close-on-exec,
+with the same family, type, protocol and timeout.  Either can be closed
+without affecting the other; the connection lasts while one is open.
+Dies with EBADF on a closed socket, C<EMFILE> when out of descriptors.
+
 =head2 fileno
 
   $fd = $sock->fileno
@@ -571,6 +606,63 @@ C<$flags> are C<MSG_*> values (C<MSG_PEEK>, C<MSG_WAITALL>, ...).
 A negative or non-integer size dies with EINVAL; a size that cannot be
 allocated dies with C<ENOMEM> instead of killing the interpreter.
 
+=head2 recv_fds
+
+  ($bytes, \@handles, $msg_flags, $address) = $sock->recv_fds($bufsize, $maxfds, $flags = 0)
+
+Receives a message and up to C<$maxfds> (0 to 253) file descriptors
+passed with C<SCM_RIGHTS> (see L</send_fds>).  Each descriptor comes as a
+Perl file handle that owns it (reading and writing as the descriptor's
+own access mode allows): close the handle, or let it go out of scope, and
+the fd closes.  The fds are close-on-exec from the moment they arrive
+(C<MSG_CMSG_CLOEXEC>).  If more were sent than C<$maxfds>, or than fit,
+the rest are closed (by the kernel, or here) and C<$msg_flags> has
+C<MSG_CTRUNC>: nothing leaks.  If making a handle fails, every fd of the
+message not yet in a handle is closed before the error goes out.
+C<$address> is as for L</recvmsg>.
+
+  my ($data, $handles) = $unix->recv_fds(1024, 4);
+  print {$handles->[0]} "hello through a passed fd\n";
+
+=head2 recv_into
+
+  $count = $sock->recv_into($buffer, $nbytes = 0, $flags = 0)
+
+As L</recv>, but into C<$buffer>, a scalar of yours, and returns the
+number of bytes received.  The data goes to the start of C<$buffer>, which
+afterwards holds exactly the bytes received, as a byte string (as with
+C<sysread>).  C<$nbytes> 0 means the buffer's current length in bytes.
+At most C<$nbytes> bytes are received, and never more than the buffer's
+allocation: it is first grown to hold C<$nbytes> (and keeps that room
+afterwards, so a loop that reuses one buffer allocates once).  An
+C<$nbytes> that cannot be allocated dies with C<ENOMEM>, a negative one
+with EINVAL; either way the buffer is unchanged, as it is when the call
+fails.  A read-only buffer (a literal, a constant) or one that is not a
+plain scalar (a reference, a glob, an array) dies with EINVAL.  A tied
+buffer is fetched once and stored once.  If a signal handler runs while
+the call waits and frees or replaces the buffer, the data goes to the
+buffer the variable holds when the call returns.
+
+  my $buf;
+  while (my $n = $sock->recv_into($buf, 65536)) {
+      ...   # $buf holds $n bytes
+  }
+
+=head2 recv_many
+
+  @datagrams = $sock->recv_many($count, $bufsize, $flags = 0)
+
+Up to C<$count> (1 to 1024) datagrams from B<one> system call
+(C<recvmmsg>), each as C<[$bytes, $address, $msg_flags]>: as many as are
+queued, at least one.  Only the first is waited for, as L</recv> would
+wait (the socket's timeout, C<MSG_WAITFORONE> underneath); the call never
+waits to fill C<$count>.  A datagram longer than C<$bufsize> is cut to
+it, with C<MSG_TRUNC> in its C<$msg_flags>.  C<$address> is the sender's,
+as L</recvfrom> gives it.  Dies as C<recv> does (EAGAIN on a non-blocking
+socket with nothing queued, a timeout error when the time runs out), with
+EINVAL for a C<$count> out of range, C<ENOMEM> if C<$count * $bufsize>
+bytes cannot be allocated.  See L</BATCHES>.
+
 =head2 recvfrom
 
   ($bytes, $address) = $sock->recvfrom($bufsize, $flags = 0)
@@ -580,6 +672,34 @@ As C<recv>, with the sender's address.  The address is C<undef> where the
 kernel gives none (a connected TCP socket); an unbound C<AF_UNIX> sender
 is C<''>.
 
+=head2 recvfrom_into
+
+  ($count, $address) = $sock->recvfrom_into($buffer, $nbytes = 0, $flags = 0)
+  $count = $sock->recvfrom_into($buffer, $nbytes, $flags)   # scalar context
+
+As L</recv_into>, with the sender's address as L</recvfrom> gives it.
+
+=head2 recvmsg
+
+  ($bytes, \@ancillary, $msg_flags, $address) = $sock->recvmsg($bufsize, $ancbufsize = 0, $flags = 0)
+
+C<recvmsg(2)>: up to C<$bufsize> bytes, and up to C<$ancbufsize> bytes of
+ancillary (control) data, as a list of C<[$level, $type, $data]> items
+(C<$data> a byte string; size C<$ancbufsize> with L</CMSG_SPACE>).
+C<$msg_flags> are the kernel's: C<MSG_TRUNC> when the datagram was longer
+than C<$bufsize>, C<MSG_CTRUNC> when ancillary data did not fit.
+C<$address> is the sender's (C<undef> where the kernel gives none, C<''>
+for an unbound C<AF_UNIX> sender).  Descriptors received raw through
+C<SCM_RIGHTS> (C<unpack 'i*', $data>) are close-on-exec and yours to
+close; L</recv_fds> wraps them in handles for you.
+
+  my ($data, $anc) = $sock->recvmsg(1024, BSDSocket::CMSG_SPACE(12));
+  for (@$anc) {
+      my ($level, $type, $bytes) = @$_;
+      my ($pid, $uid, $gid) = unpack 'iII', $bytes
+          if $level == SOL_SOCKET && $type == SCM_CREDENTIALS;
+  }
+
 =head2 send
 
   $count = $sock->send($bytes, $flags = 0)
@@ -588,6 +708,37 @@ Sends, and returns how many bytes went (a stream socket may take fewer
 than given).  Always with C<MSG_NOSIGNAL>: a peer that went away is an
 C<EPIPE> error, never a C<SIGPIPE> that ends the program.  Data is bytes
 (see L</DATA AND STRINGS>).
+
+=head2 send_fds
+
+  $count = $sock->send_fds(\@buffers, \@fds, $flags = 0, $address?)
+
+Sends the buffers as one message with the fds (at most 253) attached
+(C<SCM_RIGHTS> over C<AF_UNIX>); the other side gets copies of them, as
+if C<dup>'d into its process.  An fd is a socket object, a Perl handle
+or a descriptor number.  Returns the bytes sent.  On a stream socket the
+fds travel with the data, so some must go: C<send_fds> with fds and no
+bytes dies with EINVAL there (the kernel would drop the fds unsent).  A
+closed or unknown fd dies with C<EBADF>, a value that is none of the
+three with EINVAL.
+
+=head2 send_many
+
+  $sent = $sock->send_many(\@messages, $address?)
+
+Sends many datagrams with one system call (C<sendmmsg>; a list longer
+than 1024 takes one call per 1024).  A message is bytes, sent to
+C<$address> (or to the connected peer when C<$address> is left out), or
+C<[$bytes, $address]> with an address of its own.  A L</recv_many> entry,
+C<[$bytes, $address, $msg_flags]>, is taken as C<[$bytes, $address]> (the
+flags are what the kernel said on receipt, and mean nothing here), so an
+echo is C<< $s->send_many([$s->recv_many(64, 2048)]) >>.  Returns how many
+datagrams went: all of them, or fewer if the socket could take no more
+(a non-blocking or timed socket whose send buffer filled) or one failed
+after others went; send the rest again, and the failure, if any, is
+reported then.  When none can go the call waits, or dies, as L</send>
+does.  Bad messages or addresses die before anything is sent.  See
+L</BATCHES>.
 
 =head2 sendall
 
@@ -601,6 +752,33 @@ signal handlers run between partial sends.  Dies with C<EPIPE> when the
 peer has gone, with L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
 when the time runs out, and like C<send> for data that is not bytes
 (C<"Wide character in sendall">).
+
+=head2 sendfile
+
+  $count = $sock->sendfile($fh, $offset = 0, $count?)
+
+Sends C<$count> bytes (all, to the end of the file, when C<$count> is 0,
+C<undef> or left out) of the file C<$fh> (a Perl handle or an fd) from
+C<$offset>, and returns how many went.  From a regular file it is
+C<sendfile(2)>: the kernel copies page cache to socket with no trip
+through Perl.  The handle's own file position does not move (it is read
+at the offset).  What C<sendfile(2)> cannot read (a pipe, a socket) is
+copied through a buffer instead, from where it stands (an offset there
+dies with EINVAL).  The socket's timeout is a deadline for the whole
+call, as with L</sendall>, and the error's C<sent> says how much went
+before it.  A peer that has gone is C<EPIPE>, never C<SIGPIPE>.
+
+=head2 sendmsg
+
+  $count = $sock->sendmsg(\@buffers, \@ancillary = [], $flags = 0, $address?)
+
+C<sendmsg(2)>: the buffers gathered into one message (one datagram), with
+ancillary items C<[$level, $type, $data]> (C<$data> packed as the kernel
+wants it: C<pack('i*', @fds)> for C<SCM_RIGHTS>, C<pack('iII', $pid,
+$uid, $gid)> for C<SCM_CREDENTIALS>), to C<$address> if given.  Returns
+the bytes sent.  Always with C<MSG_NOSIGNAL>.  A buffer list or
+ancillary item of the wrong shape, or a level or type that is not an
+integer, dies with EINVAL.
 
 =head2 sendto
 
@@ -792,7 +970,9 @@ works.  See L<BSDSocket::Error>.
 =head1 TIMEOUTS AND SIGNALS
 
 Every call that can wait (C<accept>, C<connect>, C<recv>, C<recvfrom>,
-C<send>, C<sendto>, C<sendall>) goes through one driver in the C code
+C<recv_into>, C<recvfrom_into>, C<recvmsg>, C<recv_fds>, C<recv_many>,
+C<send>, C<sendto>, C<sendall>, C<sendmsg>, C<send_fds>, C<send_many>,
+C<sendfile>) goes through one driver in the C code
 (C<bsd_call_failed> and C<S_wait> in F<bsd_sock.c>; the first attempt is
 made directly, and anything but success goes to the driver).  What it
 does depends on the socket's timeout (L</settimeout>):
@@ -813,8 +993,8 @@ C<connect>).
 The call waits with C<poll> at most that long, then dies with
 L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
 (C<"recv: timed out at FILE line N.">).  The timeout is a deadline for
-the whole call: C<sendall>, and a C<connect> or C<recv> interrupted by
-signals, do not restart the clock.  Timeouts longer than C<poll> can
+the whole call: C<sendall>, C<sendfile>, and a C<connect> or C<recv>
+interrupted by signals, do not restart the clock.  Timeouts longer than C<poll> can
 take in one go (24 days) work too.
 
 =back
@@ -838,8 +1018,11 @@ if it drops the last reference to the socket, the call finishes first.
 C<close> is never retried.
 
 Sending never raises C<SIGPIPE>: a send to a closed peer dies with
-C<EPIPE>.  Every fd BSDSocket creates (C<socket>, C<socketpair>,
-C<accept>, C<fromfd>, C<makefile>) is close-on-exec, as Perl does for its
+C<EPIPE> (C<sendfile>, whose system call has no C<MSG_NOSIGNAL>, blocks
+the signal for the call and takes back the one it raised).  Every fd
+BSDSocket creates (C<socket>, C<socketpair>, C<accept>, C<fromfd>,
+C<dup>, C<makefile>, and those C<recv_fds> and C<recvmsg> receive) is
+close-on-exec, as Perl does for its
 own handles above C<$^F>; L</set_inheritable> changes that for one.
 
 =head1 THREADS AND FORK
@@ -857,6 +1040,41 @@ the thread's copy starts closed.)  Like C<fork>, this means the
 connection stays open until every thread has closed its copy; call
 C<shutdown> to end it for all of them.
 
+=head1 BATCHES
+
+A UDP program that moves many small datagrams spends its time per
+datagram, in the system call and in the kernel's UDP and IP code.
+L</send_many> and L</recv_many> cut both: one call moves many datagrams
+(C<sendmmsg>, C<recvmmsg>), and C<send_many> hands a run of datagrams of
+one size to one address to the kernel as one buffer that UDP cuts into
+those datagrams after routing (Linux's UDP GSO, C<UDP_SEGMENT>), so the
+run goes through the stack once.  The receiver sees the same datagrams,
+in the same order, either way.  C<send_many> finds the runs itself: at
+most 64 datagrams and 60000 bytes each, all of one size but the last,
+which may be shorter.  It uses them on UDP sockets of a kernel that
+supports GSO (4.18 and later: it asks once per socket) unless you set
+C<UDP_SEGMENT> yourself; a run the kernel refuses (a path MTU smaller
+than its datagrams, a device without checksum offload) goes one
+datagram at a time.
+
+  # a UDP echo server: up to 64 datagrams per system call each way
+  my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+  $s->bind(['127.0.0.1', 9999]);
+  while (1) {
+      my @in = $s->recv_many(64, 2048);     # [$bytes, $address, $msg_flags] each
+      $s->send_many(\@in);                  # each back to its sender
+  }
+
+  # a client sending 1000 datagrams
+  my $sent = 0;
+  $sent += $c->send_many([@msgs[$sent .. $#msgs]], $server) while $sent < @msgs;
+
+A non-blocking or timed socket may take fewer datagrams than offered (its
+send buffer is full): C<send_many> returns how many went, as C<send>
+returns a short count, and the loop above sends the rest.
+
+See L</PERFORMANCE> for what batching does to datagrams per second.
+
 =head1 PERFORMANCE
 
 A method call in Perl costs more than a builtin op: C<pp_method_named>
@@ -864,7 +1082,8 @@ looks the name up in the object's class, and C<pp_entersub> wraps every
 XSUB call in a scope.  For a 1-byte C<send> that is most of the
 user-space work.  So BSDSocket gives the method ops of its own per-message
 methods (C<send>, C<recv>, C<sendto>, C<recvfrom>, C<accept>,
-C<connect>, C<close>, C<fileno>) a shortcut: when the object is a
+C<connect>, C<close>, C<fileno>, C<sendall>, C<recv_into>,
+C<recvfrom_into>, C<send_many>, C<recv_many>) a shortcut: when the object is a
 C<BSDSocket::Socket> (not a subclass) and the method is still BSDSocket's,
 the XSUB is called directly; anything else takes Perl's ordinary path.
 Subclasses can override any method as usual.  (A profiler that hooks
@@ -879,49 +1098,67 @@ C<recvfrom> returned back to C<sendto> costs no parsing.
 
 One run of C<perl bench/run.pl> (7 rounds; medians, and the median of
 each round's ratio) on a shared 2-core Linux VM, perl 5.36, Python
-3.11:
+3.11.  In W3B, C<BSDSocket> is C<send_many>/C<recv_many> (see
+L</BATCHES>); every other variant but the two C references at the
+bottom moves one datagram per call, C<C mmsg> uses C<sendmmsg> and
+C<recvmmsg>, C<C GSO> does in C what C<send_many> does underneath:
 
   W1: 1-byte ping-pong, socketpair, round trips/s
-    variant           median             min - max       vs C  vs builtins
-    C                 278271       265086 - 290136      1.00x        1.16x
-    BSDSocket         252707       217269 - 270606      0.93x        1.04x
-    builtins          240928       226207 - 259923      0.86x        1.00x
-    IO::Socket        155881       140547 - 163736      0.57x        0.66x
-    python3           204471       184993 - 225992      0.76x        0.83x
+    variant             median             min - max       vs C  vs builtins
+    C                   292524       286852 - 293978      1.00x        1.13x
+    BSDSocket           268824       260937 - 270400      0.92x        1.04x
+    builtins            258316       255125 - 265016      0.88x        1.00x
+    IO::Socket          162948       140818 - 165628      0.56x        0.63x
+    python3             208180       198060 - 228117      0.71x        0.82x
 
   W2: 64 KiB chunks, 1 GiB, two processes, MB/s
-    C                   5680           2659 - 5952      1.00x        0.95x
-    BSDSocket           5428           2769 - 6034      1.04x        0.97x
-    builtins            5111           4763 - 6648      1.06x        1.00x
-    IO::Socket          4995           4813 - 5907      1.00x        0.97x
-    python3             4974           4237 - 7652      1.03x        0.93x
+    variant             median             min - max       vs C  vs builtins
+    C                     5507           2961 - 6742      1.00x        0.99x
+    BSDSocket             5247           1405 - 5982      0.89x        1.08x
+    builtins              4311            490 - 5942      1.01x        1.00x
+    IO::Socket            5067           2405 - 5972      0.98x        1.08x
+    python3               5786           2776 - 6170      1.05x        1.07x
 
   W3: 64-byte UDP lock-step, 127.0.0.1, datagrams/s
-    C                 270949       220074 - 279125      1.00x        1.07x
-    BSDSocket         243093       208774 - 255256      0.91x        0.97x
-    builtins          248211       216239 - 263373      0.93x        1.00x
-    IO::Socket        205326       191716 - 210074      0.76x        0.84x
-    python3           215258       205462 - 220015      0.81x        0.87x
+    variant             median             min - max       vs C  vs builtins
+    C                   281167       266497 - 281814      1.00x        1.06x
+    BSDSocket           253484       246586 - 256483      0.90x        0.96x
+    builtins            262961       262496 - 264359      0.94x        1.00x
+    IO::Socket          210344       204837 - 212181      0.75x        0.80x
+    python3             219280       217323 - 220648      0.78x        0.83x
+
+  W3B: 64-byte UDP, lock-step batches of 32, 127.0.0.1, datagrams/s
+    variant             median             min - max       vs C  vs builtins
+    C                   284956       282685 - 286627      1.00x        1.06x
+    BSDSocket           860650       837580 - 866185      3.03x        3.22x
+    builtins            266652       244697 - 269178      0.94x        1.00x
+    IO::Socket          219236       217592 - 219989      0.77x        0.82x
+    python3             233577       230848 - 236537      0.83x        0.88x
+    BSDSocket 1x1       267216       264854 - 269411      0.94x        1.00x
+    C mmsg              357476       353663 - 360638      1.26x        1.34x
+    C GSO              1106313     1099441 - 1112583      3.88x        4.15x
 
   W4: connect+accept+close, 127.0.0.1, connections/s
-    C                  22957         16064 - 28518      1.00x        1.17x
-    BSDSocket          16238         16160 - 27348      0.98x        1.06x
-    builtins           15825         15314 - 24396      0.86x        1.00x
-    IO::Socket         14546         13639 - 15707      0.61x        0.86x
-    python3            22630         14763 - 24256      0.85x        0.99x
+    variant             median             min - max       vs C  vs builtins
+    C                    16481         15813 - 29407      1.00x        1.03x
+    BSDSocket            16309         16043 - 28373      0.99x        1.03x
+    builtins             15992         15881 - 25290      0.97x        1.00x
+    IO::Socket           14553         14270 - 16939      0.87x        0.89x
+    python3              15895         15604 - 24934      0.95x        0.99x
 
   W4 system calls per connection (strace -f -c):
     C            5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
     BSDSocket    5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
-    builtins    17.0  (accept4, close 2, connect, fcntl 4, ioctl 4, lseek 4, socket)
-    python3      6.0  (accept4, close 2, connect, getsockname, socket)
+    builtins    17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
+    IO::Socket  17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
+    python3      6.0  (accept4 1.0, close 2.0, connect 1.0, getsockname 1.0, socket 1.0)
 
   W1 user-space instructions per round trip (valgrind --tool=callgrind):
-    C                75
-    BSDSocket      1469    0.72x builtins
-    builtins       2053    1.00x builtins
-    IO::Socket    15734    7.67x builtins
-    python3        6088    2.97x builtins
+    C                75    1.00x C    0.04x builtins
+    BSDSocket      1594   21.25x C    0.78x builtins
+    builtins       2052   27.36x C    1.00x builtins
+    IO::Socket    15669   208.92x C    7.64x builtins
+    python3        6072   80.96x C    2.96x builtins
 
 The machine is noisy (see the min - max columns); the ratios are taken
 within each round, and the instruction counts do not depend on the

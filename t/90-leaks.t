@@ -32,6 +32,13 @@ my $dead_port = do {
     $t->getsockname->[1];
 };
 
+my $big_file = "$dir/big";
+{
+    open my $out, '>', $big_file or die $!;
+    print {$out} 'b' x 4_000_000;
+    close $out or die $!;
+}
+
 sub dies(&) { eval { $_[0]->(); 1 } and die "expected a die\n"; }
 
 # -------------------------------------------------------- happy paths
@@ -108,6 +115,45 @@ my %happy = (
     },
     create_connection => sub { my $c = BSDSocket::create_connection($l_addr, 5); my $s = $listener->accept },
     create_server     => sub { my $s = BSDSocket::create_server(['127.0.0.1', 0], backlog => 2) },
+    recv_into   => sub { my $buf = 'old'; $a->send('into'); my $n = $b->recv_into($buf, 10) },
+    recvfrom_into => sub { my $buf; $u->sendto('dgram', $v_addr); my ($n, $from) = $v->recvfrom_into($buf, 10) },
+    dup_detach  => sub { my $d = $a->dup; my $e = $d->dup; my $fd = $e->detach; POSIX::close($fd) },
+    sendmsg_recvmsg => sub {
+        $u->sendmsg(['a', 'b'], [], 0, $v_addr);
+        my ($d, $anc, $flags, $from) = $v->recvmsg(10, 64);
+    },
+    send_recv_fds => sub {
+        pipe(my $r, my $w) or die $!;
+        $a->send_fds(['fd'], [$w, fileno $r]);
+        my ($d, $handles, $flags) = $b->recv_fds(10, 4);
+    },
+    fds_truncated => sub {
+        pipe(my $r, my $w) or die $!;
+        $a->send_fds(['fd'], [$w, $r, $w]);
+        my ($d, $handles, $flags) = $b->recv_fds(10, 1);
+    },
+    raw_rights  => sub {
+        pipe(my $r, my $w) or die $!;
+        $a->sendmsg(['fd'], [[SOL_SOCKET, SCM_RIGHTS, pack 'i', fileno $w]]);
+        my ($d, $anc) = $b->recvmsg(10, CMSG_SPACE(4));
+        POSIX::close(unpack 'i', $anc->[0][2]);
+    },
+    sendfile    => sub {
+        open my $in, '<', $0 or die $!;
+        my $n = $a->sendfile($in, 0, 1000);
+        my $d = ''; $d .= $b->recv(2000) while length $d < 1000;
+    },
+    sendfile_pipe => sub {
+        pipe(my $r, my $w) or die $!;
+        syswrite $w, 'piped'; close $w;
+        my $n = $a->sendfile($r);
+        my $d = $b->recv(10);
+    },
+    batches     => sub {
+        my $n = $u->send_many(['one', ['two', $v_addr]], $v_addr);
+        my @got = $v->recv_many(4, 10);
+        push @got, $v->recv_many(4, 10) while @got < 2;
+    },
 );
 for my $name (sort keys %happy) {
     no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
@@ -165,6 +211,30 @@ my %dies = (
     ipv6_address    => sub { dies { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 1, 2**20]) } },
     all_refused     => sub { dies { BSDSocket::create_connection(['127.0.0.1', $dead_port], 5) } },
     create_server_bad => sub { dies { BSDSocket::create_server(['127.0.0.1', 0], bogus => 1) } },
+    into_readonly   => sub { dies { $b->recv_into('literal', 3) } },
+    into_huge       => sub { my $buf = ''; dies { $b->recv_into($buf, 2**50) } },
+    into_would_block => sub { my $buf = 'x'; $b->settimeout(0); dies { $b->recv_into($buf, 3) }; $b->settimeout(undef) },
+    dup_closed      => sub { dies { $closed->dup } },
+    sendmsg_shape   => sub { dies { $a->sendmsg(['x'], [[SOL_SOCKET]]) }; dies { $a->sendmsg(["\x{263a}"]) } },
+    recvmsg_size    => sub { dies { $b->recvmsg(-1) } },
+    recvmsg_empty   => sub { $b->settimeout(0); dies { $b->recvmsg(10, 64) }; dies { $b->recv_fds(10, 2) };
+                             $b->settimeout(undef) },
+    send_fds_bad    => sub { dies { $a->send_fds(['x'], [-1]) }; dies { $a->send_fds(['x'], [$a, 'x']) } },
+    recv_fds_max    => sub { dies { $b->recv_fds(10, 1000) } },
+    sendfile_bad    => sub {
+        dies { $a->sendfile('no handle') };
+        pipe(my $r, my $w) or die $!;
+        dies { $a->sendfile($r, 10) };
+    },
+    sendfile_timeout => sub {
+        my ($x, $y) = BSDSocket::socketpair();
+        $x->settimeout(0.01);
+        open my $in, '<', $big_file or die $!;
+        dies { $x->sendfile($in) };
+    },
+    send_many_bad   => sub { dies { $u->send_many([['a', 'b', 'c']]) }; dies { $u->send_many([['a', {}]]) } },
+    recv_many_bad   => sub { dies { $v->recv_many(0, 10) }; dies { $v->recv_many(1024, 2**40) } },
+    recv_many_empty => sub { $v->settimeout(0); dies { $v->recv_many(4, 10) }; $v->settimeout(undef) },
 );
 {
     package LeakDies;
@@ -186,6 +256,6 @@ for my $name (sort keys %dies) {
         Time::HiRes::ualarm(0);
     }, 'no leak when a signal handler dies out of recv');
 }
-BEGIN { require Time::HiRes }
+BEGIN { require Time::HiRes; require POSIX }
 
 done_testing;

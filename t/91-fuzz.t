@@ -2,6 +2,7 @@ use strict;
 use warnings;
 use Test::More;
 use Scalar::Util qw(dualvar);
+use POSIX ();
 
 use lib 't/lib';
 use BSDTest;
@@ -31,6 +32,7 @@ use File::Spec ();
 my $dir = temp_dir();
 my $cwd = Cwd::getcwd();
 @INC = map { ref $_ ? $_ : File::Spec->rel2abs($_) } @INC;   # blib, t/lib
+my $script_path = File::Spec->rel2abs($0);
 chdir $dir or die "chdir $dir: $!";
 END { chdir $cwd if defined $cwd }
 my $fds_before = open_fds();
@@ -270,6 +272,26 @@ my @ops = (
                                               # short, or invalid: never a wait that could hang
                                               arg(sub { pick(0.001, 0.01, -1, 0, 'x', [], 9**9**9) }),
                                               maybe()) }],
+    [recv_into  => sub { my $s = invocant(); my $buf = arg(\&a_buffer);
+                         my $n = call(recv_into => $s, $buf, (rand() < 0.8 ? arg(\&a_size) : ()), maybe()) }],
+    [recvfrom_into => sub { my $s = invocant(); my $buf = arg(\&a_buffer);
+                            my ($n, $a) = call(recvfrom_into => $s, $buf, (rand() < 0.8 ? arg(\&a_size) : ()), maybe()) }],
+    [dup        => sub { my $d = call(dup => invocant()) }],
+    [detach     => sub { my $s = invocant();
+                         # detach only what a fresh pair stands in for: the fuzzer must not lose its sockets' fds
+                         my ($x) = ref $s eq 'BSDSocket::Socket' ? BSDSocket::socketpair() : ($s);
+                         my $fd = call(detach => $x);
+                         POSIX::close($fd) if defined $fd && $fd =~ /^\d+\z/ && $fd > 2 }],
+    [sendmsg    => sub { call(sendmsg => invocant(), arg(\&some_buffers), arg(\&some_ancillary), maybe(), maybe()) }],
+    [recvmsg    => sub { my @r = call(recvmsg => invocant(), arg(\&a_size), maybe(), maybe());
+                         close_rights($r[1]) }],
+    [send_fds   => sub { call(send_fds => invocant(), arg(\&some_buffers), arg(\&some_fds), maybe(), maybe()) }],
+    [recv_fds   => sub { my @r = call(recv_fds => invocant(), arg(\&a_size), arg(\&a_count), maybe()) }],
+    [sendfile   => sub { my $fh = a_file(); call(sendfile => invocant(), \$fh, maybe(), maybe()) }],
+    [send_many  => sub { my $s = invocant(); my $m = some_messages($s);
+                         call(send_many => $s, \$m, (rand() < 0.5 ? do { my $to = address_of($s); \$to } : ())) }],
+    [recv_many  => sub { my @r = call(recv_many => invocant(), arg(\&a_count), arg(\&a_small_size), maybe()) }],
+    [cmsg       => sub { my $r = apply(BSDSocket->can(pick(qw(CMSG_LEN CMSG_SPACE))), args(1)) }],
     [create_server => sub { my $s = BSDSocket::create_server(rand() < 0.5 ? inet_address() : scalar_value(),
                                                              map { ($_ => scalar_value()) }
                                                              grep { rand() < 0.3 } qw(family backlog reuse_port dualstack_ipv6 bogus)) }],
@@ -287,6 +309,56 @@ sub family_or_type { rand() < 0.5 ? pick(AF_INET, AF_UNIX, AF_INET6, SOCK_STREAM
 sub a_size  { pick(0, 1, 64, 65536, 1 << 20, 2**50, 2**62, scalar_value()) }
 sub a_level { rand() < 0.7 ? pick(@levels) : scalar_value() }
 sub an_option { rand() < 0.7 ? int rand 80 : scalar_value() }
+
+# for the data-transfer calls (SPEC 7)
+sub a_buffer { rand() < 0.5 ? pick(undef, '', 'x' x 10, 'y' x 5000, "\x{263a}" x 3, 42) : scalar_value() }
+sub a_count { rand() < 0.7 ? pick(0, 1, 2, 3, 32, 253, 254, 1024, 1025, -1) : scalar_value() }
+sub a_small_size { rand() < 0.7 ? pick(0, 1, 64, 2048, 65536, 2**50) : scalar_value() }
+sub some_buffers {
+    return scalar_value() if rand() < 0.2;
+    return [map { rand() < 0.8 ? pick('abc', '', 'x' x 3000, "\x{263a}", "caf\xe9") : scalar_value() }
+            1 .. int rand 4];
+}
+sub some_ancillary {
+    my $kind = int rand 6;
+    return pick(undef, [])                                                    if $kind <= 1;
+    return [[SOL_SOCKET, SCM_RIGHTS, pack('i*', map { $_->fileno } grep { $_->fileno >= 0 } a_socket())]]
+                                                                              if $kind == 2;
+    return [[SOL_SOCKET, SCM_CREDENTIALS, pack('iII', $$, $<, (split ' ', $()[0])]] if $kind == 3;
+    return [[scalar_value(), scalar_value(), scalar_value()]]                 if $kind == 4;
+    return pick([[]], [[SOL_SOCKET]], [scalar_value()], scalar_value());
+}
+sub some_fds {
+    return scalar_value() if rand() < 0.2;
+    return [map { pick(a_socket(), 0, 1, \*STDERR, -1, 99999, scalar_value()) } 1 .. int rand 4];
+}
+sub some_messages {
+    my ($s) = @_;
+    return scalar_value() if rand() < 0.1;
+    return [map {
+        my $kind = int rand 5;
+          $kind <= 1 ? pick('datagram', '', 'x' x 2000, "\x{263a}")
+        : $kind == 2 ? [pick('to', ''), address_of($s)]
+        : $kind == 3 ? pick([], ['a'], ['a', address_of($s), 'c'], ['a', address_of($s), 0, 'd'])
+        :              scalar_value()
+    } 1 .. int rand 6];
+}
+# what sendfile reads: this file, a pipe with something in it, or not a handle
+sub a_file {
+    my $kind = int rand 5;
+    if ($kind <= 1) { open my $fh, '<', $script_path or die "$script_path: $!"; return $fh }
+    if ($kind == 2) { pipe(my $r, my $w) or die $!; syswrite $w, 'piped' x 10; close $w; return $r }
+    if ($kind == 3) { open my $fh, '>', 'write-only' or die $!; return $fh }
+    return scalar_value();
+}
+# fds that came as raw SCM_RIGHTS data are the caller's to close
+sub close_rights {
+    my ($anc) = @_;
+    return unless ref $anc eq 'ARRAY';
+    for (@$anc) {
+        POSIX::close($_) for $_->[0] == SOL_SOCKET && $_->[1] == SCM_RIGHTS ? unpack('i*', $_->[2]) : ();
+    }
+}
 
 # ------------------------------------------------------------- the run
 

@@ -1,0 +1,881 @@
+/*
+ * bsd_msg.c - the data-transfer calls beyond send and recv (SPEC 7,
+ * Object and Batches): sendmsg and recvmsg with ancillary data, send_fds
+ * and recv_fds, sendfile, and send_many and recv_many on sendmmsg and
+ * recvmmsg.
+ *
+ * Every one of them waits, when it must, through the one driver
+ * (bsd_call_run / bsd_call_failed in bsd_sock.c).  Scalars the caller
+ * handed us are read with their magic run once; when that magic (or an
+ * overload method) can run Perl code, which could free or change what we
+ * already took pointers into, the scalars are held for the call.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "bsdsocket.h"
+
+/* The most messages one sendmmsg or recvmmsg takes (Linux: UIO_MAXIOV). */
+#define BSD_BATCH_MAX 1024
+/* The most fds recv_fds makes room for (Linux's SCM_MAX_FD is 253). */
+#define BSD_FDS_MAX 253
+
+/* Memory for the call's own structures, freed with the statement. */
+static void *
+S_scratch(pTHX_ size_t size, const char *op)
+{
+    SV *const sv = sv_newmortal();
+    char *const p = bsd_grow_or_die(aTHX_ sv, size ? size : 1, op);
+    Zero(p, size ? size : 1, char);
+    return p;
+}
+
+/* The elements of an array reference argument, each get-magic'd once,
+ * and all of them (and the array) held when any can run Perl code. */
+static AV *
+S_list_arg(pTHX_ SV *list, const char *what, const char *op)
+{
+    AV *av;
+    SSize_t i, n;
+    bool can_run_code;
+    SvGETMAGIC(list);
+    if (!SvROK(list) || SvTYPE(SvRV(list)) != SVt_PVAV)
+        bsd_die_arg(aTHX_ op, "%s must be an array reference, got %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ list)));
+    av = MUTABLE_AV(SvRV(list));
+    n = (SSize_t)av_count(av);
+    can_run_code = cBOOL(SvRMAGICAL(av));
+    for (i = 0; i < n && !can_run_code; i++) {
+        SV **const svp = av_fetch(av, i, 0);
+        if (svp && (SvFLAGS(*svp) & (SVs_GMG | SVs_RMG | SVf_ROK)))
+            can_run_code = TRUE;
+    }
+    if (can_run_code) {
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(av)));
+        for (i = 0; i < n; i++) {
+            SV **const svp = av_fetch(av, i, 0);
+            if (svp)
+                sv_2mortal(SvREFCNT_inc_simple_NN(*svp));
+        }
+    }
+    return av;
+}
+
+static SV *
+S_item(pTHX_ AV *av, SSize_t i)
+{
+    SV **const svp = av_fetch(av, i, 0);
+    return svp ? *svp : &PL_sv_undef;
+}
+
+/* ------------------------------------------------------- send side */
+
+/* \@buffers as an iovec array.  Pointers go into the caller's scalars (or
+ * mortal copies of what is not plain bytes). */
+static struct iovec *
+S_iovecs(pTHX_ SV *buffers, size_t *count, const char *op)
+{
+    AV *const av = S_list_arg(aTHX_ buffers, "buffers", op);
+    const SSize_t n = (SSize_t)av_count(av);
+    struct iovec *const iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *iov, op);
+    SSize_t i;
+    /* first everything that can run Perl code, then the pointers */
+    SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), op);
+    for (i = 0; i < n; i++) {
+        STRLEN len;
+        SV *const item = S_item(aTHX_ av, i);
+        const char *const pv = bsd_sv_to_bytes(aTHX_ item, &len, "each buffer", op);
+        plain[i] = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
+                 ? item : sv_2mortal(newSVpvn(pv, len));
+    }
+    for (i = 0; i < n; i++) {
+        iov[i].iov_base = SvPVX(plain[i]);
+        iov[i].iov_len = SvCUR(plain[i]);
+    }
+    *count = (size_t)n;
+    return iov;
+}
+
+/* \@ancillary ([$level, $type, $data] each) as a control buffer. */
+static char *
+S_control(pTHX_ SV *ancillary, size_t *controllen, const char *op)
+{
+    AV *av;
+    SSize_t i, n;
+    size_t room = 0;
+    char *control;
+    struct msghdr fake;
+    struct cmsghdr *cm;
+    SV **items;
+
+    *controllen = 0;
+    if (!ancillary)
+        return NULL;
+    SvGETMAGIC(ancillary);
+    if (!SvOK(ancillary) && !SvROK(ancillary))
+        return NULL;
+    av = S_list_arg(aTHX_ ancillary, "ancillary data", op);
+    n = (SSize_t)av_count(av);
+    if (!n)
+        return NULL;
+    /* each item converted once, into [level, type, bytes] of our own */
+    items = (SV **)S_scratch(aTHX_ (size_t)n * 3 * sizeof(SV *), op);
+    for (i = 0; i < n; i++) {
+        SV *const item = S_item(aTHX_ av, i);
+        AV *triple;
+        SV *elems[3];
+        STRLEN len;
+        const char *data;
+        SSize_t k;
+        SvGETMAGIC(item);
+        if (!SvROK(item) || SvTYPE(SvRV(item)) != SVt_PVAV || av_count(MUTABLE_AV(SvRV(item))) != 3)
+            bsd_die_arg(aTHX_ op, "each ancillary item must be [level, type, data], got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ item)));
+        triple = MUTABLE_AV(SvRV(item));
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(triple)));
+        for (k = 0; k < 3; k++)
+            elems[k] = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ triple, k)));
+        items[i * 3] = sv_2mortal(newSViv(bsd_sv_to_iv(aTHX_ elems[0], INT_MIN, INT_MAX,
+                                                       "ancillary level", op)));
+        items[i * 3 + 1] = sv_2mortal(newSViv(bsd_sv_to_iv(aTHX_ elems[1], INT_MIN, INT_MAX,
+                                                           "ancillary type", op)));
+        data = bsd_sv_to_bytes(aTHX_ elems[2], &len, "ancillary data", op);
+        if (len > (STRLEN)INT_MAX / 2)
+            bsd_die_arg(aTHX_ op, "ancillary data is too long");
+        items[i * 3 + 2] = sv_2mortal(newSVpvn(data, len));
+        room += CMSG_SPACE(len);
+    }
+    control = (char *)S_scratch(aTHX_ room, op);
+    Zero(&fake, 1, struct msghdr);
+    fake.msg_control = control;
+    fake.msg_controllen = room;
+    for (cm = CMSG_FIRSTHDR(&fake), i = 0; cm && i < n; cm = CMSG_NXTHDR(&fake, cm), i++) {
+        const STRLEN len = SvCUR(items[i * 3 + 2]);
+        cm->cmsg_level = (int)SvIVX(items[i * 3]);
+        cm->cmsg_type = (int)SvIVX(items[i * 3 + 1]);
+        cm->cmsg_len = CMSG_LEN(len);
+        Copy(SvPVX(items[i * 3 + 2]), CMSG_DATA(cm), len, char);
+    }
+    *controllen = room;
+    return control;
+}
+
+static ssize_t
+S_attempt_sendmsg(bsd_call *c)
+{
+    return sendmsg(c->sock->fd, c->x.msg, c->flags);
+}
+
+/* The buffers are the caller's scalars: copy them before Perl code runs. */
+static void
+S_guard_sendmsg(pTHX_ bsd_call *c)
+{
+    struct msghdr *const msg = c->x.msg;
+    size_t i;
+    for (i = 0; i < msg->msg_iovlen; i++) {
+        SV *const copy = sv_2mortal(newSVpvn((char *)msg->msg_iov[i].iov_base,
+                                             msg->msg_iov[i].iov_len));
+        msg->msg_iov[i].iov_base = SvPVX(copy);
+    }
+}
+
+static ssize_t
+S_sendmsg(pTHX_ bsd_sock *s, SV *self, struct iovec *iov, size_t iovcnt, char *control,
+          size_t controllen, int flags, SV *address_sv, const char *op)
+{
+    struct msghdr msg;
+    bsd_addr to;
+    bsd_call c;
+    Zero(&msg, 1, struct msghdr);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = iovcnt;
+    msg.msg_control = control;
+    msg.msg_controllen = controllen;
+    if (address_sv) {
+        SvGETMAGIC(address_sv);
+        if (!SvOK(address_sv) && !SvROK(address_sv))
+            address_sv = NULL;
+    }
+    if (address_sv) {
+        bsd_sockaddr_from_args(aTHX_ s->family, &address_sv, 1, &to);
+        msg.msg_name = &to.u;
+        msg.msg_namelen = to.len;
+    }
+    BSD_CALL_INIT(c, s, self, op, address_sv ? &to : NULL, POLLOUT, S_attempt_sendmsg);
+    c.guard = S_guard_sendmsg;
+    c.x.msg = &msg;
+    c.flags = flags | MSG_NOSIGNAL;
+    return bsd_call_run(&c);
+}
+
+/* sendmsg(\@buffers, \@ancillary, $flags, $address?) */
+ssize_t
+bsd_sock_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *ancillary, int flags,
+                 SV *address)
+{
+    size_t iovcnt, controllen;
+    struct iovec *const iov = S_iovecs(aTHX_ buffers, &iovcnt, "sendmsg");
+    char *const control = S_control(aTHX_ ancillary, &controllen, "sendmsg");
+    return S_sendmsg(aTHX_ s, self, iov, iovcnt, control, controllen, flags, address, "sendmsg");
+}
+
+/* send_fds(\@buffers, \@fds, $flags, $address?): the fds (integers, Perl
+ * handles or sockets) in one SCM_RIGHTS item. */
+ssize_t
+bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds_sv, int flags,
+                  SV *address)
+{
+    size_t iovcnt;
+    struct iovec *const iov = S_iovecs(aTHX_ buffers, &iovcnt, "send_fds");
+    AV *const av = S_list_arg(aTHX_ fds_sv, "fds", "send_fds");
+    const SSize_t n = (SSize_t)av_count(av);
+    size_t room;
+    char *control = NULL;
+    SSize_t i;
+    if (n > BSD_FDS_MAX)
+        bsd_die_arg(aTHX_ "send_fds", "at most %d fds go in one message, got %" IVdf,
+                    BSD_FDS_MAX, (IV)n);
+    if (n && s->type == SOCK_STREAM) {
+        /* Linux sends nothing for no bytes on a stream, and the fds with
+         * it: refuse rather than drop them without a word */
+        size_t total = 0, k;
+        for (k = 0; k < iovcnt; k++)
+            total += iov[k].iov_len;
+        if (total == 0)
+            bsd_die_arg(aTHX_ "send_fds", "fds need at least one byte of data to travel with on a stream socket");
+    }
+    room = n ? CMSG_SPACE((size_t)n * sizeof(int)) : 0;
+    if (n) {
+        struct msghdr fake;
+        struct cmsghdr *cm;
+        int *fds;
+        control = (char *)S_scratch(aTHX_ room, "send_fds");
+        Zero(&fake, 1, struct msghdr);
+        fake.msg_control = control;
+        fake.msg_controllen = room;
+        cm = CMSG_FIRSTHDR(&fake);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
+        fds = (int *)CMSG_DATA(cm);
+        for (i = 0; i < n; i++)
+            fds[i] = bsd_fd_of(aTHX_ S_item(aTHX_ av, i), "send_fds");
+    }
+    return S_sendmsg(aTHX_ s, self, iov, iovcnt, control, room, flags, address, "send_fds");
+}
+
+/* ------------------------------------------------------- receive side */
+
+typedef struct {
+    struct msghdr msg;
+    struct iovec  iov;
+    bsd_addr      from;
+    size_t        controlroom;
+    int           msg_flags;    /* as the caller should see them */
+} bsd_msg_in;
+
+static ssize_t
+S_attempt_recvmsg(bsd_call *c)
+{
+    bsd_msg_in *const in = (bsd_msg_in *)c->x.msg;
+    /* the kernel rewrites these: give each try the full room again */
+    in->msg.msg_namelen = sizeof in->from.u;
+    in->msg.msg_controllen = in->controlroom;
+    return recvmsg(c->sock->fd, &in->msg, c->flags);
+}
+
+/* recvmsg into buffers of our own; the data scalar is returned (mortal). */
+static SV *
+S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int flags,
+          bsd_msg_in *in, const char *op)
+{
+    SV *const data = sv_newmortal();
+    char *const buf = bsd_grow_or_die(aTHX_ data, bufsize, op);
+    char *const control = ancbufsize ? (char *)S_scratch(aTHX_ ancbufsize, op) : NULL;
+    bsd_call c;
+    ssize_t n;
+    Zero(in, 1, bsd_msg_in);
+    in->iov.iov_base = buf;
+    in->iov.iov_len = bufsize;
+    in->msg.msg_iov = &in->iov;
+    in->msg.msg_iovlen = 1;
+    in->msg.msg_name = &in->from.u;
+    in->msg.msg_control = control;
+    in->controlroom = ancbufsize;
+    BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recvmsg);
+    c.x.msg = &in->msg;                 /* (in starts with it) */
+    /* received fds are close-on-exec from the moment they arrive */
+    c.flags = flags | MSG_CMSG_CLOEXEC;
+    n = bsd_call_run(&c);
+    if (n > (ssize_t)bufsize)
+        n = (ssize_t)bufsize;
+    SvCUR_set(data, (STRLEN)n);
+    buf[n] = '\0';
+    (void)SvPOK_only(data);
+    if (UNLIKELY(TAINTING_get))
+        SvTAINTED_on(data);
+    /* Linux echoes MSG_CMSG_CLOEXEC back: report only what the caller
+     * could have asked about */
+    in->msg_flags = in->msg.msg_flags & ~(MSG_CMSG_CLOEXEC & ~flags);
+    in->from.len = in->msg.msg_namelen;
+    if (in->from.len == 0 && s->family == AF_UNIX) {
+        in->from.u.sa.sa_family = AF_UNIX;      /* unnamed (see bsd_sock_recv) */
+        in->from.len = offsetof(struct sockaddr_un, sun_path);
+    }
+    return data;
+}
+
+/* The data length of a received control message, kept inside the
+ * buffer whatever cmsg_len claims (a truncated item must not make us read
+ * past what the kernel filled in). */
+static size_t
+S_cmsg_data_len(const struct msghdr *msg, const struct cmsghdr *cm)
+{
+    const char *const end = (const char *)msg->msg_control + msg->msg_controllen;
+    const char *const data = (const char *)CMSG_DATA(cm);
+    size_t len;
+    if (cm->cmsg_len < CMSG_LEN(0) || data > end)
+        return 0;
+    len = cm->cmsg_len - CMSG_LEN(0);
+    return len > (size_t)(end - data) ? (size_t)(end - data) : len;
+}
+
+static SV *
+S_address_out(pTHX_ bsd_sock *s, bsd_addr *from)
+{
+    return from->len ? sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ from, &s->last_peer))
+                     : &PL_sv_undef;
+}
+
+/* recvmsg($bufsize, $ancbufsize, $flags): ($data, \@ancillary, $msg_flags,
+ * $address), each ancillary item [$level, $type, $data]. */
+void
+bsd_sock_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int flags,
+                 SV **out)
+{
+    bsd_msg_in in;
+    AV *ancillary;
+    struct cmsghdr *cm;
+    out[0] = S_recvmsg(aTHX_ s, self, bufsize, ancbufsize, flags, &in, "recvmsg");
+    ancillary = newAV();        /* only now: nothing after this dies */
+    out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(ancillary)));
+    for (cm = in.msg.msg_controllen ? CMSG_FIRSTHDR(&in.msg) : NULL; cm;
+         cm = CMSG_NXTHDR(&in.msg, cm)) {
+        AV *const item = newAV();
+        const size_t len = S_cmsg_data_len(&in.msg, cm);
+        av_push(item, newSViv(cm->cmsg_level));
+        av_push(item, newSViv(cm->cmsg_type));
+        av_push(item, newSVpvn((const char *)CMSG_DATA(cm), len));
+        if (UNLIKELY(TAINTING_get))
+            SvTAINTED_on(AvARRAY(item)[2]);
+        av_push(ancillary, newRV_noinc(MUTABLE_SV(item)));
+    }
+    out[2] = sv_2mortal(newSViv(in.msg_flags));
+    out[3] = S_address_out(aTHX_ s, &in.from);
+}
+
+/* recv_fds($bufsize, $maxfds, $flags): ($data, \@handles, $msg_flags,
+ * $address); each handle owns its fd.  If a handle cannot be made, the
+ * fds not yet in one are closed before the error goes out (those in
+ * handles close with them). */
+void
+bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds, int flags,
+                  SV **out)
+{
+    bsd_msg_in in;
+    AV *handles;
+    struct cmsghdr *cm;
+    int *all = NULL;
+    size_t count = 0, i;
+    if (maxfds < 0 || maxfds > BSD_FDS_MAX)
+        bsd_die_arg(aTHX_ "recv_fds", "maxfds must be an integer in 0..%d, got %" IVdf,
+                    BSD_FDS_MAX, maxfds);
+    /* CMSG_LEN, not CMSG_SPACE: the kernel passes as many fds as whole
+     * ints fit after the header, and the padding CMSG_SPACE adds would
+     * let one more through than the caller asked for */
+    out[0] = S_recvmsg(aTHX_ s, self, bufsize,
+                       maxfds ? CMSG_LEN((size_t)maxfds * sizeof(int)) : 0, flags,
+                       &in, "recv_fds");
+    handles = newAV();
+    out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(handles)));   /* mortal before any die */
+    /* every fd that came, in order, before anything that could die */
+    for (cm = in.msg.msg_controllen ? CMSG_FIRSTHDR(&in.msg) : NULL; cm;
+         cm = CMSG_NXTHDR(&in.msg, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+            count += S_cmsg_data_len(&in.msg, cm) / sizeof(int);
+    if (count) {
+        all = (int *)S_scratch(aTHX_ count * sizeof(int), "recv_fds");
+        count = 0;
+        for (cm = CMSG_FIRSTHDR(&in.msg); cm; cm = CMSG_NXTHDR(&in.msg, cm))
+            if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+                const size_t k = S_cmsg_data_len(&in.msg, cm) / sizeof(int);
+                Copy(CMSG_DATA(cm), all + count, k, int);
+                count += k;
+            }
+    }
+    /* never more handles than asked for: close any extra, say so */
+    while (count > (size_t)maxfds) {
+        (void)close(all[--count]);
+        in.msg_flags |= MSG_CTRUNC;
+    }
+    for (i = 0; i < count; i++) {
+        const int mode = fcntl(all[i], F_GETFL);
+        const int access = mode < 0 ? O_RDWR : (mode & O_ACCMODE);
+        SV *handle;
+        /* a fd that cannot become a handle: close the rest, then die */
+        if (mode < 0) {
+            const int err = errno;
+            size_t j;
+            for (j = i; j < count; j++)
+                (void)close(all[j]);
+            bsd_die_errno(aTHX_ "recv_fds", err, NULL);
+        }
+        handle = bsd_try_handle_from_fd(aTHX_ all[i], access != O_WRONLY,
+                                        access != O_RDONLY, FALSE);
+        if (!handle) {                  /* it closed all[i]; close the rest */
+            const int err = errno;
+            size_t j;
+            for (j = i + 1; j < count; j++)
+                (void)close(all[j]);
+            bsd_die_errno(aTHX_ "recv_fds", err, NULL);
+        }
+        av_push(handles, SvREFCNT_inc_simple_NN(handle));
+    }
+    out[2] = sv_2mortal(newSViv(in.msg_flags));
+    out[3] = S_address_out(aTHX_ s, &in.from);
+}
+
+/* ------------------------------------------------------------ sendfile */
+
+static ssize_t
+S_attempt_sendfile(bsd_call *c)
+{
+    /* sendfile(2) has no MSG_NOSIGNAL: a peer that went away would raise
+     * SIGPIPE and kill the process.  Block it for this thread while the
+     * call runs, and take back the one the call raised (never one that
+     * was already pending), so the caller sees EPIPE as with send. */
+    sigset_t pipe_only, was_blocked, pending;
+    bool was_pending;
+    ssize_t r;
+    int err;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &was_blocked);
+    r = sendfile(c->sock->fd, c->x.file.in_fd, &c->x.file.offset, c->len);
+    err = errno;
+    if (r < 0 && err == EPIPE && !was_pending) {
+        static const struct timespec no_wait = { 0, 0 };
+        (void)sigtimedwait(&pipe_only, NULL, &no_wait);
+    }
+    pthread_sigmask(SIG_SETMASK, &was_blocked, NULL);
+    errno = err;
+    return r;
+}
+
+static ssize_t
+S_attempt_send_chunk(bsd_call *c)
+{
+    return send(c->sock->fd, c->buf, c->len, c->flags);
+}
+
+/* The copying way, for what sendfile(2) cannot read (a pipe, a socket):
+ * read a chunk (with pread at the offset, from a file; as it comes, from
+ * anything else), send all of it through the driver, again. */
+static void
+S_sendfile_by_copy(pTHX_ bsd_call *c, IV count)
+{
+    SV *const chunk = sv_newmortal();
+    char *const buf = bsd_grow_or_die(aTHX_ chunk, 65536, "sendfile");
+    struct stat st;
+    const bool seekable = fstat(c->x.file.in_fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (c->x.file.offset && !seekable)
+        bsd_die_arg(aTHX_ "sendfile", "an offset needs a file that can seek");
+    c->attempt = S_attempt_send_chunk;
+    for (;;) {
+        size_t want = 65536;
+        ssize_t got;
+        if (count) {
+            if (c->sent >= count)
+                return;
+            if ((IV)want > count - c->sent)
+                want = (size_t)(count - c->sent);
+        }
+        got = seekable ? pread(c->x.file.in_fd, buf, want, c->x.file.offset)
+                       : read(c->x.file.in_fd, buf, want);
+        if (got < 0) {
+            if (errno != EINTR)
+                bsd_die_errno(aTHX_ "sendfile", errno, NULL);
+            PERL_ASYNC_CHECK();
+            continue;
+        }
+        if (got == 0)
+            return;                      /* the end of the file */
+        c->x.file.offset += got;
+        c->buf = buf;
+        c->len = (size_t)got;
+        while (c->len > 0) {
+            ssize_t n = c->attempt(c);
+            if (n < 0)
+                n = bsd_call_failed(aTHX_ c, errno);
+            c->buf += n;
+            c->len -= (size_t)n;
+            c->sent += n;
+        }
+    }
+}
+
+/* sendfile($fh, $offset, $count): zero-copy with sendfile(2) where the
+ * kernel can, reading and sending otherwise; one deadline for the whole
+ * call, and the error's `sent` says how much went if it fails.  $count 0
+ * or undef: to the end of the file, as in CPython.  The handle's own
+ * position is not used or moved. */
+STRLEN
+bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_sv)
+{
+    const int in_fd = bsd_fd_of(aTHX_ fh, "sendfile");
+    const IV offset = offset_sv ? bsd_sv_to_iv(aTHX_ offset_sv, 0, IV_MAX, "offset", "sendfile") : 0;
+    IV count = 0;
+    bsd_call c;
+    if (count_sv) {
+        SvGETMAGIC(count_sv);
+        if (SvOK(count_sv) || SvROK(count_sv))
+            count = bsd_iv_nomg(aTHX_ count_sv, 0, IV_MAX, "count", "sendfile");
+    }
+    BSD_CALL_INIT(c, s, self, "sendfile", NULL, POLLOUT, S_attempt_sendfile);
+    c.x.file.in_fd = in_fd;
+    c.x.file.offset = (off_t)offset;
+    c.sent = 0;
+    c.flags = MSG_NOSIGNAL;
+    if (s->timeout > 0)
+        c.deadline = bsd_now() + s->timeout;
+
+    while (!count || c.sent < count) {
+        ssize_t n;
+        c.len = count ? BSD_IO_LEN(count - c.sent) : BSD_MAX_IO;
+        n = c.attempt(&c);
+        if (n < 0) {
+            const int err = errno;
+            if (c.sent == 0 && (err == EINVAL || err == ENOSYS || err == ESPIPE)) {
+                S_sendfile_by_copy(aTHX_ &c, count);
+                break;
+            }
+            n = bsd_call_failed(aTHX_ &c, err);
+        }
+        if (n == 0)
+            break;                       /* the end of the file */
+        c.sent += n;
+        if (UNLIKELY(PL_sig_pending))
+            PERL_ASYNC_CHECK();
+    }
+    return (STRLEN)c.sent;
+}
+
+/* --------------------------------------------------------------- batches */
+
+static ssize_t
+S_attempt_sendmmsg(bsd_call *c)
+{
+    return sendmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags);
+}
+
+/* The messages are the caller's scalars: copy every one not yet sent
+ * before Perl code runs (a signal handler could change or free them). */
+static void
+S_guard_mmsg(pTHX_ bsd_call *c)
+{
+    size_t i;
+    for (i = 0; i < c->x.mmsg.iovcnt; i++) {
+        struct iovec *const iov = &c->x.mmsg.iov[i];
+        SV *const copy = sv_2mortal(newSVpvn((char *)iov->iov_base, iov->iov_len));
+        iov->iov_base = SvPVX(copy);
+    }
+}
+
+/*
+ * UDP GSO (UDP_SEGMENT, Linux 4.18): a run of datagrams to one address,
+ * all of one size but the last (which may be shorter), goes to the kernel
+ * as one buffer that the stack cuts into those datagrams after routing,
+ * so the run pays for one trip through UDP and IP instead of one each.
+ * Loopback UDP spends far more per datagram there than in the system
+ * call itself, which is why sendmmsg alone gains little (bench/, W3B).
+ * The receiver gets the same datagrams either way.
+ */
+#define BSD_GSO_MAX_SEGMENTS 64        /* UDP_MAX_SEGMENTS before Linux 6.9 */
+#define BSD_GSO_MAX_BYTES    60000     /* well inside one IP packet's 64 KiB */
+
+/* Whether send_many may coalesce on this socket: a UDP socket on a kernel
+ * that knows UDP_SEGMENT (an older one would ignore the control message
+ * and send one big datagram, so ask; and never on a socket whose owner
+ * set UDP_SEGMENT, whose sends the kernel cuts already). */
+static bool
+S_gso_usable(bsd_sock *s)
+{
+#ifdef UDP_SEGMENT
+    if (s->gso == 0) {
+        int size = -1;
+        socklen_t len = sizeof size;
+        s->gso = s->type == SOCK_DGRAM
+              && (s->family == AF_INET || s->family == AF_INET6)
+              && (s->proto == 0 || s->proto == IPPROTO_UDP)
+              && getsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &size, &len) == 0
+              && size == 0 ? 1 : -1;
+    }
+    return s->gso > 0;
+#else
+    PERL_UNUSED_ARG(s);
+    return FALSE;
+#endif
+}
+
+static bool
+S_same_address(const bsd_addr *a, const bsd_addr *b)
+{
+    return a->len == b->len && (a->len == 0 || memcmp(&a->u, &b->u, a->len) == 0);
+}
+
+/* The room one GSO entry's control message takes. */
+#define BSD_GSO_CONTROL CMSG_SPACE(sizeof(uint16_t))
+
+/* Lay messages first..n-1 (their buffers in iov, addresses in names) out
+ * as sendmmsg entries from vec on: one per message, or with gso one per
+ * run that can go as one.  counts[e] is how many messages entry e holds;
+ * control has BSD_GSO_CONTROL bytes per entry.  Returns the entries. */
+static SSize_t
+S_lay_out(struct mmsghdr *vec, unsigned *counts, char *control, struct iovec *iov,
+          bsd_addr *names, SSize_t first, SSize_t n, bool gso)
+{
+    SSize_t e = 0, i = first;
+    while (i < n) {
+        struct msghdr *const h = &vec[e].msg_hdr;
+        const size_t seg = iov[i].iov_len;
+        size_t total = seg;
+        SSize_t j = i + 1;
+        if (gso && seg > 0)
+            while (j < n && j - i < BSD_GSO_MAX_SEGMENTS
+                   && iov[j - 1].iov_len == seg          /* only the last may be short */
+                   && iov[j].iov_len > 0 && iov[j].iov_len <= seg
+                   && total + iov[j].iov_len <= BSD_GSO_MAX_BYTES
+                   && S_same_address(&names[i], &names[j]))
+                total += iov[j++].iov_len;
+        Zero(h, 1, struct msghdr);
+        h->msg_iov = &iov[i];
+        h->msg_iovlen = (size_t)(j - i);
+        if (names[i].len) {
+            h->msg_name = &names[i].u;
+            h->msg_namelen = names[i].len;
+        }
+#ifdef UDP_SEGMENT
+        if (j - i > 1) {
+            char *const room = control + (size_t)e * BSD_GSO_CONTROL;
+            struct cmsghdr *cm;
+            const uint16_t size = (uint16_t)seg;
+            h->msg_control = room;
+            h->msg_controllen = BSD_GSO_CONTROL;
+            cm = CMSG_FIRSTHDR(h);
+            cm->cmsg_level = SOL_UDP;
+            cm->cmsg_type = UDP_SEGMENT;
+            cm->cmsg_len = CMSG_LEN(sizeof size);
+            Copy(&size, CMSG_DATA(cm), sizeof size, char);
+        }
+#endif
+        counts[e++] = (unsigned)(j - i);
+        i = j;
+    }
+    return e;
+}
+
+/* send_many(\@messages, $address?): each message bytes, or [$bytes,
+ * $address] (or a recv_many result); as many go per sendmmsg as it takes,
+ * runs of them coalesced with UDP GSO where that can be done.  Returns
+ * how many datagrams went: all of them, or fewer when the socket would
+ * block (or a send failed) after some went, as send returns a short
+ * count.  Nothing sent: the driver waits, or dies. */
+IV
+bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
+{
+    AV *const av = S_list_arg(aTHX_ messages, "messages", "send_many");
+    const SSize_t n = (SSize_t)av_count(av);
+    struct mmsghdr *const vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)n * sizeof *vec, "send_many");
+    struct iovec *const iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *iov, "send_many");
+    bsd_addr *const names = (bsd_addr *)S_scratch(aTHX_ (size_t)n * sizeof *names, "send_many");
+    SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), "send_many");
+    unsigned *const counts = (unsigned *)S_scratch(aTHX_ (size_t)n * sizeof *counts, "send_many");
+    char *control = NULL;
+    bsd_addr fallback;
+    bool have_fallback = FALSE, gso;
+    IV done = 0;
+    SSize_t i, e, entries;
+    bsd_call c;
+
+    if (address_sv) {
+        SvGETMAGIC(address_sv);
+        if (SvOK(address_sv) || SvROK(address_sv)) {
+            bsd_sockaddr_from_args(aTHX_ s->family, &address_sv, 1, &fallback);
+            have_fallback = TRUE;
+        }
+    }
+    /* first everything that can run Perl code, then the pointers */
+    for (i = 0; i < n; i++) {
+        SV *item = S_item(aTHX_ av, i);
+        STRLEN len;
+        const char *pv;
+        SvGETMAGIC(item);
+        if (SvROK(item) && SvTYPE(SvRV(item)) == SVt_PVAV) {
+            AV *const pair = MUTABLE_AV(SvRV(item));
+            SV *to;
+            /* three is recv_many's [bytes, address, msg_flags]: taken as
+             * [bytes, address], so what came in can go straight back */
+            if (av_count(pair) != 2 && av_count(pair) != 3)
+                bsd_die_arg(aTHX_ "send_many",
+                            "a message is bytes or [bytes, address], got an array of %" UVuf,
+                            (UV)av_count(pair));
+            sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(pair)));
+            to = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 1)));
+            item = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 0)));
+            bsd_sockaddr_from_args(aTHX_ s->family, &to, 1, &names[i]);
+        }
+        else if (have_fallback)
+            names[i] = fallback;
+        pv = bsd_sv_to_bytes(aTHX_ item, &len, "each message", "send_many");
+        plain[i] = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
+                 ? item : sv_2mortal(newSVpvn(pv, len));
+    }
+    for (i = 0; i < n; i++) {
+        iov[i].iov_base = SvPVX(plain[i]);
+        iov[i].iov_len = SvCUR(plain[i]);
+    }
+    gso = n > 1 && S_gso_usable(s);
+    if (gso)
+        control = (char *)S_scratch(aTHX_ (size_t)n * BSD_GSO_CONTROL, "send_many");
+    entries = S_lay_out(vec, counts, control, iov, names, 0, n, gso);
+
+    BSD_CALL_INIT(c, s, self, "send_many", NULL, POLLOUT, S_attempt_sendmmsg);
+    c.guard = S_guard_mmsg;
+    c.flags = MSG_NOSIGNAL;
+    e = 0;
+    while (e < entries) {
+        ssize_t r, k;
+        c.x.mmsg.vec = vec + e;
+        c.x.mmsg.count = (unsigned)(entries - e < BSD_BATCH_MAX ? entries - e : BSD_BATCH_MAX);
+        c.x.mmsg.iov = iov + done;
+        c.x.mmsg.iovcnt = (size_t)(n - done);
+        r = c.attempt(&c);
+        if (r < 0) {
+            const int err = errno;
+            if (counts[e] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE
+                                  || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
+                /* the run was refused as a run (a path MTU below its
+                 * datagram size, a device or policy that cannot take
+                 * GSO): the rest go one datagram per entry */
+                if (err != EINVAL && err != EMSGSIZE)
+                    s->gso = -1;
+                entries = e + S_lay_out(vec + e, counts + e, NULL, iov, names, done, n, FALSE);
+                continue;
+            }
+            if (done > 0)            /* some went: say how many, as send would */
+                break;
+            r = bsd_call_failed(aTHX_ &c, err);
+        }
+        /* fewer than offered: the next try starts at the one that did not
+         * go, and reports why (sendmmsg drops that error) */
+        for (k = 0; k < r; k++)
+            done += counts[e + k];
+        e += r;
+    }
+    return done;
+}
+
+/* A new array reference that takes over the n SVs given. */
+static SV *
+S_take_array(pTHX_ SV **elems, SSize_t n)
+{
+    AV *const av = newAV();
+    SSize_t i;
+    av_extend(av, n - 1);
+    for (i = 0; i < n; i++)
+        av_push(av, elems[i]);
+    return newRV_noinc(MUTABLE_SV(av));
+}
+
+static ssize_t
+S_attempt_recvmmsg(bsd_call *c)
+{
+    unsigned i;
+    for (i = 0; i < c->x.mmsg.count; i++)   /* the kernel rewrites these */
+        c->x.mmsg.vec[i].msg_hdr.msg_namelen = sizeof(((bsd_addr *)0)->u);
+    return recvmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags, NULL);
+}
+
+/* recv_many($count, $bufsize, $flags): what is queued, at least one and at
+ * most $count datagrams from one recvmmsg, each [$bytes, $address,
+ * $msg_flags]; only the first is waited for (MSG_WAITFORONE). */
+AV *
+bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int flags)
+{
+    SV *const room = sv_newmortal();
+    char *buf;
+    struct mmsghdr *vec;
+    struct iovec *iov;
+    bsd_addr *names;
+    AV *const results = (AV *)sv_2mortal(MUTABLE_SV(newAV()));
+    bsd_call c;
+    ssize_t got, i;
+
+    if (count < 1 || count > BSD_BATCH_MAX)
+        bsd_die_arg(aTHX_ "recv_many", "count must be an integer in 1..%d, got %" IVdf,
+                    BSD_BATCH_MAX, count);
+    if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
+        bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
+    buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
+    vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)count * sizeof *vec, "recv_many");
+    iov = (struct iovec *)S_scratch(aTHX_ (size_t)count * sizeof *iov, "recv_many");
+    names = (bsd_addr *)S_scratch(aTHX_ (size_t)count * sizeof *names, "recv_many");
+    for (i = 0; i < count; i++) {
+        iov[i].iov_base = buf + (size_t)i * bufsize;
+        iov[i].iov_len = bufsize;
+        vec[i].msg_hdr.msg_iov = &iov[i];
+        vec[i].msg_hdr.msg_iovlen = 1;
+        vec[i].msg_hdr.msg_name = &names[i].u;
+    }
+    BSD_CALL_INIT(c, s, self, "recv_many", NULL, POLLIN, S_attempt_recvmmsg);
+    c.x.mmsg.vec = vec;
+    c.x.mmsg.count = (unsigned)count;
+    c.flags = flags | MSG_WAITFORONE;
+    got = bsd_call_run(&c);
+
+    av_extend(results, got - 1);
+    for (i = 0; i < got; i++) {
+        const size_t len = vec[i].msg_len < bufsize ? vec[i].msg_len : bufsize;
+        SV *entry[3];
+        SV *const data = newSVpvn(buf + (size_t)i * bufsize, len);
+        names[i].len = vec[i].msg_hdr.msg_namelen;
+        if (names[i].len == 0 && s->family == AF_UNIX) {
+            names[i].u.sa.sa_family = AF_UNIX;   /* unnamed sender: '' */
+            names[i].len = offsetof(struct sockaddr_un, sun_path);
+        }
+        if (UNLIKELY(TAINTING_get))
+            SvTAINTED_on(data);
+        entry[0] = data;
+        entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ &names[i], &s->last_peer);
+        entry[2] = newSViv(vec[i].msg_hdr.msg_flags);
+        av_push(results, S_take_array(aTHX_ entry, 3));
+    }
+    return results;
+}

@@ -1,0 +1,552 @@
+use strict;
+use warnings;
+use Test::More;
+use Errno qw(EINVAL ENOMEM EAGAIN EBADF EPIPE);
+use File::Temp ();
+use POSIX ();
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:all);
+
+# SPEC 7, Object: recv_into, recvfrom_into, dup, detach, sendmsg, recvmsg,
+# send_fds, recv_fds, SCM_CREDENTIALS, sendfile.
+
+guard_alarm(120);
+
+# ------------------------------------------------------------ recv_into
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $a->send('hello world');
+    my $buf;
+    is($b->recv_into($buf, 5), 5, 'recv_into returns the byte count');
+    is($buf, 'hello', '... and the buffer holds those bytes');
+    $buf = 'x' x 20;
+    is($b->recv_into($buf), 6, 'nbytes 0 means the buffer\'s length');
+    is($buf, ' world', '... the buffer is what came');
+
+    # never more than nbytes, whatever the buffer's room
+    $buf = 'y' x 100;
+    $a->send('0123456789');
+    is($b->recv_into($buf, 4), 4, 'recv_into(buf, 4) with a long buffer');
+    is($buf, '0123', '... takes 4 bytes');
+    is($b->recv(100), '456789', '... and leaves the rest in the socket');
+
+    # the buffer grows, and keeps its room for the next time
+    my $big;
+    $a->send('z' x 50_000);
+    my $got = 0;
+    $got += $b->recv_into($big, 65536) while $got < 50_000;
+    is(length $big, 50_000 - ($got - length $big), 'the buffer grows as needed');
+    my $room = B_len($big);
+    $a->send('small');
+    $b->recv_into($big, 65536);
+    is($big, 'small', 'a short message after a long one');
+    is(B_len($big), $room, '... in the same buffer, with no new allocation');
+
+    # bytes out, whatever went in
+    my $wide = "\x{263a}\x{263a}";
+    $a->send("\xff\xfe");
+    $b->recv_into($wide, 2);
+    ok(!utf8::is_utf8($wide) && $wide eq "\xff\xfe", 'a UTF-8 buffer comes back as bytes');
+    my $num = 12345;
+    $a->send('num');
+    $b->recv_into($num, 3);
+    is($num, 'num', 'a number becomes the string');
+
+    # failures leave the buffer alone
+    $b->settimeout(0);
+    my $keep = 'kept';
+    dies_with(sub { $b->recv_into($keep, 10) }, errno => EAGAIN, op => 'recv_into',
+              name => 'recv_into with nothing there (non-blocking) dies EAGAIN');
+    is($keep, 'kept', '... and the buffer is unchanged');
+    $b->settimeout(undef);
+
+    dies_with(sub { $b->recv_into($keep, -1) }, errno => EINVAL, op => 'recv_into',
+              message => qr/nbytes must be a non-negative integer/, name => 'negative nbytes dies EINVAL');
+    dies_with(sub { $b->recv_into($keep, 2**50) }, errno => ENOMEM, op => 'recv_into',
+              name => 'an nbytes that cannot be allocated dies ENOMEM');
+    is($keep, 'kept', '... leaving the buffer as it was');
+    dies_with(sub { $b->recv_into('literal', 3) }, errno => EINVAL, op => 'recv_into',
+              message => qr/buffer is read-only/, name => 'a read-only buffer dies');
+    my $ref = [];
+    dies_with(sub { $b->recv_into($ref, 3) }, errno => EINVAL, op => 'recv_into',
+              message => qr/buffer must be a plain scalar/, name => 'a reference as buffer dies');
+    dies_with(sub { $b->recv_into($keep, 3, 'x') }, errno => EINVAL, op => 'recv_into',
+              message => qr/flags must be an integer/, name => 'bad flags die');
+}
+sub B_len { require B; B::svref_2object(\$_[0])->LEN }
+
+# a tied buffer: one FETCH, one STORE
+{
+    package CountingBuffer;
+    sub TIESCALAR { bless { fetch => 0, store => 0, value => $_[1] }, $_[0] }
+    sub FETCH { $_[0]{fetch}++; $_[0]{value} }
+    sub STORE { $_[0]{store}++; $_[0]{value} = $_[1] }
+}
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    tie my $t, 'CountingBuffer', 'abcdefgh';
+    $a->send('tied!');
+    is($b->recv_into($t), 5, 'recv_into a tied buffer (nbytes from its length)');
+    my $obj = tied $t;
+    is($obj->{fetch}, 1, '... one FETCH');
+    is($obj->{store}, 1, '... one STORE');
+    is($obj->{value}, 'tied!', '... of the bytes');
+}
+
+# a signal handler that frees the buffer while recv_into waits
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    our $buffer = 'x' x 10;
+    my $parent = $$;
+    local $SIG{USR1} = sub { undef $buffer; $buffer = 'y' x 100_000 };
+    my $pid = fork // die;
+    if (!$pid) { select undef, undef, undef, 0.1; kill 'USR1', $parent; select undef, undef, undef, 0.1;
+                 $a->send('after the handler'); POSIX::_exit(0) }
+    my $n = $b->recv_into($buffer, 100);
+    waitpid $pid, 0;
+    is($buffer, 'after the handler', 'recv_into survives a handler that replaces its buffer');
+    is($n, 17, '... and counts right');
+}
+
+# recvfrom_into
+{
+    my ($u, $v) = udp_pair();
+    $u->sendto('datagram', $v->getsockname);
+    my $buf;
+    my ($n, $from) = $v->recvfrom_into($buf, 100);
+    is($n, 8, 'recvfrom_into: the count');
+    is($buf, 'datagram', '... the data');
+    is_deeply($from, $u->getsockname, '... and the sender');
+    $u->sendto('scalar', $v->getsockname);
+    is(scalar $v->recvfrom_into($buf, 100), 6, 'in scalar context: the count');
+}
+
+# ------------------------------------------------------------ dup, detach
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    my $d = $a->dup;
+    isa_ok($d, 'BSDSocket::Socket', 'dup');
+    isnt($d->fileno, $a->fileno, '... on a new fd');
+    ok(is_cloexec($d->fileno), '... which is close-on-exec');
+    is($d->type, $a->type, '... same type');
+    $a->settimeout(2.5);
+    is($a->dup->gettimeout, 2.5, '... and the same timeout');
+    $a->close;
+    $d->send('through the dup');
+    is($b->recv(100), 'through the dup', 'the dup works after the original closed');
+
+    my $fd = $d->detach;
+    is($d->fileno, -1, 'detach: the object holds no fd');
+    ok(fd_is_open($fd), '... the fd is still open');
+    dies_with(sub { $d->send('x') }, errno => EBADF, op => 'send', name => '... and the object is closed');
+    undef $d;
+    ok(fd_is_open($fd), 'freeing a detached object closes nothing');
+    my $again = BSDSocket::fromfd($fd);
+    POSIX::close($fd);
+    $again->send('adopted');
+    is($b->recv(100), 'adopted', 'the detached fd works through fromfd');
+    dies_with(sub { $d = BSDSocket::socket(AF_INET, SOCK_STREAM); $d->close; $d->dup }, errno => EBADF,
+              op => 'dup', name => 'dup of a closed socket dies EBADF');
+}
+
+# ------------------------------------------------------ sendmsg, recvmsg
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    is($a->sendmsg(['one ', 'two ', 'three']), 13, 'sendmsg gathers the buffers');
+    my ($data, $anc, $flags, $addr) = $b->recvmsg(100);
+    is($data, 'one two three', 'recvmsg');
+    is_deeply($anc, [], '... no ancillary data');
+    is($flags, 0, '... no flags');
+    is($addr, '', '... an AF_UNIX peer with no name');
+
+    my ($u, $v) = udp_pair();
+    is($u->sendmsg(['to ', 'an address'], [], 0, $v->getsockname), 13, 'sendmsg with an address');
+    ($data, $anc, $flags, $addr) = $v->recvmsg(100);
+    is($data, 'to an address', 'recvmsg of a datagram');
+    is_deeply($addr, $u->getsockname, '... with the sender');
+    $u->sendmsg(['x' x 50], undef, 0, $v->getsockname);
+    ($data, $anc, $flags) = $v->recvmsg(10);
+    is(length $data, 10, 'a datagram longer than bufsize is cut to it');
+    ok($flags & MSG_TRUNC, '... and MSG_TRUNC says so');
+
+    dies_with(sub { $a->sendmsg('not a list') }, errno => EINVAL, op => 'sendmsg',
+              message => qr/buffers must be an array reference/, name => 'sendmsg wants an array of buffers');
+    dies_with(sub { $a->sendmsg(["\x{263a}"]) }, errno => EINVAL, op => 'sendmsg',
+              message => qr/Wide character in sendmsg/, name => 'sendmsg refuses wide characters');
+    dies_with(sub { $a->sendmsg(['x'], [[SOL_SOCKET, SCM_RIGHTS]]) }, errno => EINVAL, op => 'sendmsg',
+              message => qr/ancillary item must be \[level, type, data\]/, name => 'a short ancillary item dies');
+    dies_with(sub { $a->sendmsg(['x'], [[SOL_SOCKET, 'rights', '']]) }, errno => EINVAL, op => 'sendmsg',
+              message => qr/ancillary type must be an integer/, name => 'an ancillary type that is no number dies');
+    dies_with(sub { $b->recvmsg(-1) }, errno => EINVAL, op => 'recvmsg', name => 'recvmsg(-1) dies');
+}
+
+# ----------------------------------------------------- passing fds
+
+sub pipe_pair { pipe(my $r, my $w) or die $!; return ($r, $w) }
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    my ($r, $w) = pipe_pair();
+    is($a->send_fds(['here is a pipe'], [$w]), 14, 'send_fds');
+    my ($data, $handles, $flags, $addr) = $b->recv_fds(100, 4);
+    is($data, 'here is a pipe', 'recv_fds: the data');
+    is(scalar @$handles, 1, '... one handle');
+    my $h = $handles->[0];
+    ok(is_cloexec(fileno $h), '... whose fd is close-on-exec');
+    syswrite $h, "written through the passed fd\n";
+    close $h;
+    close $w;
+    is(scalar <$r>, "written through the passed fd\n", 'writing through the received fd reaches the pipe');
+
+    # raw SCM_RIGHTS through sendmsg and recvmsg
+    my ($r2, $w2) = pipe_pair();
+    $a->sendmsg(['raw'], [[SOL_SOCKET, SCM_RIGHTS, pack('i', fileno $w2)]]);
+    my ($d2, $anc) = $b->recvmsg(10, CMSG_SPACE(4));
+    is($anc->[0][0], SOL_SOCKET, 'recvmsg: the ancillary level');
+    is($anc->[0][1], SCM_RIGHTS, '... and type');
+    my $fd = unpack 'i', $anc->[0][2];
+    ok(is_cloexec($fd), '... the received fd is close-on-exec');
+    open my $fh, '>&=', $fd or die $!;
+    syswrite $fh, "raw rights\n";
+    close $fh;
+    close $w2;
+    is(scalar <$r2>, "raw rights\n", '... and works');
+
+    # several fds, of several kinds, sockets among them
+    my ($s1, $s2) = BSDSocket::socketpair();
+    my ($r3, $w3) = pipe_pair();
+    $a->send_fds(['mixed'], [$s1, fileno($w3), $w3]);
+    (undef, $handles) = $b->recv_fds(10, 8);
+    is(scalar @$handles, 3, 'three fds in one message (an object, a number, a handle)');
+    syswrite $handles->[0], 'socket via handle';
+    is($s2->recv(100), 'socket via handle', 'a passed socket is a working handle');
+
+    # truncated control data: MSG_CTRUNC, and nothing leaks
+    my @pipes = map { [pipe_pair()] } 1 .. 3;
+    $a->send_fds(['three'], [map { $_->[1] } @pipes]);
+    my $before = open_fds();
+    my ($d4, $h4, $f4) = $b->recv_fds(10, 1);
+    is(scalar @$h4, 1, 'room for one fd: one handle');
+    ok($f4 & MSG_CTRUNC, '... and MSG_CTRUNC set');
+    is(open_fds(), $before + 1, '... and exactly one more fd open: the others did not leak');
+    undef $h4;
+    is(open_fds(), $before, 'the handle closes its fd');
+
+    dies_with(sub { $a->send_fds(['x'], [-1]) }, errno => EINVAL, op => 'send_fds',
+              name => 'send_fds with a bad fd dies');
+    dies_with(sub { $a->send_fds(['x'], 'nope') }, errno => EINVAL, op => 'send_fds',
+              message => qr/fds must be an array reference/, name => 'send_fds wants an array of fds');
+    dies_with(sub { $a->send_fds([''], [1]) }, errno => EINVAL, op => 'send_fds',
+              message => qr/at least one byte/, name => 'fds with no data on a stream die (they would be dropped)');
+    {
+        my ($d1, $d2) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+        my ($pr, $pw) = pipe_pair();
+        is($d1->send_fds([], [$pw]), 0, 'on a datagram socket fds can go with no data');
+        my ($empty, $got) = $d2->recv_fds(10, 2);
+        is(scalar @$got, 1, '... and arrive');
+    }
+    dies_with(sub { $b->recv_fds(10, 1000) }, errno => EINVAL, op => 'recv_fds',
+              message => qr/maxfds must be an integer in 0\.\.253/, name => 'recv_fds: maxfds out of range');
+}
+
+# fd passing with a python3 peer, both ways
+SKIP: {
+    my $python = have_program('python3');
+    skip 'python3 is not installed', 4 unless $python;
+    skip 'python3 has no socket.send_fds', 4
+        unless system($python, '-c', 'import socket; socket.send_fds') == 0;
+    my ($mine, $theirs) = BSDSocket::socketpair();
+    $theirs->set_inheritable(1);        # python3 gets it across exec
+    my $fd = $theirs->detach;
+    my $script = <<'PY';
+import os, socket, sys
+s = socket.socket(fileno=int(sys.argv[1]))
+msg, fds, flags, addr = socket.recv_fds(s, 100, 4)
+os.write(fds[0], b'python wrote this\n')
+r, w = os.pipe()
+socket.send_fds(s, [b'a pipe from python'], [w])
+os.close(w)
+print(os.read(r, 100).decode().strip(), flush=True)
+PY
+    my $pid = open(my $out, '-|') // die;
+    if (!$pid) {
+        exec $python, '-c', $script, $fd or POSIX::_exit(1);
+    }
+    POSIX::close($fd);
+    my ($r, $w) = pipe_pair();
+    $mine->send_fds(['to python'], [$w]);
+    close $w;
+    is(scalar <$r>, "python wrote this\n", 'python3 wrote through the fd we sent');
+    my ($data, $handles) = $mine->recv_fds(100, 4);
+    is($data, 'a pipe from python', 'recv_fds from python3');
+    syswrite $handles->[0], "perl wrote this\n";
+    close $handles->[0];
+    is(scalar <$out>, "perl wrote this\n", 'we wrote through the fd python3 sent');
+    close $out;
+    is($?, 0, 'python3 exited cleanly');
+}
+
+# -------------------------------------------------------- credentials
+
+SKIP: {
+    skip 'no SCM_CREDENTIALS here', 4 unless defined eval { SCM_CREDENTIALS() };
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    $b->setsockopt(SOL_SOCKET, SO_PASSCRED, 1);
+    my $gid = (split ' ', $()[0];
+    $a->sendmsg(['who am i'], [[SOL_SOCKET, SCM_CREDENTIALS, pack('iII', $$, $<, $gid)]]);
+    my ($data, $anc) = $b->recvmsg(100, CMSG_SPACE(12));
+    is($data, 'who am i', 'a message with credentials');
+    my ($cred) = grep { $_->[1] == SCM_CREDENTIALS } @$anc;
+    ok($cred, '... carries SCM_CREDENTIALS');
+    my ($pid, $uid, $g) = unpack 'iII', $cred->[2];
+    is("$pid $uid", "$$ $<", '... with our pid and uid');
+    is($g, $gid, '... and gid');
+}
+
+# ------------------------------------------------------------ sendfile
+
+{
+    my $tmp = File::Temp->new;
+    binmode $tmp;
+    my $content = join '', map { pack('N', $_) . ('.' x 60) } 1 .. 80_000;   # ~5 MB
+    print {$tmp} $content;
+    close $tmp;
+    my ($a, $b) = BSDSocket::socketpair();
+    my $pid = open(my $out, '-|') // die;
+    if (!$pid) {
+        $a->close;
+        my $got = '';
+        while (length(my $chunk = $b->recv(1 << 20))) { $got .= $chunk }
+        require Digest::MD5;
+        print Digest::MD5::md5_hex($got), ' ', length $got, "\n";
+        POSIX::_exit(0);
+    }
+    $b->close;
+    open my $in, '<', $tmp->filename or die $!;
+    is($a->sendfile($in), length $content, 'sendfile sends the whole file');
+    is($a->sendfile($in, 100, 1000), 1000, 'sendfile with an offset and a count');
+    $a->close;
+    chomp(my $line = <$out>);
+    close $out;
+    require Digest::MD5;
+    my $want = Digest::MD5::md5_hex($content . substr($content, 100, 1000));
+    is($line, "$want " . (length($content) + 1000), 'the peer got it all, byte for byte');
+    is(tell($in), 0, 'the handle\'s own position did not move');
+}
+{
+    # a pipe cannot be sendfile(2)'d from: the copying way
+    my ($a, $b) = BSDSocket::socketpair();
+    my ($r, $w) = pipe_pair();
+    syswrite $w, 'through a pipe ' x 1000;
+    close $w;
+    is($a->sendfile($r), 15_000, 'sendfile from a pipe (copying)');
+    my $got = '';
+    $b->settimeout(2);
+    $got .= $b->recv(65536) while length $got < 15_000;
+    is($got, 'through a pipe ' x 1000, '... arrives whole');
+    dies_with(sub { $a->sendfile($r, 10) }, errno => EINVAL, op => 'sendfile',
+              message => qr/an offset needs a file that can seek/, name => 'an offset into a pipe dies');
+}
+{
+    # the socket's timeout holds for the whole call
+    my ($a, $b) = BSDSocket::socketpair();
+    my $tmp = File::Temp->new;
+    print {$tmp} 'w' x 20_000_000;
+    close $tmp;
+    open my $in, '<', $tmp->filename or die $!;
+    $a->settimeout(0.3);
+    my $e = eval { $a->sendfile($in); 1 } ? undef : $@;
+    ok(ref $e && $e->isa('BSDSocket::Error::Timeout'), 'sendfile to a peer that does not read times out');
+    ok($e && $e->sent > 0 && $e->sent < 20_000_000, '... saying how much went: ' . ($e && $e->sent));
+    dies_with(sub { $a->sendfile($in, -1) }, errno => EINVAL, op => 'sendfile',
+              message => qr/offset must be a non-negative integer/, name => 'a negative offset dies');
+    dies_with(sub { $a->sendfile('not a handle') }, errno => EINVAL, op => 'sendfile',
+              name => 'sendfile wants a handle or a fd');
+}
+{
+    # sendfile(2) has no MSG_NOSIGNAL: a gone peer must still be EPIPE, not death
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->close;
+    open my $in, '<', $0 or die $!;
+    my $handled = 0;
+    local $SIG{PIPE} = sub { $handled++ };
+    dies_with(sub { $a->sendfile($in) }, errno => EPIPE, op => 'sendfile',
+              name => 'sendfile to a closed peer dies EPIPE (and the process lives)');
+    is($handled, 0, '... raising no SIGPIPE');
+    kill 'PIPE', $$;
+    is($handled, 1, 'a SIGPIPE of the caller\'s own still arrives');
+}
+
+# ------------------------------------------------------------- batches
+
+{
+    my ($u, $v) = udp_pair();
+    my $to = $v->getsockname;
+    my @messages = map { sprintf 'datagram %02d', $_ } 1 .. 20;
+    is($u->send_many(\@messages, $to), 20, 'send_many sends every message to the address');
+    my @got = $v->recv_many(32, 100);
+    is(scalar @got, 20, 'recv_many returns what is queued, in one call');
+    is_deeply([map { $_->[0] } @got], \@messages, '... in order');
+    is_deeply($got[0][1], $u->getsockname, '... with the sender\'s address');
+    is($got[19][2], 0, '... and its flags');
+
+    # each message to an address of its own
+    my ($w) = udp_pair();
+    is($u->send_many([['to v', $to], ['to w', $w->getsockname], 'default'], $w->getsockname), 3,
+       'send_many with an address per message');
+    is_deeply([map { $_->[0] } $v->recv_many(8, 100)], ['to v'], '... the first went to v');
+    is_deeply([map { $_->[0] } $w->recv_many(8, 100)], ['to w', 'default'],
+              '... the others to w (one by its own address, one by the default)');
+
+    # at most $count; the rest stays queued
+    $u->send_many([1 .. 5], $to);
+    is(scalar(my @three = $v->recv_many(3, 100)), 3, 'recv_many(3) takes three of five');
+    is_deeply([map { $_->[0] } $v->recv_many(10, 100)], [4, 5], '... and the rest are still there');
+
+    # only the first is waited for
+    $v->settimeout(5);
+    $u->send_many(['a', 'b'], $to);
+    my $t0 = time;
+    is(scalar(my @two = $v->recv_many(64, 100)), 2, 'with a timeout, recv_many does not wait for $count');
+    ok(time - $t0 < 2, '... it returns at once');
+    my $parent_pid = $$;
+    $v->settimeout(0.2);
+    dies_with(sub { $v->recv_many(4, 100) }, class => 'BSDSocket::Error::Timeout', op => 'recv_many',
+              name => 'nothing within the timeout: recv_many times out');
+    $v->settimeout(0);
+    dies_with(sub { $v->recv_many(4, 100) }, errno => EAGAIN, op => 'recv_many',
+              name => 'non-blocking with nothing queued: EAGAIN');
+    $v->settimeout(undef);
+
+    # a datagram longer than bufsize
+    $u->send_many(['x' x 50], $to);
+    my ($long) = $v->recv_many(1, 10);
+    is(length $long->[0], 10, 'recv_many cuts a long datagram to bufsize');
+    ok($long->[2] & MSG_TRUNC, '... and MSG_TRUNC says so');
+
+    is($u->send_many([], $to), 0, 'send_many of nothing sends nothing');
+    dies_with(sub { $u->send_many('nope', $to) }, errno => EINVAL, op => 'send_many',
+              message => qr/messages must be an array reference/, name => 'send_many wants an array');
+    dies_with(sub { $u->send_many([['a', $to, 0, 'extra']]) }, errno => EINVAL, op => 'send_many',
+              message => qr/a message is bytes or \[bytes, address\]/, name => 'a message array of four dies');
+    dies_with(sub { $u->send_many([['a']]) }, errno => EINVAL, op => 'send_many',
+              message => qr/got an array of 1/, name => '... and of one');
+
+    # what recv_many gives, send_many takes: an echo in two calls
+    $u->send_many(['ping 1', 'ping 2'], $to);
+    my @in = $v->recv_many(8, 100);
+    is($v->send_many(\@in), 2, 'send_many takes recv_many\'s [bytes, address, flags] as they are');
+    is_deeply([map { $_->[0] } $u->recv_many(8, 100)], ['ping 1', 'ping 2'], '... and echoes them to their senders');
+    dies_with(sub { $u->send_many(["\x{263a}"], $to) }, errno => EINVAL, op => 'send_many',
+              message => qr/Wide character in send_many/, name => 'send_many refuses wide characters');
+    dies_with(sub { $u->send_many([['a', ['127.0.0.1', 70000]]]) }, errno => EINVAL, op => 'address',
+              message => qr/port/, name => 'a bad address in a message dies');
+    dies_with(sub { $u->send_many(['no address']) }, op => 'send_many',
+              name => 'an unconnected UDP socket with no address dies');
+    dies_with(sub { $v->recv_many(0, 100) }, errno => EINVAL, op => 'recv_many',
+              message => qr/count must be an integer in 1\.\.1024/, name => 'recv_many(0) dies');
+    dies_with(sub { $v->recv_many(1025, 100) }, errno => EINVAL, op => 'recv_many',
+              name => 'recv_many past 1024 dies');
+    dies_with(sub { $v->recv_many(2, -1) }, errno => EINVAL, op => 'recv_many',
+              name => 'a negative bufsize dies');
+    dies_with(sub { $v->recv_many(1024, 2**40) }, errno => ENOMEM, op => 'recv_many',
+              name => 'room that cannot be allocated dies ENOMEM');
+}
+
+# runs of equal-sized datagrams to one address go as one (UDP GSO); the
+# receiver must see exactly the datagrams that were sent, however they went
+sub datagrams_ok {
+    my ($family, $host, $name) = @_;
+    my ($u, $v) = map { my $s = BSDSocket::socket($family, SOCK_DGRAM); $s->bind([$host, 0]); $s } 1, 2;
+    my ($w) = map { my $s = BSDSocket::socket($family, SOCK_DGRAM); $s->bind([$host, 0]); $s } 1;
+    $v->settimeout(5);
+    $w->settimeout(5);
+    my @sent = ((map { sprintf '%-100s', "run $_" } 1 .. 99), 'short last',
+                'x' x 100, 'y' x 100, 'z' x 7, '', 'after an empty one', 'a' x 100);
+    my @to_w = ([('w' x 100), $w->getsockname], [('w' x 100), $w->getsockname]);
+    is($u->send_many([@sent, @to_w, 'v again'], $v->getsockname), @sent + 3, "$name: send_many of runs");
+    my @got;
+    push @got, $v->recv_many(256, 200) while @got < @sent + 1;
+    is_deeply([map { $_->[0] } @got], [@sent, 'v again'], "$name: every datagram arrives as itself, in order");
+    is(scalar(my @at_w = $w->recv_many(8, 200)), 2, "$name: the run to another address went there");
+}
+datagrams_ok(AF_INET, '127.0.0.1', 'IPv4');
+SKIP: {
+    skip 'no IPv6 loopback', 3 unless BSDSocket::has_ipv6() && eval {
+        BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 0]); 1 };
+    datagrams_ok(AF_INET6, '::1', 'IPv6');
+}
+{
+    # a socket the kernel will not do GSO for (no UDP checksums): the
+    # refused run is sent one datagram at a time, and all arrive
+    my ($u, $v) = udp_pair();
+    $u->setsockopt(SOL_SOCKET, SO_NO_CHECK, 1);
+    my @sent = map { sprintf '%-64s', $_ } 1 .. 50;
+    is($u->send_many(\@sent, $v->getsockname), 50, 'a run GSO refuses still goes, one by one');
+    my @got;
+    push @got, $v->recv_many(64, 100) while @got < 50;
+    is_deeply([map { $_->[0] } @got], \@sent, '... every datagram, in order');
+}
+SKIP: {
+    my $strace = have_program('strace');
+    skip 'strace is not installed', 1 unless $strace;
+    skip 'strace cannot trace here', 1 unless system("$strace -o /dev/null true 2>/dev/null") == 0;
+    my $log = File::Temp->new;
+    my $code = 'use BSDSocket qw(:all); my ($u, $v) = map { my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM); '
+             . '$s->bind(["127.0.0.1", 0]); $s } 1, 2; $u->send_many([("d" x 64) x 64, "e" x 10], $v->getsockname)';
+    system($strace, '-e', 'trace=sendmmsg', '-o', $log->filename, perl_cmd(), '-e', $code);
+    my $trace = do { local $/; open my $fh, '<', $log->filename or die $!; <$fh> };
+    like($trace, qr/\], 2, MSG_NOSIGNAL\) = 2/, 'strace: 65 datagrams to one address were 2 sendmmsg entries (GSO runs)');
+}
+
+# more messages than one sendmmsg takes, to a reader in another process
+{
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    my $pid = open(my $out, '-|') // die;
+    if (!$pid) {
+        $a->close;
+        my ($count, $bytes, $in_order) = (0, 0, 1);
+        while ($count < 3000) {
+            for ($b->recv_many(256, 100)) {
+                $in_order = 0 unless $_->[0] eq "message $count";
+                $count++;
+                $bytes += length $_->[0];
+            }
+        }
+        print "$count $bytes $in_order\n";
+        POSIX::_exit(0);
+    }
+    $b->close;
+    my @all = map { "message $_" } 0 .. 2999;
+    my $sent = 0;
+    $sent += $a->send_many([@all[$sent .. $#all]]) while $sent < @all;
+    is($sent, 3000, 'send_many of 3000 messages (three sendmmsg calls at least)');
+    chomp(my $line = <$out>);
+    close $out;
+    my $bytes = 0;
+    $bytes += length for @all;
+    is($line, "3000 $bytes 1", '... all arrive, in order, whole');
+}
+
+# a full socket: send_many says how many went
+{
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    $a->settimeout(0);
+    my $n = $a->send_many([('z' x 100) x 5000]);
+    ok($n > 0 && $n < 5000, "non-blocking send_many stops where the socket is full ($n went)");
+    dies_with(sub { $a->send_many(['more']) }, errno => EAGAIN, op => 'send_many',
+              name => '... and when none can go it dies EAGAIN');
+    my $drained = 0;
+    $b->settimeout(0);
+    while (1) {
+        my @got = eval { $b->recv_many(1024, 200) } or last;
+        $drained += @got;
+    }
+    is($drained, $n, '... the reader gets exactly that many');
+}
+
+done_testing;
