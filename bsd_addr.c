@@ -415,6 +415,12 @@ bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
     S_sockaddr_from_sv(aTHX_ family, address, out);
 }
 
+void
+bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out)
+{
+    S_sockaddr_from_sv(aTHX_ family, address, out);
+}
+
 /* ------------------------------------------------------------ C -> Perl */
 
 /* Addresses come from outside the program: taint them, as perl's own

@@ -195,8 +195,14 @@ bsd_is_stringish(pTHX_ SV *sv)
 const char *
 bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what, const char *op)
 {
-    const char *pv;
     SvGETMAGIC(sv);
+    return bsd_sv_to_bytes_nomg(aTHX_ sv, len, what, op);
+}
+
+const char *
+bsd_sv_to_bytes_nomg(pTHX_ SV *sv, STRLEN *len, const char *what, const char *op)
+{
+    const char *pv;
     if (!bsd_is_stringish(aTHX_ sv))
         bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
                     SVfARG(bsd_describe(aTHX_ sv)));
@@ -270,13 +276,20 @@ bsd_into_prepare(pTHX_ SV *buf, SV *nbytes_sv, STRLEN *nbytes, const char *op)
 {
     STRLEN want = 0;
     SvGETMAGIC(buf);
+    if (nbytes_sv) {
+        /* nbytes may run Perl code (magic, overloading), which could free
+         * or change the buffer: hold it, and look at it only afterwards */
+        if (SvGMAGICAL(nbytes_sv) || SvROK(nbytes_sv))
+            sv_2mortal(SvREFCNT_inc_simple_NN(buf));
+        want = (STRLEN)bsd_sv_to_iv(aTHX_ nbytes_sv, 0, IV_MAX, "nbytes", op);
+    }
     if (SvREADONLY(buf))
         bsd_die_arg(aTHX_ op, "buffer is read-only");
-    if (SvROK(buf) || isGV_with_GP(buf) || SvTYPE(buf) > SVt_PVMG)
+    /* a plain scalar, or an lvalue that stands for one (a hash element
+     * that does not exist yet, substr): as sysread takes */
+    if (SvROK(buf) || isGV_with_GP(buf) || (SvTYPE(buf) > SVt_PVMG && SvTYPE(buf) != SVt_PVLV))
         bsd_die_arg(aTHX_ op, "buffer must be a plain scalar, got %" SVf,
                     SVfARG(bsd_describe(aTHX_ buf)));
-    if (nbytes_sv)
-        want = (STRLEN)bsd_sv_to_iv(aTHX_ nbytes_sv, 0, IV_MAX, "nbytes", op);
     if (want == 0 && SvOK(buf)) {
         STRLEN len;
         (void)SvPV_nomg(buf, len);       /* the length in bytes, as stored */

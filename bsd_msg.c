@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -35,6 +36,11 @@
 #define BSD_BATCH_MAX 1024
 /* The most fds recv_fds makes room for (Linux's SCM_MAX_FD is 253). */
 #define BSD_FDS_MAX 253
+/* What Linux may put before the fds: credentials and a pidfd. */
+#ifndef SCM_PIDFD
+#  define SCM_PIDFD 0x04
+#endif
+#define BSD_FDS_EXTRA_ROOM (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)))
 
 /* Memory for the call's own structures, freed with the statement. */
 static void *
@@ -46,15 +52,15 @@ S_scratch(pTHX_ size_t size, const char *op)
     return p;
 }
 
-/* The elements of an array reference argument, each get-magic'd once,
- * and all of them (and the array) held when any can run Perl code. */
+/* The array behind an array reference argument whose get-magic has run,
+ * with the array and all its elements held when reading any of them can
+ * run Perl code (which could free the others). */
 static AV *
-S_list_arg(pTHX_ SV *list, const char *what, const char *op)
+S_list_nomg(pTHX_ SV *list, const char *what, const char *op)
 {
     AV *av;
     SSize_t i, n;
     bool can_run_code;
-    SvGETMAGIC(list);
     if (!SvROK(list) || SvTYPE(SvRV(list)) != SVt_PVAV)
         bsd_die_arg(aTHX_ op, "%s must be an array reference, got %" SVf, what,
                     SVfARG(bsd_describe(aTHX_ list)));
@@ -77,6 +83,13 @@ S_list_arg(pTHX_ SV *list, const char *what, const char *op)
     return av;
 }
 
+static AV *
+S_list_arg(pTHX_ SV *list, const char *what, const char *op)
+{
+    SvGETMAGIC(list);
+    return S_list_nomg(aTHX_ list, what, op);
+}
+
 static SV *
 S_item(pTHX_ AV *av, SSize_t i)
 {
@@ -86,30 +99,69 @@ S_item(pTHX_ AV *av, SSize_t i)
 
 /* ------------------------------------------------------- send side */
 
-/* \@buffers as an iovec array.  Pointers go into the caller's scalars (or
- * mortal copies of what is not plain bytes). */
+/* Byte strings in two passes, because reading one can run Perl code
+ * (magic, overloading) that changes or frees another.  Pass one reads
+ * each value once, into plain[i]: the scalar itself when it is a plain
+ * byte string, else a mortal copy of its bytes.  Pass two, once no more
+ * code will run, takes the pointers, reading plain[i] again: a scalar
+ * that code rewrote after pass one read it is sent as it is now, or
+ * refused if it is no longer bytes. */
+static void
+S_read_bytes(pTHX_ SV *item, SV **plain, const char *what, const char *op)
+{
+    STRLEN len;
+    const char *const pv = bsd_sv_to_bytes_nomg(aTHX_ item, &len, what, op);
+    *plain = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
+           ? item : sv_2mortal(newSVpvn(pv, len));
+}
+
+static void
+S_point_at_bytes(pTHX_ SV **plain, SSize_t n, struct iovec *iov, const char *what,
+                 const char *op)
+{
+    SSize_t i;
+    for (i = 0; i < n; i++) {
+        SV *const sv = plain[i];
+        STRLEN len;
+        if (UNLIKELY(SvGMAGICAL(sv) || SvROK(sv)))   /* reading it now could run code */
+            bsd_die_arg(aTHX_ op, "%s changed while the arguments were read", what);
+        iov[i].iov_base = (char *)bsd_sv_to_bytes_nomg(aTHX_ sv, &len, what, op);
+        iov[i].iov_len = len;
+    }
+}
+
+/* \@buffers as an iovec array, pointing into the caller's scalars (or
+ * mortal copies of what is not plain bytes).  Nothing that can run Perl
+ * code may come after this. */
 static struct iovec *
 S_iovecs(pTHX_ SV *buffers, size_t *count, const char *op)
 {
     AV *const av = S_list_arg(aTHX_ buffers, "buffers", op);
     const SSize_t n = (SSize_t)av_count(av);
     struct iovec *const iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *iov, op);
-    SSize_t i;
-    /* first everything that can run Perl code, then the pointers */
     SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), op);
+    SSize_t i;
     for (i = 0; i < n; i++) {
-        STRLEN len;
         SV *const item = S_item(aTHX_ av, i);
-        const char *const pv = bsd_sv_to_bytes(aTHX_ item, &len, "each buffer", op);
-        plain[i] = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
-                 ? item : sv_2mortal(newSVpvn(pv, len));
+        SvGETMAGIC(item);
+        S_read_bytes(aTHX_ item, &plain[i], "each buffer", op);
     }
-    for (i = 0; i < n; i++) {
-        iov[i].iov_base = SvPVX(plain[i]);
-        iov[i].iov_len = SvCUR(plain[i]);
-    }
+    S_point_at_bytes(aTHX_ plain, n, iov, "each buffer", op);
     *count = (size_t)n;
     return iov;
+}
+
+/* An optional address argument: FALSE when it is missing or undef. */
+static bool
+S_optional_address(pTHX_ bsd_sock *s, SV *sv, bsd_addr *out)
+{
+    if (!sv)
+        return FALSE;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) && !SvROK(sv))
+        return FALSE;
+    bsd_sockaddr_from_sv_nomg(aTHX_ s->family, sv, out);
+    return TRUE;
 }
 
 /* \@ancillary ([$level, $type, $data] each) as a control buffer. */
@@ -130,7 +182,7 @@ S_control(pTHX_ SV *ancillary, size_t *controllen, const char *op)
     SvGETMAGIC(ancillary);
     if (!SvOK(ancillary) && !SvROK(ancillary))
         return NULL;
-    av = S_list_arg(aTHX_ ancillary, "ancillary data", op);
+    av = S_list_nomg(aTHX_ ancillary, "ancillary data", op);
     n = (SSize_t)av_count(av);
     if (!n)
         return NULL;
@@ -195,29 +247,49 @@ S_guard_sendmsg(pTHX_ bsd_call *c)
     }
 }
 
+/* Whether a control buffer we built holds SCM_RIGHTS. */
+static bool
+S_carries_fds(char *control, size_t controllen)
+{
+    struct msghdr fake;
+    struct cmsghdr *cm;
+    if (!control)
+        return FALSE;
+    Zero(&fake, 1, struct msghdr);
+    fake.msg_control = control;
+    fake.msg_controllen = controllen;
+    for (cm = CMSG_FIRSTHDR(&fake); cm; cm = CMSG_NXTHDR(&fake, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+            return TRUE;
+    return FALSE;
+}
+
 static ssize_t
-S_sendmsg(pTHX_ bsd_sock *s, SV *self, struct iovec *iov, size_t iovcnt, char *control,
-          size_t controllen, int flags, SV *address_sv, const char *op)
+S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t controllen,
+          int flags, const bsd_addr *to, const char *op)
 {
     struct msghdr msg;
-    bsd_addr to;
     bsd_call c;
+    size_t iovcnt;
     Zero(&msg, 1, struct msghdr);
-    msg.msg_iov = iov;
+    msg.msg_iov = S_iovecs(aTHX_ buffers, &iovcnt, op);   /* last: see S_iovecs */
     msg.msg_iovlen = iovcnt;
+    if (s->type == SOCK_STREAM && S_carries_fds(control, controllen)) {
+        /* Linux sends nothing for no bytes on a stream, and the fds with
+         * it: refuse rather than drop them without a word */
+        size_t total = 0, k;
+        for (k = 0; k < iovcnt; k++)
+            total += msg.msg_iov[k].iov_len;
+        if (total == 0)
+            bsd_die_arg(aTHX_ op, "fds need at least one byte of data to travel with on a stream socket");
+    }
     msg.msg_control = control;
     msg.msg_controllen = controllen;
-    if (address_sv) {
-        SvGETMAGIC(address_sv);
-        if (!SvOK(address_sv) && !SvROK(address_sv))
-            address_sv = NULL;
+    if (to) {
+        msg.msg_name = (void *)&to->u;
+        msg.msg_namelen = to->len;
     }
-    if (address_sv) {
-        bsd_sockaddr_from_args(aTHX_ s->family, &address_sv, 1, &to);
-        msg.msg_name = &to.u;
-        msg.msg_namelen = to.len;
-    }
-    BSD_CALL_INIT(c, s, self, op, address_sv ? &to : NULL, POLLOUT, S_attempt_sendmsg);
+    BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_sendmsg);
     c.guard = S_guard_sendmsg;
     c.x.msg = &msg;
     c.flags = flags | MSG_NOSIGNAL;
@@ -229,10 +301,13 @@ ssize_t
 bsd_sock_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *ancillary, int flags,
                  SV *address)
 {
-    size_t iovcnt, controllen;
-    struct iovec *const iov = S_iovecs(aTHX_ buffers, &iovcnt, "sendmsg");
+    size_t controllen;
+    bsd_addr to;
+    /* the buffers last: nothing may run Perl code once they are read */
     char *const control = S_control(aTHX_ ancillary, &controllen, "sendmsg");
-    return S_sendmsg(aTHX_ s, self, iov, iovcnt, control, controllen, flags, address, "sendmsg");
+    const bool has_to = S_optional_address(aTHX_ s, address, &to);
+    return S_sendmsg(aTHX_ s, self, buffers, control, controllen, flags, has_to ? &to : NULL,
+                     "sendmsg");
 }
 
 /* send_fds(\@buffers, \@fds, $flags, $address?): the fds (integers, Perl
@@ -241,26 +316,16 @@ ssize_t
 bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds_sv, int flags,
                   SV *address)
 {
-    size_t iovcnt;
-    struct iovec *const iov = S_iovecs(aTHX_ buffers, &iovcnt, "send_fds");
     AV *const av = S_list_arg(aTHX_ fds_sv, "fds", "send_fds");
     const SSize_t n = (SSize_t)av_count(av);
-    size_t room;
+    const size_t room = n ? CMSG_SPACE((size_t)n * sizeof(int)) : 0;
     char *control = NULL;
+    bsd_addr to;
+    bool has_to;
     SSize_t i;
     if (n > BSD_FDS_MAX)
         bsd_die_arg(aTHX_ "send_fds", "at most %d fds go in one message, got %" IVdf,
                     BSD_FDS_MAX, (IV)n);
-    if (n && s->type == SOCK_STREAM) {
-        /* Linux sends nothing for no bytes on a stream, and the fds with
-         * it: refuse rather than drop them without a word */
-        size_t total = 0, k;
-        for (k = 0; k < iovcnt; k++)
-            total += iov[k].iov_len;
-        if (total == 0)
-            bsd_die_arg(aTHX_ "send_fds", "fds need at least one byte of data to travel with on a stream socket");
-    }
-    room = n ? CMSG_SPACE((size_t)n * sizeof(int)) : 0;
     if (n) {
         struct msghdr fake;
         struct cmsghdr *cm;
@@ -277,7 +342,9 @@ bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds_sv, int flag
         for (i = 0; i < n; i++)
             fds[i] = bsd_fd_of(aTHX_ S_item(aTHX_ av, i), "send_fds");
     }
-    return S_sendmsg(aTHX_ s, self, iov, iovcnt, control, room, flags, address, "send_fds");
+    has_to = S_optional_address(aTHX_ s, address, &to);
+    return S_sendmsg(aTHX_ s, self, buffers, control, room, flags, has_to ? &to : NULL,
+                     "send_fds");
 }
 
 /* ------------------------------------------------------- receive side */
@@ -406,19 +473,31 @@ bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds, int fl
     if (maxfds < 0 || maxfds > BSD_FDS_MAX)
         bsd_die_arg(aTHX_ "recv_fds", "maxfds must be an integer in 0..%d, got %" IVdf,
                     BSD_FDS_MAX, maxfds);
-    /* CMSG_LEN, not CMSG_SPACE: the kernel passes as many fds as whole
-     * ints fit after the header, and the padding CMSG_SPACE adds would
-     * let one more through than the caller asked for */
+    /* Room for the fds, after what the kernel puts first when the socket
+     * asks for it (SO_PASSCRED's credentials, SO_PASSPIDFD's pidfd), which
+     * would otherwise use up the room and get every fd dropped.  CMSG_LEN
+     * for the fds: the kernel passes as many as whole ints fit, and the
+     * padding CMSG_SPACE adds could let one more through than asked for
+     * (and the extra room when no credentials come can too: those are
+     * closed below). */
     out[0] = S_recvmsg(aTHX_ s, self, bufsize,
-                       maxfds ? CMSG_LEN((size_t)maxfds * sizeof(int)) : 0, flags,
-                       &in, "recv_fds");
+                       maxfds ? BSD_FDS_EXTRA_ROOM + CMSG_LEN((size_t)maxfds * sizeof(int)) : 0,
+                       flags, &in, "recv_fds");
     handles = newAV();
     out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(handles)));   /* mortal before any die */
     /* every fd that came, in order, before anything that could die */
     for (cm = in.msg.msg_controllen ? CMSG_FIRSTHDR(&in.msg) : NULL; cm;
-         cm = CMSG_NXTHDR(&in.msg, cm))
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+         cm = CMSG_NXTHDR(&in.msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET)
+            continue;
+        if (cm->cmsg_type == SCM_RIGHTS)
             count += S_cmsg_data_len(&in.msg, cm) / sizeof(int);
+        else if (cm->cmsg_type == SCM_PIDFD && S_cmsg_data_len(&in.msg, cm) >= sizeof(int)) {
+            int pidfd;              /* an fd too, which recv_fds does not return */
+            Copy(CMSG_DATA(cm), &pidfd, 1, int);
+            (void)close(pidfd);
+        }
+    }
     if (count) {
         all = (int *)S_scratch(aTHX_ count * sizeof(int), "recv_fds");
         count = 0;
@@ -495,6 +574,53 @@ S_attempt_send_chunk(bsd_call *c)
     return send(c->sock->fd, c->buf, c->len, c->flags);
 }
 
+/* A chunk of a regular file at the call's offset (EINTR: handlers, again;
+ * an error dies with the bytes sent so far). */
+static ssize_t
+S_pread_input(pTHX_ bsd_call *c, char *buf, size_t want)
+{
+    for (;;) {
+        const ssize_t got = pread(c->x.file.in_fd, buf, want, c->x.file.offset);
+        if (got >= 0)
+            return got;
+        if (errno != EINTR)
+            bsd_call_die(aTHX_ c, errno);
+        bsd_call_signals(aTHX_ c);
+    }
+}
+
+/* A chunk of a pipe or socket, as it comes: waiting for it is part of the
+ * call, so it waits as the socket's timeout says (the one wait, with the
+ * call's deadline; a non-blocking socket does not wait at all). */
+static ssize_t
+S_read_input(pTHX_ bsd_call *c, char *buf, size_t want)
+{
+    for (;;) {
+        struct pollfd pfd;
+        ssize_t got;
+        pfd.fd = c->x.file.in_fd;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (c->sock->timeout == 0) {
+            int ready;
+            while ((ready = poll(&pfd, 1, 0)) < 0 && errno == EINTR)
+                bsd_call_signals(aTHX_ c);
+            if (ready == 0)
+                bsd_call_die(aTHX_ c, EAGAIN);
+        }
+        else if (!bsd_poll_wait(aTHX_ &pfd, 1, c->sock->timeout > 0 ? c->deadline : 0, c, c->op))
+            bsd_call_timed_out(aTHX_ c);
+        got = read(c->x.file.in_fd, buf, want);
+        if (got >= 0)
+            return got;
+        if (errno == EINTR)
+            bsd_call_signals(aTHX_ c);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK)
+            bsd_call_die(aTHX_ c, errno);
+        /* (a non-blocking input that raced us: wait again) */
+    }
+}
+
 /* The copying way, for what sendfile(2) cannot read (a pipe, a socket):
  * read a chunk (with pread at the offset, from a file; as it comes, from
  * anything else), send all of it through the driver, again. */
@@ -517,14 +643,7 @@ S_sendfile_by_copy(pTHX_ bsd_call *c, IV count)
             if ((IV)want > count - c->sent)
                 want = (size_t)(count - c->sent);
         }
-        got = seekable ? pread(c->x.file.in_fd, buf, want, c->x.file.offset)
-                       : read(c->x.file.in_fd, buf, want);
-        if (got < 0) {
-            if (errno != EINTR)
-                bsd_die_errno(aTHX_ "sendfile", errno, NULL);
-            PERL_ASYNC_CHECK();
-            continue;
-        }
+        got = seekable ? S_pread_input(aTHX_ c, buf, want) : S_read_input(aTHX_ c, buf, want);
         if (got == 0)
             return;                      /* the end of the file */
         c->x.file.offset += got;
@@ -582,18 +701,12 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
             break;                       /* the end of the file */
         c.sent += n;
         if (UNLIKELY(PL_sig_pending))
-            PERL_ASYNC_CHECK();
+            bsd_call_signals(aTHX_ &c);
     }
     return (STRLEN)c.sent;
 }
 
 /* --------------------------------------------------------------- batches */
-
-static ssize_t
-S_attempt_sendmmsg(bsd_call *c)
-{
-    return sendmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags);
-}
 
 /* The messages are the caller's scalars: copy every one not yet sent
  * before Perl code runs (a signal handler could change or free them). */
@@ -701,6 +814,44 @@ S_lay_out(struct mmsghdr *vec, unsigned *counts, char *control, struct iovec *io
     return e;
 }
 
+/* A send_many call's messages, laid out for sendmmsg. */
+typedef struct {
+    struct mmsghdr *vec;        /* the entries: one datagram, or one GSO run */
+    unsigned       *counts;     /* how many messages each entry holds */
+    struct iovec   *iov;        /* one per message */
+    bsd_addr       *names;      /* one per message; len 0: none */
+    SSize_t         n;          /* messages */
+    SSize_t         entries;    /* entries laid out */
+    SSize_t         e;          /* the first entry not sent yet */
+    SSize_t         done;       /* messages sent (those of entries before e) */
+} bsd_batch;
+
+/* One sendmmsg of the entries from b->e on.  A GSO run the kernel refuses
+ * as a run (a path MTU below its datagram size, a device or policy that
+ * cannot do GSO) is laid out again, one datagram per entry, and that goes
+ * at once: inside the attempt, so a retry after a wait or a signal does
+ * the same. */
+static ssize_t
+S_attempt_send_batch(bsd_call *c)
+{
+    bsd_batch *const b = (bsd_batch *)c->x.mmsg.batch;
+    for (;;) {
+        const SSize_t left = b->entries - b->e;
+        const ssize_t r = sendmmsg(c->sock->fd, b->vec + b->e,
+                                   (unsigned)(left < BSD_BATCH_MAX ? left : BSD_BATCH_MAX),
+                                   c->flags);
+        const int err = errno;
+        if (r >= 0 || b->counts[b->e] == 1
+            || !(err == EINVAL || err == EIO || err == EMSGSIZE || err == ENOPROTOOPT
+                 || err == EOPNOTSUPP))
+            return r;
+        if (err != EINVAL && err != EMSGSIZE)      /* the socket cannot: stop asking */
+            c->sock->gso = -1;
+        b->entries = b->e + S_lay_out(b->vec + b->e, b->counts + b->e, NULL, b->iov,
+                                      b->names, b->done, b->n, FALSE);
+    }
+}
+
 /* send_many(\@messages, $address?): each message bytes, or [$bytes,
  * $address] (or a recv_many result); as many go per sendmmsg as it takes,
  * runs of them coalesced with UDP GSO where that can be done.  Returns
@@ -712,32 +863,25 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
 {
     AV *const av = S_list_arg(aTHX_ messages, "messages", "send_many");
     const SSize_t n = (SSize_t)av_count(av);
-    struct mmsghdr *const vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)n * sizeof *vec, "send_many");
-    struct iovec *const iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *iov, "send_many");
-    bsd_addr *const names = (bsd_addr *)S_scratch(aTHX_ (size_t)n * sizeof *names, "send_many");
     SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), "send_many");
-    unsigned *const counts = (unsigned *)S_scratch(aTHX_ (size_t)n * sizeof *counts, "send_many");
     char *control = NULL;
     bsd_addr fallback;
-    bool have_fallback = FALSE, gso;
-    IV done = 0;
-    SSize_t i, e, entries;
+    bool have_fallback, gso;
+    bsd_batch b;
+    SSize_t i;
     bsd_call c;
 
-    if (address_sv) {
-        SvGETMAGIC(address_sv);
-        if (SvOK(address_sv) || SvROK(address_sv)) {
-            bsd_sockaddr_from_args(aTHX_ s->family, &address_sv, 1, &fallback);
-            have_fallback = TRUE;
-        }
-    }
-    /* first everything that can run Perl code, then the pointers */
+    b.vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)n * sizeof *b.vec, "send_many");
+    b.counts = (unsigned *)S_scratch(aTHX_ (size_t)n * sizeof *b.counts, "send_many");
+    b.iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *b.iov, "send_many");
+    b.names = (bsd_addr *)S_scratch(aTHX_ (size_t)n * sizeof *b.names, "send_many");
+    b.n = n;
+    have_fallback = S_optional_address(aTHX_ s, address_sv, &fallback);
+    /* pass one: everything that can run Perl code (see S_read_bytes) */
     for (i = 0; i < n; i++) {
         SV *item = S_item(aTHX_ av, i);
-        STRLEN len;
-        const char *pv;
         SvGETMAGIC(item);
-        if (SvROK(item) && SvTYPE(SvRV(item)) == SVt_PVAV) {
+        if (SvROK(item) && SvTYPE(SvRV(item)) == SVt_PVAV && !SvOBJECT(SvRV(item))) {
             AV *const pair = MUTABLE_AV(SvRV(item));
             SV *to;
             /* three is recv_many's [bytes, address, msg_flags]: taken as
@@ -749,57 +893,42 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
             sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(pair)));
             to = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 1)));
             item = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 0)));
-            bsd_sockaddr_from_args(aTHX_ s->family, &to, 1, &names[i]);
+            sockaddr_from_sv(s->family, to, &b.names[i]);
+            SvGETMAGIC(item);
         }
         else if (have_fallback)
-            names[i] = fallback;
-        pv = bsd_sv_to_bytes(aTHX_ item, &len, "each message", "send_many");
-        plain[i] = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
-                 ? item : sv_2mortal(newSVpvn(pv, len));
+            b.names[i] = fallback;
+        S_read_bytes(aTHX_ item, &plain[i], "each message", "send_many");
     }
-    for (i = 0; i < n; i++) {
-        iov[i].iov_base = SvPVX(plain[i]);
-        iov[i].iov_len = SvCUR(plain[i]);
-    }
+    /* pass two: the pointers */
+    S_point_at_bytes(aTHX_ plain, n, b.iov, "each message", "send_many");
     gso = n > 1 && S_gso_usable(s);
     if (gso)
         control = (char *)S_scratch(aTHX_ (size_t)n * BSD_GSO_CONTROL, "send_many");
-    entries = S_lay_out(vec, counts, control, iov, names, 0, n, gso);
+    b.entries = S_lay_out(b.vec, b.counts, control, b.iov, b.names, 0, n, gso);
+    b.e = b.done = 0;
 
-    BSD_CALL_INIT(c, s, self, "send_many", NULL, POLLOUT, S_attempt_sendmmsg);
+    BSD_CALL_INIT(c, s, self, "send_many", NULL, POLLOUT, S_attempt_send_batch);
     c.guard = S_guard_mmsg;
     c.flags = MSG_NOSIGNAL;
-    e = 0;
-    while (e < entries) {
+    c.x.mmsg.batch = &b;
+    while (b.e < b.entries) {
         ssize_t r, k;
-        c.x.mmsg.vec = vec + e;
-        c.x.mmsg.count = (unsigned)(entries - e < BSD_BATCH_MAX ? entries - e : BSD_BATCH_MAX);
-        c.x.mmsg.iov = iov + done;
-        c.x.mmsg.iovcnt = (size_t)(n - done);
+        c.x.mmsg.iov = b.iov + b.done;          /* what the guard must copy */
+        c.x.mmsg.iovcnt = (size_t)(n - b.done);
         r = c.attempt(&c);
         if (r < 0) {
-            const int err = errno;
-            if (counts[e] > 1 && (err == EINVAL || err == EIO || err == EMSGSIZE
-                                  || err == ENOPROTOOPT || err == EOPNOTSUPP)) {
-                /* the run was refused as a run (a path MTU below its
-                 * datagram size, a device or policy that cannot take
-                 * GSO): the rest go one datagram per entry */
-                if (err != EINVAL && err != EMSGSIZE)
-                    s->gso = -1;
-                entries = e + S_lay_out(vec + e, counts + e, NULL, iov, names, done, n, FALSE);
-                continue;
-            }
-            if (done > 0)            /* some went: say how many, as send would */
+            if (b.done > 0)          /* some went: say how many, as send would */
                 break;
-            r = bsd_call_failed(aTHX_ &c, err);
+            r = bsd_call_failed(aTHX_ &c, errno);
         }
         /* fewer than offered: the next try starts at the one that did not
          * go, and reports why (sendmmsg drops that error) */
         for (k = 0; k < r; k++)
-            done += counts[e + k];
-        e += r;
+            b.done += b.counts[b.e + k];
+        b.e += r;
     }
-    return done;
+    return b.done;
 }
 
 /* A new array reference that takes over the n SVs given. */

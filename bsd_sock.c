@@ -163,8 +163,8 @@ S_guard_against_perl(pTHX_ bsd_call *c)
 
 /* EINTR: run the handlers perl deferred (a handler that dies takes its
  * exception out of here, leaving the socket as it was), then retry. */
-static void
-S_run_signal_handlers(pTHX_ bsd_call *c)
+void
+bsd_call_signals(pTHX_ bsd_call *c)
 {
     if (PL_sig_pending) {
         S_guard_against_perl(aTHX_ c);
@@ -180,9 +180,8 @@ S_call_address(pTHX_ const bsd_call *c)
     return c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer)) : NULL;
 }
 
-static void S_die_call(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
-static void
-S_die_call(pTHX_ const bsd_call *c, int err)
+void
+bsd_call_die(pTHX_ const bsd_call *c, int err)
 {
     if (c->sent < 0)
         bsd_die_errno(aTHX_ c->op, err, S_call_address(aTHX_ c));
@@ -191,9 +190,8 @@ S_die_call(pTHX_ const bsd_call *c, int err)
 }
 
 /* SPEC 6: the message is exactly "timed out". */
-static void S_die_timeout(pTHX_ const bsd_call *c) __attribute__noreturn__;
-static void
-S_die_timeout(pTHX_ const bsd_call *c)
+void
+bsd_call_timed_out(pTHX_ const bsd_call *c)
 {
     bsd_throw(aTHX_ "BSDSocket::Error::Timeout", c->op, 1, ETIMEDOUT,
               newSVpvs("timed out"), S_call_address(aTHX_ c),
@@ -235,11 +233,11 @@ bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
             const int err = errno;
             if (err != EINTR) {
                 if (c)
-                    S_die_call(aTHX_ c, err);
+                    bsd_call_die(aTHX_ c, err);
                 bsd_die_errno(aTHX_ op, err, NULL);
             }
             if (c)
-                S_run_signal_handlers(aTHX_ c);
+                bsd_call_signals(aTHX_ c);
             else
                 PERL_ASYNC_CHECK();
         }
@@ -277,13 +275,13 @@ bsd_call_failed(pTHX_ bsd_call *c, int err)
     for (;;) {
         ssize_t r;
         if (err == EINTR)
-            S_run_signal_handlers(aTHX_ c);
+            bsd_call_signals(aTHX_ c);
         else if ((err == EAGAIN || err == EWOULDBLOCK) && c->sock->timeout > 0) {
             if (S_wait(aTHX_ c) == ETIMEDOUT)
-                S_die_timeout(aTHX_ c);
+                bsd_call_timed_out(aTHX_ c);
         }
         else
-            S_die_call(aTHX_ c, err);
+            bsd_call_die(aTHX_ c, err);
         r = c->attempt(c);
         if (r >= 0)
             return r;
@@ -528,6 +526,9 @@ S_guard_recv_into(pTHX_ bsd_call *c)
 {
     c->bounce = sv_newmortal();
     c->buf = bsd_grow_or_die(aTHX_ c->bounce, c->len, c->op);
+    /* and keep the caller's scalar alive: the handler may drop the last
+     * reference to it (delete $h{buf}) */
+    sv_2mortal(SvREFCNT_inc_simple_NN(c->target));
 }
 
 STRLEN
@@ -541,6 +542,7 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
     ssize_t n;
     BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recv);
     c.guard = S_guard_recv_into;
+    c.target = buf;
     c.buf = dest;
     c.len = nbytes;
     c.flags = flags;
@@ -554,8 +556,11 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
         from->u.sa.sa_family = AF_UNIX;         /* (see bsd_sock_recv) */
         from->len = offsetof(struct sockaddr_un, sun_path);
     }
-    if (c.bounce)                     /* Perl code ran: the caller's buffer anew */
+    if (c.bounce) {                   /* Perl code ran: the caller's buffer anew */
+        if (SvREADONLY(buf) || SvROK(buf) || isGV_with_GP(buf))
+            bsd_die_arg(aTHX_ op, "the buffer was changed into something that cannot be written while the call waited");
         Copy(c.buf, bsd_grow_or_die(aTHX_ buf, (STRLEN)n, op), n, char);
+    }
     bsd_into_finish(aTHX_ buf, (STRLEN)n);
     return (STRLEN)n;
 }
@@ -680,13 +685,13 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeou
             return 0;
         err = errno;
         if (err == EINTR)
-            S_run_signal_handlers(aTHX_ &c);
+            bsd_call_signals(aTHX_ &c);
         else if (!(err == EINPROGRESS && s->timeout > 0))
             return err;
         if (S_wait(aTHX_ &c) == ETIMEDOUT) {
             if (report_timeout)
                 return ETIMEDOUT;
-            S_die_timeout(aTHX_ &c);
+            bsd_call_timed_out(aTHX_ &c);
         }
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             return errno;
@@ -725,7 +730,7 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
         c.len -= (size_t)n;
         c.sent += n;
         if (c.len > 0 && UNLIKELY(PL_sig_pending))
-            S_run_signal_handlers(aTHX_ &c);
+            bsd_call_signals(aTHX_ &c);
     }
     return len;
 }

@@ -187,6 +187,10 @@ S_bsd_iv_arg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
 const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
                             const char *op);
 
+/* bsd_sv_to_bytes for a value whose get-magic has run already. */
+const char *bsd_sv_to_bytes_nomg(pTHX_ SV *sv, STRLEN *len, const char *what,
+                                 const char *op);
+
 /* The same without the get-magic and the checks: NULL for wide characters.
  * bsd_is_stringish() says whether a value may be read as a string at all. */
 const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
@@ -225,6 +229,8 @@ void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
                             bsd_addr *out);
 #define sockaddr_from_sv(family, sv, out) \
     bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
+/* The same for one address whose get-magic has run already. */
+void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out);
 
 /* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef.
  * Arrays come out read-only and remember their sockaddr. */
@@ -253,6 +259,7 @@ struct bsd_call {
     double      deadline;   /* when a timeout runs out (monotonic s), 0 = not yet set */
     IV          sent;       /* sendall: bytes sent so far, for the error; -1 otherwise */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
+    SV         *target;     /* recv_into: the caller's buffer (held once Perl code runs) */
     /* the system call's arguments */
     char       *buf;
     size_t      len;
@@ -261,7 +268,8 @@ struct bsd_call {
     union {                 /* and those of the calls with more */
         struct msghdr *msg;                                  /* sendmsg, recvmsg */
         struct {                                             /* send_many, recv_many */
-            struct mmsghdr *vec; unsigned count;
+            struct mmsghdr *vec; unsigned count;                 /* recv_many */
+            void *batch;                                         /* send_many (bsd_msg.c) */
             struct iovec *iov; size_t iovcnt;    /* send_many: every buffer not yet sent */
         } mmsg;
         struct { int in_fd; off_t offset; } file;            /* sendfile */
@@ -274,7 +282,7 @@ struct bsd_call {
         (c).peer = (peer_); (c).events = (events_);                   \
         (c).guarded = FALSE; (c).attempt = (attempt_);                \
         (c).guard = NULL; (c).deadline = 0; (c).sent = -1;            \
-        (c).bounce = NULL;                                            \
+        (c).bounce = NULL; (c).target = NULL;                         \
         (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
 
@@ -288,6 +296,13 @@ int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
 
 /* The driver after a failed first attempt (err is its errno). */
 ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
+/* Its parts, for calls that also wait on something else (sendfile's
+ * input): run Perl's pending signal handlers, guarding the call first;
+ * die with err (and the bytes sent, if the call counts them); die with
+ * BSDSocket::Error::Timeout. */
+void    bsd_call_signals(pTHX_ bsd_call *c);
+void    bsd_call_die(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
+void    bsd_call_timed_out(pTHX_ const bsd_call *c) __attribute__noreturn__;
 
 /* The driver: make the call, and let bsd_call_failed() deal with failure. */
 PERL_STATIC_INLINE ssize_t

@@ -619,7 +619,9 @@ the fd closes.  The fds are close-on-exec from the moment they arrive
 the rest are closed (by the kernel, or here) and C<$msg_flags> has
 C<MSG_CTRUNC>: nothing leaks.  If making a handle fails, every fd of the
 message not yet in a handle is closed before the error goes out.
-C<$address> is as for L</recvmsg>.
+C<$address> is as for L</recvmsg>.  Other ancillary data (credentials on
+a socket with C<SO_PASSCRED>) is not returned, and a pidfd that
+C<SO_PASSPIDFD> brings is closed: use L</recvmsg> for those.
 
   my ($data, $handles) = $unix->recv_fds(1024, 4);
   print {$handles->[0]} "hello through a passed fd\n";
@@ -638,7 +640,9 @@ afterwards, so a loop that reuses one buffer allocates once).  An
 C<$nbytes> that cannot be allocated dies with C<ENOMEM>, a negative one
 with EINVAL; either way the buffer is unchanged, as it is when the call
 fails.  A read-only buffer (a literal, a constant) or one that is not a
-plain scalar (a reference, a glob, an array) dies with EINVAL.  A tied
+scalar (a reference, a glob) dies with EINVAL; an lvalue that stands for
+one (a hash element that does not exist yet, C<substr>) is fine, as with
+C<sysread>.  A tied
 buffer is fetched once and stored once.  If a signal handler runs while
 the call waits and frees or replaces the buffer, the data goes to the
 buffer the variable holds when the call returns.
@@ -764,7 +768,9 @@ C<sendfile(2)>: the kernel copies page cache to socket with no trip
 through Perl.  The handle's own file position does not move (it is read
 at the offset).  What C<sendfile(2)> cannot read (a pipe, a socket) is
 copied through a buffer instead, from where it stands (an offset there
-dies with EINVAL).  The socket's timeout is a deadline for the whole
+dies with EINVAL); waiting for that input is part of the call, so it
+waits as the socket's timeout says (a non-blocking socket dies with
+C<EAGAIN> when the input runs dry, with C<sent> set).  The socket's timeout is a deadline for the whole
 call, as with L</sendall>, and the error's C<sent> says how much went
 before it.  A peer that has gone is C<EPIPE>, never C<SIGPIPE>.
 
@@ -776,7 +782,8 @@ C<sendmsg(2)>: the buffers gathered into one message (one datagram), with
 ancillary items C<[$level, $type, $data]> (C<$data> packed as the kernel
 wants it: C<pack('i*', @fds)> for C<SCM_RIGHTS>, C<pack('iII', $pid,
 $uid, $gid)> for C<SCM_CREDENTIALS>), to C<$address> if given.  Returns
-the bytes sent.  Always with C<MSG_NOSIGNAL>.  A buffer list or
+the bytes sent.  Always with C<MSG_NOSIGNAL>.  As with L</send_fds>,
+C<SCM_RIGHTS> with no data on a stream socket dies with EINVAL.  A buffer list or
 ancillary item of the wrong shape, or a level or type that is not an
 integer, dies with EINVAL.
 

@@ -4,6 +4,7 @@ use Test::More;
 use Errno qw(EINVAL ENOMEM EAGAIN EBADF EPIPE);
 use File::Temp ();
 use POSIX ();
+use Time::HiRes ();
 
 use lib 't/lib';
 use BSDTest;
@@ -547,6 +548,156 @@ SKIP: {
         $drained += @got;
     }
     is($drained, $n, '... the reader gets exactly that many');
+}
+
+# ------------------------------------------- review: Perl code mid-call
+
+{
+    package OnceCounter;
+    sub TIESCALAR { my ($c, $v) = @_; bless { v => $v, n => 0 }, $c }
+    sub FETCH { $_[0]{n}++; $_[0]{v} }
+    sub STORE { }
+}
+{
+    # each argument's magic runs once
+    my ($u, $v) = udp_pair();
+    my $to = $v->getsockname;
+    my @m;
+    tie $m[0], 'OnceCounter', 'tied message';
+    $u->send_many(\@m, $to);
+    is((tied $m[0])->{n}, 1, 'send_many: a tied message is fetched once');
+    tie my $addr, 'OnceCounter', $to;
+    $u->send_many(['x'], $addr);
+    is((tied $addr)->{n}, 1, 'send_many: a tied address is fetched once');
+    tie my $addr2, 'OnceCounter', $to;
+    $u->sendmsg(['x'], [], 0, $addr2);
+    is((tied $addr2)->{n}, 1, 'sendmsg: a tied address is fetched once');
+    tie my $anc, 'OnceCounter', [];
+    $u->sendmsg(['x'], $anc, 0, $to);
+    is((tied $anc)->{n}, 1, 'sendmsg: tied ancillary data is fetched once');
+    $v->recv_many(16, 100) for 1 .. 1;
+}
+{
+    # code run by one argument changes a buffer already read: what goes
+    # out is that buffer as it is now, or a clean error; never freed memory
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    my @bufs = ('A' x 100);
+    {
+        package UndefsBuffer;
+        use overload '""' => sub { $bufs[0] = undef; '' }, fallback => 1;
+    }
+    dies_with(sub { $a->sendmsg(\@bufs, [[SOL_SOCKET, 99, bless({}, 'UndefsBuffer')]]) },
+              errno => EINVAL, op => 'sendmsg', message => qr/each buffer must be a string, got undef/,
+              name => 'sendmsg: ancillary data whose overloading frees a buffer: a clean error');
+    my @m = ('B' x 100);
+    {
+        package WidensMessage;
+        use overload '""' => sub { $m[0] = "\x{263a} wide"; 'second' }, fallback => 1;
+    }
+    push @m, bless {}, 'WidensMessage';
+    dies_with(sub { $a->send_many(\@m) }, errno => EINVAL, op => 'send_many',
+              message => qr/Wide character in send_many/,
+              name => 'send_many: a message made wide by a later one\'s overloading is refused');
+    $b->settimeout(0);
+    ok(!eval { $b->recv(10); 1 }, '... and nothing was sent');
+}
+{
+    # a signal handler deletes recv_into's buffer while the call waits
+    my ($a, $b) = BSDSocket::socketpair();
+    my %h = (buf => 'x' x 10);
+    local $SIG{ALRM} = sub { delete $h{buf}; my @churn = map { "v$_" x 10 } 1 .. 50; $a->send('DATA!') };
+    Time::HiRes::ualarm(100_000);
+    is($b->recv_into($h{buf}, 64), 5, 'recv_into: a handler that deletes the buffer (the call finishes)');
+}
+{
+    # a signal handler drops the last reference to the socket in sendfile
+    my ($s, $peer) = BSDSocket::socketpair();
+    my $pid = open(my $out, '-|') // die;
+    if (!$pid) {
+        $s->close;
+        select undef, undef, undef, 0.3;
+        my $n = 0;
+        while (length(my $c = $peer->recv(1 << 20))) { $n += length $c }
+        print "$n\n";
+        POSIX::_exit(0);
+    }
+    $peer->close;
+    my $tmp = File::Temp->new;
+    print {$tmp} 'z' x 8_000_000;
+    close $tmp;
+    open my $in, '<', $tmp->filename or die $!;
+    local $SIG{ALRM} = sub { undef $s; my @churn = map { [1 .. 10] } 1 .. 1000 };
+    Time::HiRes::ualarm(100_000);
+    my $n = $s->sendfile(fileno $in);
+    is($n, 8_000_000, 'sendfile: a handler that drops the socket (the call finishes)');
+    undef $s;
+    chomp(my $got = <$out>);
+    is($got, 8_000_000, '... and the peer got it all');
+    close $out;
+}
+{
+    # sendfile from a pipe waits as the socket's timeout says
+    my ($a, $b) = BSDSocket::socketpair();
+    my ($r, $w) = pipe_pair();
+    syswrite $w, 'abc';
+    $a->settimeout(0.3);
+    my $t0 = Time::HiRes::time();
+    my $e = eval { $a->sendfile($r); 1 } ? undef : $@;
+    ok(ref $e && $e->isa('BSDSocket::Error::Timeout'), 'sendfile from an idle pipe times out');
+    ok(Time::HiRes::time() - $t0 < 2, '... in about the timeout');
+    is($e && $e->sent, 3, '... saying what went before it');
+    syswrite $w, 'def';
+    $a->settimeout(0);
+    $e = eval { $a->sendfile($r); 1 } ? undef : $@;
+    is($e && $e->errno, EAGAIN, 'a non-blocking socket: EAGAIN when the pipe runs dry');
+    is($e && $e->sent, 3, '... with what went');
+    is($b->recv(100), 'abcdef', 'the peer has both parts');
+}
+{
+    # recv_fds on a socket that also asks for credentials
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    $b->setsockopt(SOL_SOCKET, SO_PASSCRED, 1);
+    $a->send_fds(['x'], [0, 1]);
+    my (undef, $handles, $flags) = $b->recv_fds(10, 2);
+    is(scalar @$handles, 2, 'recv_fds with SO_PASSCRED: the fds still come');
+    ok(!($flags & MSG_CTRUNC), '... all of them');
+    $a->send_fds(['x'], [0, 1]);
+    (undef, $handles, $flags) = $b->recv_fds(10, 1);
+    is(scalar @$handles, 1, '... and maxfds still holds');
+    ok($flags & MSG_CTRUNC, '... saying the rest were cut');
+}
+{
+    # recv_into lvalues: a hash element that does not exist yet, substr
+    my ($a, $b) = BSDSocket::socketpair();
+    my %h;
+    $a->send('new');
+    is($b->recv_into($h{fresh}, 10), 3, 'recv_into a hash element that does not exist yet');
+    is($h{fresh}, 'new', '... creates it');
+    my $buf = 'a' x 10;
+    my $bufcopy;
+    {
+        package MakesReadOnly;
+        use overload '0+' => sub { Internals::SvREADONLY($buf, 1); 10 }, fallback => 1;
+    }
+    $a->send('xyz');
+    dies_with(sub { $b->recv_into($buf, bless {}, 'MakesReadOnly') }, errno => EINVAL, op => 'recv_into',
+              message => qr/buffer is read-only/, name => 'nbytes whose overloading makes the buffer read-only');
+    Internals::SvREADONLY($buf, 0);
+}
+SKIP: {
+    # a GSO run refused on the retry after a wait still goes one by one
+    my $strace = have_program('strace');
+    skip 'strace is not installed', 1 unless $strace;
+    skip 'strace cannot inject here', 1
+        unless system("$strace -o /dev/null -e inject=getpid:error=EPERM true 2>/dev/null") == 0;
+    my $code = 'use BSDSocket qw(:all); my $r = BSDSocket::socket(AF_INET, SOCK_DGRAM); $r->bind(["127.0.0.1", 0]); '
+             . 'my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM); $s->setsockopt(SOL_SOCKET, SO_NO_CHECK, 1); '
+             . '$s->settimeout(1); print $s->send_many([("x" x 100) x 10], $r->getsockname)';
+    open my $run, '-|', $strace, '-o', '/dev/null', '-e', 'trace=sendmmsg', '-e', 'inject=sendmmsg:error=EAGAIN:when=1',
+        perl_cmd(), '-e', $code or die $!;
+    my $said = do { local $/; <$run> };
+    close $run;
+    is($said, 10, 'send_many: a GSO run refused after an EAGAIN wait is sent one datagram at a time');
 }
 
 done_testing;
