@@ -201,9 +201,11 @@ SKIP: {
     # the deadline covers the whole call: a reader that keeps taking a
     # little must not keep sendall alive past its timeout
     my ($a, $b) = BSDSocket::socketpair();
+    pipe(my $count_r, my $count_w) or die "pipe: $!";
     my $pid = fork // die;
     if (!$pid) {
         $a->close;
+        close $count_r;
         my $total = 0;
         while (1) {
             my $chunk = eval { $b->recv(8192) } // last;
@@ -211,9 +213,10 @@ SKIP: {
             $total += length $chunk;
             sleep 0.02;
         }
-        print STDOUT "$total\n";
+        syswrite $count_w, "$total\n";
         POSIX::_exit(0);
     }
+    close $count_w;
     $b->close;
     $a->settimeout(0.5);
     my ($t, $e) = elapsed { $a->sendall('q' x 50_000_000) };
@@ -221,7 +224,9 @@ SKIP: {
     ok($t >= 0.45 && $t < 5, sprintf('... after %.2fs of 0.5, for the whole call', $t));
     ok($e && $e->sent > 0 && $e->sent < 50_000_000, 'the error says how much went: ' . ($e && $e->sent));
     $a->close;
+    chomp(my $read = readline($count_r) // '');
     waitpid $pid, 0;
+    is($read, $e && $e->sent, '... and the reader got exactly that many bytes');
 }
 {
     # sent counts exactly what the peer can read
