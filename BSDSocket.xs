@@ -314,6 +314,26 @@ CMSG_LEN(length)
     RETVAL
 
 void
+select(read, write = NULL, error = NULL, timeout = NULL)
+    SV *read
+    SV *write
+    SV *error
+    SV *timeout
+  PREINIT:
+    SV *lists[3];
+    SV *ready[3];
+  PPCODE:
+    /* (\@read, \@write, \@error, $timeout): the items that are ready */
+    lists[0] = read;
+    lists[1] = write;
+    lists[2] = error;
+    bsd_select(aTHX_ lists, timeout ? timeout : &PL_sv_undef, ready);
+    EXTEND(SP, 3);
+    PUSHs(ready[0]);
+    PUSHs(ready[1]);
+    PUSHs(ready[2]);
+
+void
 has_ipv6()
   PPCODE:
     XPUSHs(bsd_has_ipv6() ? &PL_sv_yes : &PL_sv_no);
@@ -744,3 +764,93 @@ proto(self)
     RETVAL = self->proto;
   OUTPUT:
     RETVAL
+
+
+MODULE = BSDSocket    PACKAGE = BSDSocket::Poller
+
+void
+_new(klass, backend = NULL)
+    SV *klass
+    const char *backend
+  PPCODE:
+    /* (new, with its options, is in lib/BSDSocket/Poller.pm) */
+    PUSHs(bsd_poller_new(aTHX_ SvPOK(klass) && !SvROK(klass) ? gv_stashsv(klass, GV_ADD)
+                                   : gv_stashpvs("BSDSocket::Poller", GV_ADD), backend));
+
+void
+register(self, item, events, data = NULL)
+    SV *self
+    SV *item
+    SV *events
+    SV *data
+  CODE:
+    bsd_poller_register(aTHX_ bsd_poller_of(aTHX_ self, "register"), item, events, data);
+
+void
+modify(self, item, events, data = NULL)
+    SV *self
+    SV *item
+    SV *events
+    SV *data
+  CODE:
+    bsd_poller_modify(aTHX_ bsd_poller_of(aTHX_ self, "modify"), item, events, data);
+
+void
+unregister(self, item)
+    SV *self
+    SV *item
+  CODE:
+    bsd_poller_unregister(aTHX_ bsd_poller_of(aTHX_ self, "unregister"), item);
+
+void
+poll(self, timeout = NULL)
+    SV *self
+    SV *timeout
+  PREINIT:
+    AV *ready;
+    SSize_t i, n;
+  PPCODE:
+    ready = bsd_poller_poll(aTHX_ bsd_poller_of(aTHX_ self, "poll"), self,
+                            timeout ? timeout : &PL_sv_undef);
+    n = (SSize_t)av_count(ready);
+    EXTEND(SP, n);
+    for (i = 0; i < n; i++)
+        PUSHs(AvARRAY(ready)[i]);
+
+int
+fileno(self)
+    SV *self
+  CODE:
+    RETVAL = bsd_poller_fileno(bsd_poller_of(aTHX_ self, "fileno"));
+  OUTPUT:
+    RETVAL
+
+const char *
+backend(self)
+    SV *self
+  CODE:
+    RETVAL = bsd_poller_backend(bsd_poller_of(aTHX_ self, "backend"));
+  OUTPUT:
+    RETVAL
+
+int
+count(self)
+    SV *self
+  CODE:
+    RETVAL = bsd_poller_count(bsd_poller_of(aTHX_ self, "count"));
+  OUTPUT:
+    RETVAL
+
+void
+close(self)
+    SV *self
+  PREINIT:
+    const MAGIC *mg = NULL;
+  CODE:
+    /* idempotent, as a socket's close is */
+    if (SvROK(self) && SvTYPE(SvRV(self)) >= SVt_PVMG)
+        mg = mg_findext(SvRV(self), PERL_MAGIC_ext, &bsd_poller_vtbl);
+    if (!mg)
+        (void)bsd_poller_of(aTHX_ self, "close");   /* dies: not a poller */
+    else
+        bsd_poller_close(aTHX_ (bsd_poller *)mg->mg_ptr);

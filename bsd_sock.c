@@ -206,27 +206,32 @@ bsd_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The one place that waits.  Polls pfds until one is ready or the
- * deadline (monotonic seconds from bsd_now(); 0 for none) passes.  A
- * signal runs Perl's deferred handlers (through the call c when there is
- * one, which guards its buffers first), and the wait goes on with what is
- * left.  Returns how many fds are ready, 0 when the time is up; dies
- * (op) if poll itself fails. */
+/* The one place that waits.  Calls wait_once(ctx, ms) (poll, epoll_wait)
+ * until it reports something ready or the deadline (monotonic seconds
+ * from bsd_now(); 0 for none) passes; a deadline already past still
+ * gets one look (a timeout of 0 polls once).  A signal runs Perl's
+ * deferred handlers (through the call c when there is one, which guards
+ * its buffers first), and the wait goes on with what is left.  Returns
+ * what wait_once returned, 0 when the time is up; dies (op) if it fails. */
 int
-bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
-              const char *op)
+bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
+         const char *op)
 {
     for (;;) {
         int ms = -1, ready;
+        bool last_look = FALSE;
         if (deadline > 0) {
             const double left_ms = (deadline - bsd_now()) * 1000;
-            if (left_ms <= 0)
-                return 0;
-            /* rounded up, so poll never wakes before the deadline; poll
+            /* rounded up, so the wait never ends before the deadline; it
              * takes an int, so a longer wait goes round again */
-            ms = left_ms >= (double)INT_MAX ? INT_MAX : (int)ceil(left_ms);
+            if (left_ms <= 0) {
+                ms = 0;
+                last_look = TRUE;
+            }
+            else
+                ms = left_ms >= (double)INT_MAX ? INT_MAX : (int)ceil(left_ms);
         }
-        ready = poll(pfds, n, ms);
+        ready = wait_once(ctx, ms);
         if (ready > 0)
             return ready;
         if (ready < 0) {
@@ -241,8 +246,29 @@ bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
             else
                 PERL_ASYNC_CHECK();
         }
-        /* 0: the time is up, or one INT_MAX-millisecond stretch of it */
+        else if (last_look)
+            return 0;
+        /* else the time is up (one more look), or one INT_MAX-ms stretch of it */
     }
+}
+
+typedef struct { struct pollfd *pfds; nfds_t n; } bsd_poll_args;
+
+static int
+S_poll_once(void *ctx, int ms)
+{
+    const bsd_poll_args *const a = (const bsd_poll_args *)ctx;
+    return poll(a->pfds, a->n, ms);
+}
+
+int
+bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
+              const char *op)
+{
+    bsd_poll_args a;
+    a.pfds = pfds;
+    a.n = n;
+    return bsd_wait(aTHX_ S_poll_once, &a, deadline, c, op);
 }
 
 /* Wait until the call's socket is ready for c->events: forever on a
@@ -913,23 +939,27 @@ bsd_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write, bool unbuffere
 
 /* ------------------------------------------------------------ fds */
 
-/* What select, fromfd and the poller accept as "a socket": one of our
- * objects, a Perl handle (glob, glob reference, IO object), or a plain
- * integer fd. */
-int
-bsd_fd_of(pTHX_ SV *sv, const char *op)
+/* An item (SPEC 7: what select, the poller, sendfile and send_fds take):
+ * a socket object, a Perl handle (a glob, a reference to one, an IO
+ * object) or a plain fd number.  Returns its fd and says which it is;
+ * get-magic has run.  quiet: a closed socket or handle gives -1 instead
+ * of dying EBADF (so it can still be unregistered). */
+static int
+S_item_fd(pTHX_ SV *sv, bsd_item_info *info, const char *op, bool quiet)
 {
     IO *io = NULL;
     IV fd = -1;
-    SvGETMAGIC(sv);
+    info->sock = NULL;
     if (SvROK(sv)) {
         SV *const target = SvRV(sv);
         const MAGIC *const mg = SvTYPE(target) >= SVt_PVMG
             ? mg_findext(target, PERL_MAGIC_ext, &bsd_sock_vtbl) : NULL;
         if (mg) {
-            if (((bsd_sock *)mg->mg_ptr)->fd < 0)
+            info->kind = BSD_ITEM_SOCK;
+            info->sock = (bsd_sock *)mg->mg_ptr;
+            if (info->sock->fd < 0 && !quiet)
                 bsd_die_closed(aTHX_ op);
-            return ((bsd_sock *)mg->mg_ptr)->fd;
+            return info->sock->fd;
         }
         if (isGV_with_GP(target))
             io = GvIO(MUTABLE_GV(target));
@@ -944,12 +974,48 @@ bsd_fd_of(pTHX_ SV *sv, const char *op)
     else if (bsd_parse_iv(aTHX_ sv, 0, INT_MAX, &fd) != BSD_INT_OK)
         bsd_die_arg(aTHX_ op, "fd must be an integer in 0..%d or a file handle, got %" SVf,
                     INT_MAX, SVfARG(bsd_describe(aTHX_ sv)));
-    else
+    else {
+        info->kind = BSD_ITEM_FD;
         return (int)fd;
+    }
 
+    info->kind = BSD_ITEM_HANDLE;
     if (io && IoIFP(io))
         fd = PerlIO_fileno(IoIFP(io));
-    if (fd < 0)
+    if (fd < 0 && !quiet)
         bsd_die_errno(aTHX_ op, EBADF, NULL);   /* a handle that is not open */
-    return (int)fd;
+    return (int)(fd < 0 ? -1 : fd);
+}
+
+int
+bsd_item_fd_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op)
+{
+    return S_item_fd(aTHX_ sv, info, op, FALSE);
+}
+
+int
+bsd_item_fd_quiet_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op)
+{
+    return S_item_fd(aTHX_ sv, info, op, TRUE);
+}
+
+/* The fd a handle item has now (-1 when closed), running no Perl code. */
+int
+bsd_item_current_fd(pTHX_ SV *handle)
+{
+    SV *const target = SvROK(handle) ? SvRV(handle) : handle;
+    IO *io = NULL;
+    if (isGV_with_GP(target))
+        io = GvIO(MUTABLE_GV(target));
+    else if (SvTYPE(target) == SVt_PVIO)
+        io = MUTABLE_IO(target);
+    return io && IoIFP(io) ? PerlIO_fileno(IoIFP(io)) : -1;
+}
+
+int
+bsd_fd_of(pTHX_ SV *sv, const char *op)
+{
+    bsd_item_info info;
+    SvGETMAGIC(sv);
+    return S_item_fd(aTHX_ sv, &info, op, FALSE);
 }

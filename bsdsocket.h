@@ -6,6 +6,10 @@
  *   bsd_addr.c   the address converter pair: Perl value <-> sockaddr
  *   bsd_args.c   argument conversion: integers, sizes, byte strings
  *   bsd_error.c  the one error thrower
+ *   bsd_msg.c    sendmsg/recvmsg, fd passing, sendfile, batches
+ *   bsd_ready.c  select and the poller
+ *   bsd_resolve.c, bsd_connect.c, bsd_fast.c: the resolver,
+ *                create_connection, the method-call shortcut
  *
  * Every helper takes pTHX_ and has a short macro without it, as perl's own
  * sources do.  Names are prefixed bsd_ because the .o files are linked
@@ -286,9 +290,13 @@ struct bsd_call {
         (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
 
-/* The one place that waits (bsd_sock.c): poll until ready or the deadline
- * (bsd_now() seconds, 0 = none); signals run Perl's handlers.  Returns the
- * number of ready fds, 0 if the time ran out. */
+/* The one place that waits (bsd_sock.c): wait_once(ctx, ms) until
+ * something is ready or the deadline (bsd_now() seconds, 0 = none);
+ * signals run Perl's handlers.  Returns what wait_once did, 0 if the time
+ * ran out.  bsd_poll_wait is it with poll(2) on pfds. */
+typedef int (*bsd_wait_once)(void *ctx, int ms);
+int     bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline,
+                 bsd_call *c, const char *op);
 double  bsd_now(void);
 int     bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline,
                       bsd_call *c, const char *op);
@@ -408,7 +416,30 @@ void    bsd_fast_boot(pTHX);
 void    bsd_fast_clone(pTHX);
 UV      bsd_fast_taken(pTHX);
 
-/* The fd behind a socket object, a Perl handle or a plain integer. */
+/* The fd behind an item: a socket object, a Perl handle or a plain
+ * integer (bsd_sock.c).  bsd_fd_of runs get-magic and dies for a closed
+ * one; the _nomg ones say which kind it was, and the quiet one gives -1
+ * for a closed socket or handle. */
 int     bsd_fd_of(pTHX_ SV *sv, const char *op);
+enum { BSD_ITEM_SOCK, BSD_ITEM_HANDLE, BSD_ITEM_FD };
+typedef struct { int kind; bsd_sock *sock; } bsd_item_info;
+int     bsd_item_fd_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
+int     bsd_item_fd_quiet_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
+int     bsd_item_current_fd(pTHX_ SV *handle);
+
+/* Readiness (bsd_ready.c): BSDSocket::select and BSDSocket::Poller. */
+void    bsd_select(pTHX_ SV *lists[3], SV *timeout, SV **out);
+typedef struct bsd_poller bsd_poller;
+extern MGVTBL bsd_poller_vtbl;
+SV         *bsd_poller_new(pTHX_ HV *stash, const char *backend);
+bsd_poller *bsd_poller_of(pTHX_ SV *sv, const char *op);
+const char *bsd_poller_backend(bsd_poller *p);
+int         bsd_poller_fileno(bsd_poller *p);
+int         bsd_poller_count(bsd_poller *p);
+void        bsd_poller_close(pTHX_ bsd_poller *p);
+void        bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
+void        bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
+void        bsd_poller_unregister(pTHX_ bsd_poller *p, SV *item);
+AV         *bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout);
 
 #endif /* BSDSOCKET_H */

@@ -10,6 +10,7 @@ require XSLoader;
 XSLoader::load('BSDSocket', $VERSION);
 
 require BSDSocket::Error;
+require BSDSocket::Poller;
 
 # Filled by the XS BOOT section: every constant name, defined here or not.
 our @CONSTANT_NAMES;
@@ -26,7 +27,9 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
 use Exporter 'import';
 our @EXPORT      = ((grep { /^SOCK_/ } @CONSTANT_NAMES),
                     qw(AF_UNSPEC AF_UNIX AF_INET AF_INET6));
-our @EXPORT_OK   = (@CONSTANT_NAMES, @FUNCTIONS);
+# select only by name, never with a tag: it would take the place of perl's
+# own select in both its forms (select $fh, and the 4-argument sleep).
+our @EXPORT_OK   = (@CONSTANT_NAMES, @FUNCTIONS, 'select');
 our %EXPORT_TAGS = (
     constants => [@CONSTANT_NAMES],
     functions => [@FUNCTIONS],
@@ -137,7 +140,7 @@ C<SOCK_*> constant.  Everything else on request, by name or by tag:
 
 Every constant: C<AF_*>, C<PF_*>, C<SOCK_*>, C<SOL_*>, C<SO_*>,
 C<IPPROTO_*>, C<TCP_*>, C<UDP_*>, C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>,
-C<SOMAXCONN>, C<INADDR_*>, C<AI_*>, C<NI_*>, C<EAI_*>, C<SCM_*> and the
+C<SOMAXCONN>, C<INADDR_*>, C<AI_*>, C<NI_*>, C<EAI_*>, C<SCM_*>, C<POLL*> and the
 C<h_errno> codes C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>,
 C<NO_DATA>, C<NO_ADDRESS>.  C<@BSDSocket::CONSTANT_NAMES> lists them.
 
@@ -149,8 +152,11 @@ C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
 C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
 C<has_ipv6>, C<has_dualstack_ipv6>, C<create_connection>,
-C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is exported by default: several have the names of
-Perl builtins, and importing one replaces the builtin in your package.
+C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
+exported by default: several have the names of Perl builtins, and
+importing one replaces the builtin in your package.  C<select> is not in
+any tag for that reason (it would replace both forms of Perl's
+C<select>); import it by name if you want it.
 
 =item C<:all>
 
@@ -408,6 +414,30 @@ buffer, padding included.  Sum these for the C<$ancbufsize> of
 L</recvmsg>: C<CMSG_SPACE(4 * $nfds)> for C<$nfds> descriptors,
 C<CMSG_SPACE(12)> for C<SCM_CREDENTIALS>.
 
+=head2 select
+
+  use BSDSocket qw(select);
+  ($readable, $writable, $exceptional) = BSDSocket::select(\@read, \@write, \@error, $timeout)
+
+Waits until at least one item is ready or C<$timeout> seconds pass
+(C<undef> or left out: as long as it takes; 0: just look), and returns
+three array references holding the very items of each list that are
+ready, in the order given (all three empty when the time ran out).  An
+item is a socket object, a Perl handle or an fd number; a list may be
+C<undef>.  Readable means data, a connection to accept, end of file or
+a pending error; writable, room to send (or a pending error);
+exceptional, urgent (C<MSG_OOB>) data: what C<select(2)> means by them.
+It is C<poll(2)> underneath, so there is no limit of 1024 (C<FD_SETSIZE>)
+on fd numbers, and the cost is per item, not per fd number.  Signals run
+Perl's handlers and the wait goes on (L</TIMEOUTS AND SIGNALS>).  A
+closed socket or handle, or a number that is not an open fd, dies with
+C<EBADF>; anything else that is not an item, EINVAL.
+
+C<select> is exported only when asked for by name, never by a tag: it
+would take the place of Perl's own C<select> in your package.  For many
+sockets, or the same set again and again, L<BSDSocket::Poller> costs less
+per wait.
+
 =head2 getdefaulttimeout
 
   $seconds = BSDSocket::getdefaulttimeout
@@ -592,6 +622,13 @@ handle unbuffered (reads take only what they need, writes go out at
 once); C<undef>, -1 or a positive size leave PerlIO's own buffering (it
 has no per-handle size).  The handle and the socket are independent:
 close either first.  A bad mode or bufsize dies with EINVAL.
+
+=head2 new
+
+  $sock = BSDSocket::Socket->new($family, $type, $proto = 0)
+
+The class-method spelling of L</socket>: blesses into the class it is
+called on, so a subclass's C<new> can call C<SUPER::new>.
 
 =head2 recv
 
@@ -955,6 +992,34 @@ Magic is honoured once per argument: a tied scalar is fetched once, an
 overloaded object converted once.  An exception thrown by an overload
 method comes out of the call unchanged.
 
+=head1 READINESS AND EVENT LOOPS
+
+L</select> and L<BSDSocket::Poller> wait on BSDSocket's sockets, Perl
+handles and fds together.  The rest of Perl's world takes a socket
+through its C<fileno>, and the socket stays a BSDSocket object for
+everything else:
+
+  # perl's own select
+  vec(my $rin = '', $sock->fileno, 1) = 1;
+  select(my $rout = $rin, undef, undef, 1.5);
+
+  # IO::Select: a [fileno, socket] pair gives the socket back
+  my $sel = IO::Select->new([$sock->fileno, $sock]);
+  for my $ready ($sel->can_read(1.5)) { my $s = $ready->[1]; ... }
+
+  # AnyEvent
+  my $w = AnyEvent->io(fh => $sock->fileno, poll => 'r', cb => sub { ... });
+
+  # IO::Async: a Handle on the fd, or a Stream on a makefile handle
+  $loop->add(IO::Async::Handle->new(read_fileno => $sock->fileno,
+                                     on_read_ready => sub { ... }));
+  $loop->add(IO::Async::Stream->new(handle => $sock->makefile('rw'), ...));
+
+(C<IO::Select-E<gt>add($sock)> itself does not work: IO::Select calls
+Perl's C<fileno> builtin, which wants a glob.)  Put a socket that an event
+loop watches in non-blocking mode (C<settimeout(0)>) so that a call made
+when the loop says "ready" never waits.
+
 =head1 ERRORS
 
 Every failure dies with a L<BSDSocket::Error> object (or a subclass),
@@ -1175,10 +1240,14 @@ bench/run.pl>; C<perl bench/run.pl --help> lists its options
 
 =head1 SEE ALSO
 
+L<BSDSocket::Poller>, for waiting on many sockets; L<BSDSocket::Error>;
 L<Socket>, the core module with the same constants and functional
 pack/unpack helpers; L<IO::Socket::IP>, the handle-based interface that
-does IPv4 and IPv6; L<BSDSocket::Error>; Python's C<socket> module, whose
-design this follows.
+does IPv4 and IPv6; Python's C<socket> module, whose design this follows.
+The examples in F<eg/>: F<echo-server.pl> and F<echo-client.pl> (the
+seed's pair), F<poller-echo-server.pl> (many clients on one poller),
+F<udp-echo.pl> (datagrams in batches) and F<fd-passing.pl> (a file
+descriptor handed to another process).
 
 =head1 AUTHOR
 

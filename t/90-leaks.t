@@ -149,6 +149,33 @@ my %happy = (
         my $n = $a->sendfile($r);
         my $d = $b->recv(10);
     },
+    select      => sub {
+        $a->send('s');
+        my ($r, $w, $e) = BSDSocket::select([$b, $a->fileno], [$a], undef, 0);
+        my $d = $b->recv(10);
+    },
+    poller      => sub {
+        for my $backend ('epoll', 'poll') {
+            my $p = BSDSocket::Poller->new(backend => $backend);
+            $p->register($b, POLLIN, { state => [1] });
+            $p->register($a->fileno, POLLOUT);
+            $a->send('p');
+            my @ready = $p->poll(0);
+            $p->modify($b, POLLIN | POLLOUT, 'data');
+            @ready = $p->poll(0);
+            $p->unregister($b);
+            my $d = $b->recv(10);
+        }
+    },
+    poller_stale => sub {
+        my $p = BSDSocket::Poller->new;
+        my ($x, $y) = BSDSocket::socketpair();
+        my $keep = $x->dup;
+        $p->register($x, POLLIN, [1, 2]);
+        $y->send('z');
+        $x->close;
+        my @ready = $p->poll(0);        # drops it, rebuilds the epoll set
+    },
     batches     => sub {
         my $n = $u->send_many(['one', ['two', $v_addr]], $v_addr);
         my @got = $v->recv_many(4, 10);
@@ -234,6 +261,21 @@ my %dies = (
     },
     send_many_bad   => sub { dies { $u->send_many([['a', 'b', 'c']]) }; dies { $u->send_many([['a', {}]]) } },
     recv_many_bad   => sub { dies { $v->recv_many(0, 10) }; dies { $v->recv_many(1024, 2**40) } },
+    select_bad      => sub { dies { BSDSocket::select([$closed], [], [], 0) }; dies { BSDSocket::select(['x']) };
+                             dies { BSDSocket::select({}) }; dies { BSDSocket::select([$a], [], [], -1) } },
+    poller_bad      => sub {
+        my $p = BSDSocket::Poller->new;
+        $p->register($a, POLLIN, 'kept');
+        dies { $p->register($a, POLLIN, [1]) };
+        dies { $p->register($b, 0x4000, [1]) };
+        dies { $p->modify($b, POLLIN, [1]) };
+        dies { $p->unregister($b) };
+        dies { $p->register('nope', POLLIN) };
+        dies { $p->poll(-1) };
+        dies { BSDSocket::Poller->new(backend => 'x') };
+        $p->close;
+        dies { $p->poll(0) };
+    },
     recv_many_empty => sub { $v->settimeout(0); dies { $v->recv_many(4, 10) }; $v->settimeout(undef) },
 );
 {

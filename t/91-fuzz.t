@@ -3,6 +3,7 @@ use warnings;
 use Test::More;
 use Scalar::Util qw(dualvar);
 use POSIX ();
+use Time::HiRes ();
 
 use lib 't/lib';
 use BSDTest;
@@ -291,6 +292,22 @@ my @ops = (
     [send_many  => sub { my $s = invocant(); my $m = some_messages($s);
                          call(send_many => $s, \$m, (rand() < 0.5 ? do { my $to = address_of($s); \$to } : ())) }],
     [recv_many  => sub { my @r = call(recv_many => invocant(), arg(\&a_count), arg(\&a_small_size), maybe()) }],
+    [select     => sub { my @r = bounded_wait(sub { apply(\&BSDSocket::select, arg(\&an_item_list),
+                                                            arg(\&an_item_list), arg(\&an_item_list),
+                                                            arg(\&a_timeout)) }) }],
+    [poller     => sub { my $p = BSDSocket::Poller->new(backend => pick('epoll', 'poll'));
+                         for (1 .. 1 + int rand 4) {
+                             my $m = pick(qw(register register modify unregister));
+                             my $item = an_item();
+                             eval { apply(sub { $p->$m(@_) }, \$item,
+                                          ($m eq 'unregister' ? () : (arg(\&some_events), maybe()))) };
+                             die $@ if $@ && !(ref $@ && $@->isa('BSDSocket::Error')) && $@ ne $OWN_DEATH;
+                         }
+                         # now and then a method on something that is no poller
+                         my $self = rand() < 0.9 ? $p : scalar_value();
+                         my $poll = BSDSocket::Poller->can(pick(qw(poll poll count fileno backend)));
+                         my @r = bounded_wait(sub { apply(sub { $poll->($self, @_) }, arg(\&a_timeout)) });
+                         $p->close if rand() < 0.5 }],
     [cmsg       => sub { my $r = apply(BSDSocket->can(pick(qw(CMSG_LEN CMSG_SPACE))), args(1)) }],
     [create_server => sub { my $s = BSDSocket::create_server(rand() < 0.5 ? inet_address() : scalar_value(),
                                                              map { ($_ => scalar_value()) }
@@ -310,6 +327,31 @@ sub a_size  { pick(0, 1, 64, 65536, 1 << 20, 2**50, 2**62, scalar_value()) }
 sub a_level { rand() < 0.7 ? pick(@levels) : scalar_value() }
 sub an_option { rand() < 0.7 ? int rand 80 : scalar_value() }
 
+# for select and the poller
+#
+# They take their timeout as an argument, and a fuzzed one may be undef or
+# huge: a 20 ms timer ends the wait.  Its handler dies, which drives the
+# signal path inside the wait as well.
+sub bounded_wait {
+    my ($code) = @_;
+    my $guard_left = alarm 0;
+    my @r = eval {
+        local $SIG{ALRM} = sub { die $OWN_DEATH };
+        Time::HiRes::ualarm(20_000);
+        my @got = eval { $code->() };
+        my $e = $@;
+        Time::HiRes::ualarm(0);     # still inside: a late tick dies into the outer eval
+        die $e if $e;
+        @got;
+    };
+    my $e = $@;
+    alarm($guard_left > 1 ? $guard_left : 1);
+    die $e if $e;
+    return @r;
+}
+sub an_item { rand() < 0.8 ? pick(a_socket(), a_socket()->fileno, \*STDERR, 2) : scalar_value() }
+sub an_item_list { rand() < 0.8 ? [map { an_item() } 1 .. int rand 4] : scalar_value() }
+sub some_events { rand() < 0.8 ? pick(POLLIN, POLLOUT, POLLIN | POLLOUT, 0, POLLPRI, 0x4000) : scalar_value() }
 # for the data-transfer calls (SPEC 7)
 sub a_buffer { rand() < 0.5 ? pick(undef, '', 'x' x 10, 'y' x 5000, "\x{263a}" x 3, 42) : scalar_value() }
 sub a_count { rand() < 0.7 ? pick(0, 1, 2, 3, 32, 253, 254, 1024, 1025, -1) : scalar_value() }

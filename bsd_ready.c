@@ -1,0 +1,624 @@
+/*
+ * bsd_ready.c - readiness (SPEC 7): BSDSocket::select on poll(2), and
+ * BSDSocket::Poller on epoll (poll(2) where there is no epoll).
+ *
+ * An item is a socket object, a Perl handle or a plain fd number
+ * (bsd_item_fd).  Both wait through the one waiting loop, bsd_wait()
+ * in bsd_sock.c, so timeouts, EINTR and Perl's signal handlers behave as
+ * in every other call.
+ *
+ * The poller keeps one registration per fd number.  A socket closed while
+ * registered must never be reported, nor may whatever file later gets its
+ * number: each registration carries a generation number in its epoll
+ * data, and before an event is reported the item is asked whether it
+ * still has that fd (a socket object, a handle) or, for a bare number,
+ * whether the fd is still the same file (fstat).  A registration found
+ * stale is dropped; when the kernel still holds it (its file lives on in
+ * a dup somewhere, so closing our fd did not remove it), the epoll set is
+ * built again without it, under the same fd number.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef __linux__
+#  include <sys/epoll.h>
+#  define BSD_HAVE_EPOLL 1
+#endif
+
+#include "bsdsocket.h"
+
+/* -------------------------------------------------------------- select */
+
+typedef struct {
+    SV   *item;         /* a copy of the caller's item (same referent) */
+    int   fd;
+    short list;         /* 0 read, 1 write, 2 error */
+} bsd_select_item;
+
+/* Which poll results put an fd in which list: what Linux's select(2)
+ * itself uses (fs/select.c), so the answer is select's. */
+#define BSD_SELECT_READ   (POLLIN | POLLHUP | POLLERR)
+#define BSD_SELECT_WRITE  (POLLOUT | POLLERR)
+#define BSD_SELECT_ERROR  (POLLPRI)
+
+static const short bsd_select_asks[3] = { POLLIN, POLLOUT, POLLPRI };
+static const short bsd_select_means[3] = {
+    BSD_SELECT_READ, BSD_SELECT_WRITE, BSD_SELECT_ERROR
+};
+
+/* BSDSocket::select(\@read, \@write, \@error, $timeout): the items of
+ * each list that are ready, as three new arrays (out[0..2], mortal). */
+void
+bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
+{
+    static const char *const names[3] = { "read list", "write list", "error list" };
+    const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "select");
+    bsd_select_item *items;
+    struct pollfd *pfds;
+    int *slot_of = NULL;        /* fd -> its pollfd, while building */
+    SSize_t total = 0, k, n;
+    nfds_t used = 0;
+    int max_fd = -1, l;
+    AV *avs[3];
+
+    /* every item read (and held) before anything is waited on */
+    for (l = 0; l < 3; l++) {
+        SV *const list = lists[l];
+        avs[l] = NULL;
+        if (!list)
+            continue;
+        SvGETMAGIC(list);
+        if (!SvOK(list) && !SvROK(list))
+            continue;
+        if (!SvROK(list) || SvTYPE(SvRV(list)) != SVt_PVAV)
+            bsd_die_arg(aTHX_ "select", "the %s must be an array reference or undef, got %" SVf,
+                        names[l], SVfARG(bsd_describe(aTHX_ list)));
+        avs[l] = MUTABLE_AV(SvRV(list));
+        total += (SSize_t)av_count(avs[l]);
+    }
+    Newx(items, total ? total : 1, bsd_select_item);
+    SAVEFREEPV(items);
+    n = 0;
+    for (l = 0; l < 3; l++) {
+        SSize_t i, count;
+        if (!avs[l])
+            continue;
+        /* (the array is held: an item's magic could free it) */
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(avs[l])));
+        count = (SSize_t)av_count(avs[l]);
+        for (i = 0; i < count && n < total; i++) {
+            SV **const svp = av_fetch(avs[l], i, 0);
+            SV *const item = svp ? *svp : &PL_sv_undef;
+            bsd_item_info info;
+            SvGETMAGIC(item);
+            items[n].fd = bsd_item_fd_nomg(aTHX_ item, &info, "select");
+            items[n].item = sv_2mortal(newSVsv_nomg(item));
+            items[n].list = (short)l;
+            if (items[n].fd > max_fd)
+                max_fd = items[n].fd;
+            n++;
+        }
+    }
+
+    /* one pollfd per fd, whatever lists it is in */
+    Newx(pfds, n ? n : 1, struct pollfd);
+    SAVEFREEPV(pfds);
+    if (n) {
+        Newx(slot_of, (size_t)max_fd + 1, int);
+        SAVEFREEPV(slot_of);
+        for (k = 0; k < n; k++)
+            slot_of[items[k].fd] = -1;
+        for (k = 0; k < n; k++) {
+            const int fd = items[k].fd;
+            if (slot_of[fd] < 0) {
+                slot_of[fd] = (int)used;
+                pfds[used].fd = fd;
+                pfds[used].events = 0;
+                used++;
+            }
+            pfds[slot_of[fd]].events |= bsd_select_asks[items[k].list];
+        }
+    }
+    for (k = 0; k < (SSize_t)used; k++)
+        pfds[k].revents = 0;
+
+    (void)bsd_poll_wait(aTHX_ pfds, used, timeout < 0 ? 0 : bsd_now() + timeout, NULL, "select");
+
+    for (l = 0; l < 3; l++)
+        out[l] = sv_2mortal(newRV_noinc(MUTABLE_SV(newAV())));
+    for (k = 0; k < n; k++) {
+        const short revents = pfds[slot_of[items[k].fd]].revents;
+        if (revents & POLLNVAL)         /* closed while we waited: as select(2) */
+            bsd_die_errno(aTHX_ "select", EBADF, NULL);
+        if (revents & bsd_select_means[items[k].list])
+            av_push(MUTABLE_AV(SvRV(out[items[k].list])), SvREFCNT_inc_simple_NN(items[k].item));
+    }
+}
+
+/* -------------------------------------------------------------- poller */
+
+typedef struct {
+    SV        *item;        /* a copy of what was registered; NULL: free slot */
+    SV        *data;        /* reported instead of the item, or NULL */
+    bsd_sock  *sock;        /* item is a socket object: its struct (held by item) */
+    dev_t      dev;         /* item is a bare fd: the file it was */
+    ino_t      ino;
+    U32        gen;         /* this registration's generation */
+    short      events;      /* POLL* asked for */
+    unsigned char kind;     /* BSD_ITEM_* */
+} bsd_watch;
+
+struct bsd_poller {
+    int        epfd;        /* the epoll instance; -1 with the poll backend */
+    bool       use_poll;
+    bool       closed;
+    bsd_watch *watch;       /* indexed by fd */
+    int        room;        /* slots in watch */
+    int        count;       /* registrations */
+    U32        next_gen;
+};
+
+/* What a poller may be asked to watch for; POLLERR and POLLHUP always
+ * come, asked or not. */
+#ifndef POLLRDHUP
+#  define POLLRDHUP 0
+#endif
+#define BSD_POLL_ASKABLE (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLERR | POLLHUP)
+
+#ifdef BSD_HAVE_EPOLL
+static uint32_t
+S_to_epoll(short events)
+{
+    return ((events & POLLIN) ? EPOLLIN : 0) | ((events & POLLPRI) ? EPOLLPRI : 0)
+         | ((events & POLLOUT) ? EPOLLOUT : 0)
+#if POLLRDHUP
+         | ((events & POLLRDHUP) ? EPOLLRDHUP : 0)
+#endif
+         ;
+}
+
+static short
+S_from_epoll(uint32_t events)
+{
+    return (short)(((events & EPOLLIN) ? POLLIN : 0) | ((events & EPOLLPRI) ? POLLPRI : 0)
+         | ((events & EPOLLOUT) ? POLLOUT : 0) | ((events & EPOLLERR) ? POLLERR : 0)
+         | ((events & EPOLLHUP) ? POLLHUP : 0)
+#if POLLRDHUP
+         | ((events & EPOLLRDHUP) ? POLLRDHUP : 0)
+#endif
+         );
+}
+
+static int
+S_epoll_ctl(bsd_poller *p, int op, int fd, const bsd_watch *w)
+{
+    struct epoll_event ev;
+    ev.events = S_to_epoll(w->events);
+    ev.data.u64 = ((uint64_t)w->gen << 32) | (uint32_t)fd;
+    return epoll_ctl(p->epfd, op, fd, &ev);
+}
+#endif
+
+static void
+S_forget(pTHX_ bsd_watch *w)
+{
+    SV *const item = w->item, *const data = w->data;
+    w->item = w->data = NULL;
+    w->sock = NULL;
+    SvREFCNT_dec(item);
+    SvREFCNT_dec(data);
+}
+
+static void
+S_drop_all(pTHX_ bsd_poller *p)
+{
+    int fd;
+    for (fd = 0; fd < p->room; fd++)
+        if (p->watch[fd].item)
+            S_forget(aTHX_ &p->watch[fd]);
+    Safefree(p->watch);
+    p->watch = NULL;
+    p->room = p->count = 0;
+}
+
+static void
+S_poller_close(pTHX_ bsd_poller *p)
+{
+    if (p->closed)
+        return;
+    p->closed = TRUE;
+    if (p->epfd >= 0)
+        (void)close(p->epfd);
+    p->epfd = -1;
+    S_drop_all(aTHX_ p);
+}
+
+static int
+S_poller_free(pTHX_ SV *sv, MAGIC *mg)
+{
+    PERL_UNUSED_ARG(sv);
+    S_poller_close(aTHX_ (bsd_poller *)mg->mg_ptr);
+    return 0;
+}
+
+/* A new thread gets a copy of the struct, pointing at the parent's
+ * registrations and epoll instance: it gets a closed poller instead. */
+static int
+S_poller_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
+{
+    bsd_poller *const p = (bsd_poller *)mg->mg_ptr;
+    PERL_UNUSED_ARG(param);
+    p->epfd = -1;
+    p->closed = TRUE;
+    p->watch = NULL;
+    p->room = p->count = 0;
+    return 0;
+}
+
+MGVTBL bsd_poller_vtbl = {
+    NULL, NULL, NULL, NULL, S_poller_free, NULL, S_poller_dup, bsd_magic_not_local
+};
+
+/* BSDSocket::Poller->new(backend => 'epoll' | 'poll'): epoll by default,
+ * where there is one. */
+SV *
+bsd_poller_new(pTHX_ HV *stash, const char *backend)
+{
+    bsd_poller fresh;
+    SV *const obj = newSV_type(SVt_PVMG);
+    SV *const rv = sv_2mortal(newRV_noinc(obj));
+    MAGIC *mg;
+    bsd_poller *p;
+    Zero(&fresh, 1, bsd_poller);
+    fresh.epfd = -1;
+    fresh.closed = TRUE;            /* until it has its epoll instance */
+    mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_poller_vtbl,
+                     (const char *)&fresh, sizeof fresh);
+    mg->mg_flags |= MGf_DUP | MGf_LOCAL;
+    sv_bless(rv, stash);
+    p = (bsd_poller *)mg->mg_ptr;
+    p->use_poll = backend && strEQ(backend, "poll");
+#ifdef BSD_HAVE_EPOLL
+    if (!p->use_poll) {
+        p->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (p->epfd < 0) {
+            if (errno != ENOSYS)
+                bsd_die_errno(aTHX_ "Poller->new", errno, NULL);
+            p->use_poll = TRUE;         /* a kernel without epoll */
+        }
+    }
+#else
+    p->use_poll = TRUE;
+#endif
+    p->closed = FALSE;
+    return rv;
+}
+
+bsd_poller *
+bsd_poller_of(pTHX_ SV *sv, const char *op)
+{
+    SV *value = sv;
+    bsd_poller *p = NULL;
+    if (SvGMAGICAL(value))
+        value = sv_mortalcopy(value);
+    if (SvROK(value) && SvTYPE(SvRV(value)) >= SVt_PVMG) {
+        const MAGIC *const mg = mg_findext(SvRV(value), PERL_MAGIC_ext, &bsd_poller_vtbl);
+        if (mg)
+            p = (bsd_poller *)mg->mg_ptr;
+    }
+    if (!p)
+        bsd_die_arg(aTHX_ op, "expected a BSDSocket::Poller object, got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ value)));
+    if (p->closed)
+        bsd_die_errno(aTHX_ op, EBADF, NULL);
+    /* held for the call: an argument's magic could drop the last reference */
+    sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(value)));
+    return p;
+}
+
+const char *
+bsd_poller_backend(bsd_poller *p)
+{
+    return p->use_poll ? "poll" : "epoll";
+}
+
+int
+bsd_poller_fileno(bsd_poller *p)
+{
+    return p->epfd;
+}
+
+int
+bsd_poller_count(bsd_poller *p)
+{
+    return p->count;
+}
+
+void
+bsd_poller_close(pTHX_ bsd_poller *p)
+{
+    S_poller_close(aTHX_ p);
+}
+
+/* Whether a registration still stands for the file it was made for. */
+static bool
+S_still_there(pTHX_ const bsd_watch *w, int fd)
+{
+    struct stat st;
+    switch (w->kind) {
+    case BSD_ITEM_SOCK:
+        return w->sock->fd == fd;
+    case BSD_ITEM_HANDLE:
+        return bsd_item_current_fd(aTHX_ w->item) == fd;
+    default:
+        return fstat(fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino;
+    }
+}
+
+/* The registration an item has: by its fd, or (a socket or handle closed
+ * since) by what it refers to.  NULL if none. */
+static bsd_watch *
+S_find(pTHX_ bsd_poller *p, SV *item, int fd)
+{
+    int i;
+    if (fd >= 0 && fd < p->room && p->watch[fd].item) {
+        bsd_watch *const w = &p->watch[fd];
+        if (!SvROK(item) || (SvROK(w->item) && SvRV(w->item) == SvRV(item)))
+            return w;
+    }
+    if (SvROK(item))
+        for (i = 0; i < p->room; i++)
+            if (p->watch[i].item && SvROK(p->watch[i].item)
+                && SvRV(p->watch[i].item) == SvRV(item))
+                return &p->watch[i];
+    return NULL;
+}
+
+static short
+S_events_arg(pTHX_ SV *events_sv, const char *op)
+{
+    const IV events = bsd_sv_to_iv(aTHX_ events_sv, 0, 0x7fff, "events", op);
+    if (events & ~(IV)BSD_POLL_ASKABLE)
+        bsd_die_arg(aTHX_ op, "events must be POLLIN, POLLPRI, POLLOUT, POLLRDHUP, POLLERR or "
+                              "POLLHUP, or'd together, got %" IVdf, events);
+    return (short)events;
+}
+
+/* Build the epoll set again from the registrations that still stand,
+ * under the same fd number: what a stale registration the kernel still
+ * holds needs. */
+static void
+S_rebuild(pTHX_ bsd_poller *p)
+{
+#ifdef BSD_HAVE_EPOLL
+    const int fresh = epoll_create1(EPOLL_CLOEXEC);
+    int fd;
+    if (fresh < 0)
+        bsd_die_errno(aTHX_ "poll", errno, NULL);
+    if (dup3(fresh, p->epfd, O_CLOEXEC) < 0) {
+        const int err = errno;
+        (void)close(fresh);
+        bsd_die_errno(aTHX_ "poll", err, NULL);
+    }
+    (void)close(fresh);
+    for (fd = 0; fd < p->room; fd++) {
+        bsd_watch *const w = &p->watch[fd];
+        if (w->item && (!S_still_there(aTHX_ w, fd)
+                        || S_epoll_ctl(p, EPOLL_CTL_ADD, fd, w) < 0)) {
+            S_forget(aTHX_ w);
+            p->count--;
+        }
+    }
+#else
+    PERL_UNUSED_ARG(p);
+#endif
+}
+
+/* $p->register($item, $events, $data?) */
+void
+bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
+{
+    bsd_item_info info;
+    bsd_watch *w;
+    struct stat st;
+    short events;
+    int fd;
+    SvGETMAGIC(item);
+    fd = bsd_item_fd_nomg(aTHX_ item, &info, "register");
+    item = sv_2mortal(newSVsv_nomg(item));
+    events = S_events_arg(aTHX_ events_sv, "register");
+    if (data)
+        data = sv_2mortal(newSVsv(data));
+    if (p->closed)                  /* (the arguments' code may have closed it) */
+        bsd_die_errno(aTHX_ "register", EBADF, NULL);
+    /* before the table grows to fit it: a bare number may be any int */
+    if (fstat(fd, &st) < 0)
+        bsd_die_errno(aTHX_ "register", errno, NULL);
+    if (fd >= p->room) {
+        const int room = fd + 1 > p->room * 2 ? fd + 1 : p->room * 2;
+        Renew(p->watch, room, bsd_watch);
+        Zero(p->watch + p->room, room - p->room, bsd_watch);
+        p->room = room;
+    }
+    w = &p->watch[fd];
+    if (w->item) {
+        if (S_still_there(aTHX_ w, fd))
+            bsd_die_arg(aTHX_ "register", "fd %d is registered already (modify changes it)", fd);
+        S_forget(aTHX_ w);              /* a closed one whose number came back */
+        p->count--;
+    }
+    w->kind = (unsigned char)info.kind;
+    w->sock = info.sock;
+    w->events = events;
+    w->gen = ++p->next_gen;
+    w->dev = st.st_dev;         /* (what S_still_there checks a bare fd by) */
+    w->ino = st.st_ino;
+#ifdef BSD_HAVE_EPOLL
+    if (!p->use_poll && S_epoll_ctl(p, EPOLL_CTL_ADD, fd, w) < 0) {
+        /* EEXIST: the kernel still has the closed one's registration
+         * under this number and file: take it over */
+        if (errno != EEXIST || S_epoll_ctl(p, EPOLL_CTL_MOD, fd, w) < 0)
+            bsd_die_errno(aTHX_ "register", errno, NULL);
+    }
+#endif
+    w->item = SvREFCNT_inc_simple_NN(item);
+    w->data = data ? SvREFCNT_inc_simple_NN(data) : NULL;
+    p->count++;
+}
+
+/* $p->modify($item, $events, $data?): new events, and the data (left out:
+ * none, as Python's selectors do). */
+void
+bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
+{
+    bsd_item_info info;
+    bsd_watch *w;
+    short events;
+    int fd;
+    SvGETMAGIC(item);
+    fd = bsd_item_fd_quiet_nomg(aTHX_ item, &info, "modify");
+    events = S_events_arg(aTHX_ events_sv, "modify");
+    if (data)
+        data = sv_2mortal(newSVsv(data));
+    w = p->closed ? NULL : S_find(aTHX_ p, item, fd);
+    if (!w || !S_still_there(aTHX_ w, (int)(w - p->watch)))
+        bsd_die_errno(aTHX_ "modify", p->closed ? EBADF : ENOENT, NULL);
+    w->events = events;
+#ifdef BSD_HAVE_EPOLL
+    if (!p->use_poll && S_epoll_ctl(p, EPOLL_CTL_MOD, (int)(w - p->watch), w) < 0)
+        bsd_die_errno(aTHX_ "modify", errno, NULL);
+#endif
+    SvREFCNT_dec(w->data);
+    w->data = data ? SvREFCNT_inc_simple_NN(data) : NULL;
+}
+
+/* $p->unregister($item): also for a socket or handle closed since. */
+void
+bsd_poller_unregister(pTHX_ bsd_poller *p, SV *item)
+{
+    bsd_item_info info;
+    bsd_watch *w;
+    int fd;
+    SvGETMAGIC(item);
+    fd = bsd_item_fd_quiet_nomg(aTHX_ item, &info, "unregister");
+    w = S_find(aTHX_ p, item, fd);
+    if (!w)
+        bsd_die_errno(aTHX_ "unregister", ENOENT, NULL);
+    fd = (int)(w - p->watch);
+#ifdef BSD_HAVE_EPOLL
+    /* (fails harmlessly when the fd is closed or another file now; a
+     * registration the kernel still holds then is caught in poll) */
+    if (!p->use_poll)
+        (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+#endif
+    S_forget(aTHX_ w);
+    p->count--;
+}
+
+#ifdef BSD_HAVE_EPOLL
+typedef struct { int epfd; struct epoll_event *events; int max; } bsd_epoll_args;
+
+static int
+S_epoll_once(void *ctx, int ms)
+{
+    const bsd_epoll_args *const a = (const bsd_epoll_args *)ctx;
+    return epoll_wait(a->epfd, a->events, a->max, ms);
+}
+#endif
+
+/* Hand out one event of registration w (fd) if it still stands; else
+ * forget it.  Returns FALSE for a stale one. */
+static bool
+S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
+{
+    AV *pair;
+    if (!S_still_there(aTHX_ w, fd)) {
+        S_forget(aTHX_ w);
+        p->count--;
+        return FALSE;
+    }
+    pair = newAV();
+    av_push(out, newRV_noinc(MUTABLE_SV(pair)));
+    av_push(pair, newSVsv(w->data ? w->data : w->item));
+    av_push(pair, newSViv(revents));
+    return TRUE;
+}
+
+/* @ready = $p->poll($timeout): [$data // $item, $events] for each ready
+ * registration; $timeout undef waits as long as it takes. */
+AV *
+bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
+{
+    const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
+    const double deadline = timeout < 0 ? 0 : bsd_now() + timeout;
+    AV *const out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
+    int ready, i;
+    /* a signal handler may drop the last reference to the poller */
+    sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
+#ifdef BSD_HAVE_EPOLL
+    if (!p->use_poll) {
+        bsd_epoll_args a;
+        bool stale = FALSE;
+        a.epfd = p->epfd;
+        a.max = p->count > 0 ? (p->count < 4096 ? p->count : 4096) : 1;
+        Newx(a.events, a.max, struct epoll_event);
+        SAVEFREEPV(a.events);
+        ready = bsd_wait(aTHX_ S_epoll_once, &a, deadline, NULL, "poll");
+        if (p->closed)              /* a signal handler closed it */
+            bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        for (i = 0; i < ready; i++) {
+            const uint64_t key = a.events[i].data.u64;
+            const int fd = (int)(uint32_t)key;
+            bsd_watch *const w = fd < p->room ? &p->watch[fd] : NULL;
+            if (!w || !w->item || w->gen != (U32)(key >> 32)
+                || !S_report(aTHX_ p, out, w, fd, S_from_epoll(a.events[i].events)))
+                stale = TRUE;       /* the kernel holds one we no longer stand by */
+        }
+        if (stale)
+            S_rebuild(aTHX_ p);
+        return out;
+    }
+#endif
+    {
+        struct pollfd *pfds;
+        int *fds;
+        int n = 0, fd;
+        Newx(pfds, p->count ? p->count : 1, struct pollfd);
+        SAVEFREEPV(pfds);
+        Newx(fds, p->count ? p->count : 1, int);
+        SAVEFREEPV(fds);
+        for (fd = 0; fd < p->room && n < p->count; fd++)
+            if (p->watch[fd].item) {
+                pfds[n].fd = fd;
+                pfds[n].events = p->watch[fd].events;
+                pfds[n].revents = 0;
+                fds[n++] = fd;
+            }
+        ready = bsd_poll_wait(aTHX_ pfds, (nfds_t)n, deadline, NULL, "poll");
+        if (p->closed)
+            bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        for (i = 0; i < n && ready > 0; i++) {
+            bsd_watch *w;
+            if (!pfds[i].revents)
+                continue;
+            ready--;
+            fd = fds[i];
+            w = fd < p->room ? &p->watch[fd] : NULL;
+            if (!w || !w->item)             /* (a signal handler unregistered it) */
+                continue;
+            if (pfds[i].revents & POLLNVAL) {   /* closed while registered */
+                S_forget(aTHX_ w);
+                p->count--;
+                continue;
+            }
+            (void)S_report(aTHX_ p, out, w, fd, pfds[i].revents);
+        }
+    }
+    return out;
+}

@@ -1,0 +1,190 @@
+package BSDSocket::Poller;
+
+use 5.010;
+use strict;
+use warnings;
+
+our $VERSION = '0.01';
+
+require BSDSocket;    # the XS half of this class lives in BSDSocket.so
+
+# The event constants, for "use BSDSocket::Poller qw(POLLIN POLLOUT)".
+my @EVENTS = qw(POLLIN POLLPRI POLLOUT POLLERR POLLHUP POLLRDHUP);
+use Exporter 'import';
+our @EXPORT_OK   = @EVENTS;
+our %EXPORT_TAGS = (events => [@EVENTS]);
+{
+    no strict 'refs';
+    *{$_} = \&{"BSDSocket::$_"} for @EVENTS;
+}
+
+sub new {
+    my ($class, @opt) = @_;
+    BSDSocket::_die_arg('Poller->new', 'options come in name => value pairs') if @opt % 2;
+    my %opt = @opt;
+    my $backend = delete $opt{backend};
+    BSDSocket::_die_arg('Poller->new', 'unknown option ' . join(', ', map { "'$_'" } sort keys %opt))
+        if %opt;
+    BSDSocket::_die_arg('Poller->new', "backend must be 'epoll' or 'poll', got "
+                                      . (defined $backend ? "'$backend'" : 'undef'))
+        if @opt && !(defined $backend && ($backend eq 'epoll' || $backend eq 'poll'));
+    return _new(ref $class || $class, defined $backend ? $backend : ());
+}
+
+1;
+
+__END__
+
+=head1 NAME
+
+BSDSocket::Poller - wait on many sockets at once (epoll, or poll)
+
+=head1 SYNOPSIS
+
+  use BSDSocket qw(:all);
+
+  my $poller = BSDSocket::Poller->new;
+  $poller->register($listener, POLLIN);
+  while (1) {
+      for my $ready ($poller->poll(1.5)) {
+          my ($item, $events) = @$ready;
+          if ($item == $listener) {
+              my $conn = $listener->accept;
+              $poller->register($conn, POLLIN);
+          }
+          elsif ($events & (POLLIN | POLLHUP | POLLERR)) {
+              my $data = $item->recv(4096);
+              if (length $data) { $item->sendall($data) }
+              else { $poller->unregister($item); $item->close }
+          }
+      }
+  }
+
+=head1 DESCRIPTION
+
+A poller watches any number of sockets, Perl handles and fds, and says
+which are ready.  It is C<epoll> on Linux (one system call per wait,
+whatever the number of registrations) and C<poll> elsewhere; neither has
+C<select>'s limit of 1024 descriptors.  Readiness is level-triggered: an
+item is reported on every C<poll> for as long as it is ready.
+
+An item is a L<BSDSocket> socket object, a Perl handle (a glob, a
+reference to one, an L<IO::Handle> object such as an L<IO::Socket>) or a
+plain fd number.  Each fd can be registered once.
+
+A socket or handle closed while registered is never reported, and
+neither is whatever file later gets its fd number: before an event is
+handed out, the poller checks that the socket object or handle still has
+the fd it was registered with (for a plain fd number, that the fd is
+still the same file).  A closed one is dropped from the poller there;
+unregistering before closing is still the tidy way, and frees the
+registration at once.
+
+Errors are L<BSDSocket::Error> objects, as everywhere in BSDSocket.
+
+=head1 CONSTANTS
+
+C<POLLIN> (data to read, or a connection to accept, or end of file),
+C<POLLPRI> (urgent data), C<POLLOUT> (room to write), C<POLLRDHUP> (the
+peer shut down its writing side), and, reported whether asked for or not,
+C<POLLERR> (an error is pending: C<getsockopt(SOL_SOCKET, SO_ERROR)> or
+the next call says which) and C<POLLHUP> (hung up).  They are
+BSDSocket's constants; this module exports them on request too
+(C<use BSDSocket::Poller qw(:events)>).
+
+=head1 METHODS
+
+=head2 new
+
+  $poller = BSDSocket::Poller->new
+  $poller = BSDSocket::Poller->new(backend => 'poll')
+
+A new, empty poller.  C<backend> chooses C<'epoll'> (the default where
+the kernel has it) or C<'poll'>.  The epoll instance is close-on-exec.
+Dies with C<EMFILE> when out of descriptors, EINVAL for an unknown option.
+
+=head2 register
+
+  $poller->register($item, $events, $data?)
+
+Starts watching C<$item> for C<$events> (C<POLLIN>, C<POLLOUT>, ...
+or'd together).  C<poll> reports C<$data> for it when given (any scalar:
+a reference to your connection state, say), else the item itself.
+Registering an fd that is registered already dies with EINVAL (use
+L</modify>); an item that is not open dies with C<EBADF>; a regular file
+dies with C<EPERM> under epoll (it is always ready).  The poller keeps a
+copy of C<$item> (the same object) and of C<$data> until the item is
+unregistered.
+
+=head2 modify
+
+  $poller->modify($item, $events, $data?)
+
+Changes what a registered item is watched for, and its data (left out,
+C<poll> reports the item itself again).  Dies with C<ENOENT> if the
+item is not registered.
+
+=head2 unregister
+
+  $poller->unregister($item)
+
+Stops watching C<$item>.  Works for a socket or handle that has been
+closed since it was registered.  Dies with C<ENOENT> if it is not
+registered.
+
+=head2 poll
+
+  @ready = $poller->poll($timeout = undef)
+
+Waits until at least one registered item is ready, or C<$timeout>
+seconds pass (C<undef>: as long as it takes; 0: just look), and returns
+one C<[$data // $item, $events]> pair for each ready one (an empty list
+when the time ran out).  C<$events> are the C<POLL*> bits that hold now,
+C<POLLERR> and C<POLLHUP> included.  Signals run Perl's handlers and the
+wait goes on with what is left of the timeout, as every BSDSocket call
+that waits does; a handler may register and unregister items (what it
+unregisters is not reported).
+
+=head2 count
+
+  $n = $poller->count
+
+How many items are registered.
+
+=head2 backend
+
+  $name = $poller->backend     # 'epoll' or 'poll'
+
+=head2 fileno
+
+  $fd = $poller->fileno
+
+The epoll instance's fd (-1 with the poll backend): it is readable when
+any registered item is ready, so a poller can itself be registered with
+another event loop.
+
+=head2 close
+
+  $poller->close
+
+Closes the epoll instance and forgets every registration.  Idempotent;
+every other later call dies with C<EBADF>.  A poller that goes out of
+scope closes itself.
+
+=head1 THREADS AND FORK
+
+A poller does not cross into a new Perl thread: the thread's copy is
+closed.  After C<fork>, parent and child share the epoll instance (the
+kernel's, not the registrations this object keeps): use it in one of
+them, and make a new one in the other.
+
+=head1 SEE ALSO
+
+L<BSDSocket> (C<BSDSocket::select> for a few items at a time),
+L<epoll(7)>, L<poll(2)>.
+
+=head1 LICENSE
+
+Same terms as Perl itself.
+
+=cut

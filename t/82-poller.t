@@ -1,0 +1,251 @@
+use strict;
+use warnings;
+use Test::More;
+use Config;
+use Errno qw(EINVAL EBADF ENOENT EPERM);
+use POSIX ();
+use Time::HiRes qw(time);
+
+use lib 't/lib';
+use BSDTest;
+use BSDSocket qw(:all);
+use BSDSocket::Poller qw(:events);
+
+# SPEC 7, Readiness: BSDSocket::Poller, on epoll and on poll; a socket
+# closed while registered never fires, nor does what reuses its number.
+
+guard_alarm(60);
+my $fds_before = open_fds();
+
+sub ready_items { map { $_->[0] } @_ }
+
+for my $backend ('epoll', 'poll') {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    is($p->backend, $backend, "$backend: a poller");
+    my ($a, $b) = BSDSocket::socketpair();
+
+    # register, poll, data
+    $p->register($a, POLLIN);
+    is($p->count, 1, "$backend: one registered");
+    is_deeply([$p->poll(0)], [], "$backend: nothing ready yet");
+    $b->send('hello');
+    my @ready = $p->poll(1);
+    is(scalar @ready, 1, "$backend: one ready after a send");
+    ok($ready[0][0] == $a, "$backend: ... reported as the very socket");
+    is($ready[0][1], POLLIN, "$backend: ... with POLLIN");
+    @ready = $p->poll(0);
+    is(scalar @ready, 1, "$backend: level-triggered: still ready until read");
+    $a->recv(100);
+
+    # modify, with data
+    my $state = { name => 'conn a' };
+    $p->modify($a, POLLIN | POLLOUT, $state);
+    @ready = $p->poll(0);
+    ok(@ready == 1 && $ready[0][0] == $state, "$backend: modify: the data comes back instead of the item");
+    is($ready[0][1], POLLOUT, "$backend: ... with POLLOUT");
+    $p->modify($a, POLLIN);
+    is_deeply([$p->poll(0)], [], "$backend: modify back to POLLIN: quiet again");
+
+    # several kinds of item
+    pipe(my $pr, my $pw) or die $!;
+    $p->register($pr, POLLIN, 'the pipe');
+    $p->register(fileno($pw), POLLOUT, 'the pipe\'s writing end');
+    my %got = map { $_->[0] => $_->[1] } $p->poll(0);
+    is_deeply(\%got, { 'the pipe\'s writing end' => POLLOUT }, "$backend: a handle and a plain fd");
+    syswrite $pw, 'x';
+    %got = map { $_->[0] => $_->[1] } $p->poll(0);
+    is($got{'the pipe'}, POLLIN, "$backend: ... the handle reports");
+
+    # hang-ups and errors come unasked
+    $b->close;
+    my ($ev) = map { $_->[1] } grep { ref $_->[0] && $_->[0] == $a } $p->poll(0);
+    ok($ev && ($ev & POLLIN), "$backend: a closed peer: POLLIN (end of file)");
+    $p->modify($a, 0);
+    ($ev) = map { $_->[1] } grep { ref $_->[0] && $_->[0] == $a } $p->poll(0);
+    ok($ev && ($ev & POLLHUP), "$backend: ... and POLLHUP comes without being asked for");
+
+    # the errors
+    dies_with(sub { $p->register($a, POLLIN) }, errno => EINVAL, op => 'register',
+              message => qr/registered already/, name => "$backend: registering twice dies");
+    my ($x, $y) = BSDSocket::socketpair();
+    dies_with(sub { $p->modify($x, POLLIN) }, errno => ENOENT, op => 'modify',
+              name => "$backend: modify of an unregistered item dies ENOENT");
+    dies_with(sub { $p->unregister($x) }, errno => ENOENT, op => 'unregister',
+              name => "$backend: unregister of an unregistered item dies ENOENT");
+    dies_with(sub { $p->register($x, 0x4000) }, errno => EINVAL, op => 'register',
+              message => qr/events must be/, name => "$backend: unknown event bits die");
+    dies_with(sub { $p->register($x, 'lots') }, errno => EINVAL, op => 'register',
+              name => "$backend: events that are no number die");
+    dies_with(sub { $p->register('nope', POLLIN) }, errno => EINVAL, op => 'register',
+              name => "$backend: something that is no item dies");
+    my $closed = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $closed->close;
+    dies_with(sub { $p->register($closed, POLLIN) }, errno => EBADF, op => 'register',
+              name => "$backend: a closed socket dies EBADF");
+    for my $number (2**31 - 1, 100_000) {
+        dies_with(sub { $p->register($number, POLLIN) }, errno => EBADF, op => 'register',
+                  name => "$backend: fd $number, not open, dies EBADF");
+    }
+    dies_with(sub { $p->poll(-1) }, errno => EINVAL, op => 'poll', name => "$backend: a negative timeout dies");
+    if ($backend eq 'epoll') {
+        open my $file, '<', $0 or die;
+        dies_with(sub { $p->register($file, POLLIN) }, errno => EPERM, op => 'register',
+                  name => 'epoll: a regular file dies EPERM');
+    }
+
+    $p->unregister($_) for $a, $pr, fileno($pw);
+    is($p->count, 0, "$backend: all unregistered");
+
+    # the timeout
+    $p->register($x, POLLIN);
+    my $t0 = time;
+    is_deeply([$p->poll(0.2)], [], "$backend: nothing ready within the timeout: an empty list");
+    ok(time - $t0 >= 0.19 && time - $t0 < 2, "$backend: ... after the timeout");
+
+    # signals
+    my $ran = 0;
+    local $SIG{USR1} = sub { $ran++; $p->unregister($x) };
+    my $parent = $$;
+    my $pid = fork // die;
+    if (!$pid) {
+        select undef, undef, undef, 0.1;
+        kill 'USR1', $parent;
+        select undef, undef, undef, 0.1;
+        $y->send('after the signal');
+        POSIX::_exit(0);
+    }
+    @ready = $p->poll(0.6);
+    waitpid $pid, 0;
+    is($ran, 1, "$backend: a signal during poll runs its handler");
+    is_deeply(\@ready, [], "$backend: ... which unregistered the item: it is not reported");
+
+    $p->close;
+    $p->close;
+    dies_with(sub { $p->poll(0) }, errno => EBADF, op => 'poll', name => "$backend: a closed poller dies EBADF");
+    dies_with(sub { $p->register($x, POLLIN) }, errno => EBADF, op => 'register',
+              name => "$backend: ... in every call");
+}
+
+# a socket closed while registered, whose file lives on in a dup (so the
+# kernel keeps epoll's registration), never fires; nor does the socket
+# that gets its number next
+for my $backend ('epoll', 'poll') {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    my ($a, $b) = BSDSocket::socketpair();
+    my $keep = $a->dup;                 # the same file, another fd
+    $p->register($a, POLLIN, 'old');
+    my $number = $a->fileno;
+    $b->send('ready');
+    $a->close;
+    is_deeply([$p->poll(0)], [], "$backend: a socket closed while registered (its file still open) is not reported");
+    is($p->count, 0, "$backend: ... and it is dropped from the poller");
+
+    # a new socket gets the number
+    my (@new, $reused, $partner);
+    while (!$reused && @new < 20) {
+        my ($c, $d) = BSDSocket::socketpair();
+        push @new, $c, $d;
+        ($reused, $partner) = $c->fileno == $number ? ($c, $d) : $d->fileno == $number ? ($d, $c) : ();
+    }
+    ok($reused, "$backend: a new socket has the old one's number");
+    $p->register($reused, POLLIN, 'new');
+    $b->send('more for the old one');
+    is_deeply([map { $_->[0] } $p->poll(0)], [], "$backend: the old file, ready again, is not reported as the new socket");
+    $partner->send('for the new one');
+    is_deeply([map { $_->[0] } $p->poll(1)], ['new'], "$backend: the new socket is reported, as itself");
+    $p->unregister($reused);
+
+    # a plain fd closed and its number reused for another file
+    pipe(my $r1, my $w1) or die $!;
+    my $fdnum = fileno $r1;
+    $p->register($fdnum, POLLIN, 'plain fd');
+    open my $dup, '<&', $r1 or die;     # keep the pipe alive
+    close $r1;
+    CORE::socket(my $other, AF_UNIX, SOCK_STREAM, 0) or die;
+    pipe(my $r2, my $w2) or die $!;
+    my $same = grep { fileno($_) == $fdnum } $other, $r2, $w2;
+    syswrite $w1, 'x';
+    syswrite $w2, 'y';
+    is_deeply([$p->poll(0)], [], "$backend: a plain fd whose number went to another file is not reported"
+              . ($same ? '' : ' (number not reused)'));
+
+    # a handle closed while registered
+    pipe(my $hr, my $hw) or die $!;
+    $p->register($hr, POLLIN, 'handle');
+    syswrite $hw, 'z';
+    close $hr;
+    is_deeply([$p->poll(0)], [], "$backend: a handle closed while registered is not reported");
+    $p->unregister($hr) if $p->count;     # (unregister works on a closed handle too)
+    pipe(my $h2r, my $h2w) or die $!;
+    $p->register($h2r, POLLIN);
+    close $h2r;
+    $p->unregister($h2r);
+    is($p->count, 0, "$backend: unregister a handle closed since");
+}
+
+# unregister a socket closed since
+{
+    my $p = BSDSocket::Poller->new;
+    my ($a) = BSDSocket::socketpair();
+    $p->register($a, POLLIN);
+    $a->close;
+    $p->unregister($a);
+    is($p->count, 0, 'unregister a socket closed since it was registered');
+}
+
+# the poller's own fd: readable when something is ready (nesting)
+{
+    my $p = BSDSocket::Poller->new;
+    my ($a, $b) = BSDSocket::socketpair();
+    $p->register($a, POLLIN);
+    my ($r) = BSDSocket::select([$p->fileno], [], [], 0);
+    is(scalar @$r, 0, 'the epoll fd is quiet while nothing is ready');
+    $b->send('x');
+    ($r) = BSDSocket::select([$p->fileno], [], [], 1);
+    is(scalar @$r, 1, '... and readable when something is');
+    ok(is_cloexec($p->fileno), 'the epoll fd is close-on-exec');
+    is(BSDSocket::Poller->new(backend => 'poll')->fileno, -1, 'a poll-backed poller has no fd');
+}
+
+# the poller goes away with its last reference, and so does what it held
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    my $freed = 0;
+    {
+        package Watched;
+        sub new { bless {}, shift }
+        sub DESTROY { $freed++ }
+    }
+    {
+        my $p = BSDSocket::Poller->new;
+        $p->register($a, POLLIN, Watched->new);
+    }
+    is($freed, 1, 'a poller freed frees its registrations\' data');
+    my $p = BSDSocket::Poller->new;
+    $p->register($a, POLLIN, Watched->new);
+    $p->modify($a, POLLIN, 'other');
+    is($freed, 2, 'modify lets the old data go');
+    dies_with(sub { BSDSocket::Poller::poll(bless({}, 'BSDSocket::Poller'), 0) }, errno => EINVAL, op => 'poll',
+              message => qr/expected a BSDSocket::Poller/, name => 'a forged poller is refused');
+    dies_with(sub { BSDSocket::Poller->new(backend => 'kqueue') }, errno => EINVAL, op => 'Poller->new',
+              name => 'an unknown backend dies');
+    dies_with(sub { BSDSocket::Poller->new(bogus => 1) }, errno => EINVAL, op => 'Poller->new',
+              message => qr/unknown option 'bogus'/, name => 'an unknown option dies');
+}
+
+# threads: the copy in a new thread is closed; the parent's keeps working
+SKIP: {
+    skip 'this perl has no threads', 2 unless $Config{useithreads};
+    require threads;
+    my $p = BSDSocket::Poller->new;
+    my ($a, $b) = BSDSocket::socketpair();
+    $p->register($a, POLLIN);
+    my $in_thread = threads->create(sub { eval { $p->poll(0); 1 } ? 'worked' : $@->errname })->join;
+    is($in_thread, 'EBADF', 'a poller in a new thread is closed there');
+    $b->send('x');
+    is(scalar(my @r = $p->poll(1)), 1, '... and still works in the parent');
+}
+
+is(open_fds(), $fds_before, 'no fd left open');
+
+done_testing;
