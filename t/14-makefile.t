@@ -46,8 +46,35 @@ guard_alarm(30);
     $fh->autoflush(1);
     print {$fh} "reply 2\n";
     is($a->recv(100), "reply 2\n", 'autoflush works on the handle');
-    binmode $fh;
-    ok(1, 'binmode works on the handle');
+    # binmode: layers on the handle, and back to bytes
+    ok(binmode($fh, ':encoding(UTF-8)'), 'binmode with an encoding layer');
+    $a->send("caf\xc3\xa9\n");
+    my $line = <$fh>;
+    is($line, "caf\x{e9}\n", '... decodes what comes in');
+    print {$fh} "\x{263a}\n";
+    is($a->recv(100), "\xe2\x98\xba\n", '... and encodes what goes out');
+    ok(binmode($fh), 'binmode with no layer: bytes again');
+    $a->send("\xc3\xa9\n");
+    is(length(scalar <$fh>), 3, '... bytes come in as bytes');
+}
+
+# closing in either order leaves no fd behind and disturbs nothing
+{
+    my $before = open_fds();
+    {
+        my ($a, $b) = BSDSocket::socketpair();
+        my $fh = $b->makefile('rw');
+        close $fh;
+        $b->send("the socket after its handle closed\n");
+        is($a->recv(100), "the socket after its handle closed\n", 'handle closed first: the socket goes on');
+        my $fh2 = $a->makefile('r');
+        undef $a;                           # the object goes first
+        $b->send("the handle after its socket went\n");
+        is(scalar <$fh2>, "the handle after its socket went\n", 'socket freed first: the handle goes on');
+        close $fh2;
+        $b->close;
+    }
+    is(open_fds(), $before, 'handle then socket, socket then handle: every fd closed');
 }
 
 # modes

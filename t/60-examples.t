@@ -29,4 +29,14 @@ like(scalar <$server>, qr/^Connected by 127\.0\.0\.1:\d+$/, 'the server saw the 
 close $server;
 is($?, 0, 'the server exits 0 after the client closed');
 
+# the newer examples run on their own and say what happened
+my $udp = qx{"$^X" eg/udp-echo.pl 300};
+is($?, 0, 'eg/udp-echo.pl exits 0');
+is($udp, "Sent 300 datagrams, all 300 came back\n", '... every datagram came back');
+my $passing = qx{"$^X" eg/fd-passing.pl};
+is($?, 0, 'eg/fd-passing.pl exits 0');
+like($passing, qr/^The file now says: Written by process \d+, who was told: write here, please$/,
+     '... the child wrote through the descriptor it was passed');
+# (eg/poller-echo-server.pl serves the 500 clients of t/84-many-clients.t)
+
 done_testing;
