@@ -38,6 +38,7 @@
 typedef struct {
     SV   *item;         /* a copy of the caller's item (same referent) */
     int   fd;
+    int   slot;         /* its pollfd */
     short list;         /* 0 read, 1 write, 2 error */
 } bsd_select_item;
 
@@ -52,6 +53,69 @@ static const short bsd_select_means[3] = {
     BSD_SELECT_READ, BSD_SELECT_WRITE, BSD_SELECT_ERROR
 };
 
+typedef struct { int fd; SSize_t item; } bsd_fd_order;
+
+static int
+S_by_fd(const void *a, const void *b)
+{
+    const int fa = ((const bsd_fd_order *)a)->fd, fb = ((const bsd_fd_order *)b)->fd;
+    return fa < fb ? -1 : fa > fb;
+}
+
+/* One pollfd per fd, whatever lists it is in; returns how many.  The
+ * items are grouped by sorting, not by a table indexed by fd: a number
+ * may be as large as an int goes before poll says it is not open. */
+static nfds_t
+S_merge_fds(pTHX_ bsd_select_item *items, SSize_t n, struct pollfd *pfds)
+{
+    bsd_fd_order *order;
+    SSize_t k;
+    nfds_t used = 0;
+    Newx(order, n ? n : 1, bsd_fd_order);
+    SAVEFREEPV(order);
+    for (k = 0; k < n; k++) {
+        order[k].fd = items[k].fd;
+        order[k].item = k;
+    }
+    qsort(order, (size_t)n, sizeof *order, S_by_fd);
+    for (k = 0; k < n; k++) {
+        bsd_select_item *const it = &items[order[k].item];
+        if (!used || pfds[used - 1].fd != it->fd) {
+            pfds[used].fd = it->fd;
+            pfds[used].events = 0;
+            pfds[used].revents = 0;
+            used++;
+        }
+        it->slot = (int)used - 1;
+        pfds[used - 1].events |= bsd_select_asks[it->list];
+    }
+    return used;
+}
+
+/* Whether the last wait made any item ready (dies EBADF for an fd that
+ * is not open, as select(2)).  Where poll reported something no list
+ * asked for (POLLHUP for a socket only in the error list, say), that fd
+ * is left out of the next wait: select(2) would not have woken for it. */
+static bool
+S_any_ready(pTHX_ const bsd_select_item *items, SSize_t n, struct pollfd *pfds, nfds_t used)
+{
+    SSize_t k;
+    nfds_t f;
+    bool any = FALSE;
+    for (f = 0; f < used; f++)
+        if (pfds[f].revents & POLLNVAL)
+            bsd_die_errno(aTHX_ "select", EBADF, NULL);
+    for (k = 0; k < n && !any; k++)
+        any = (pfds[items[k].slot].revents & bsd_select_means[items[k].list]) != 0;
+    if (!any)
+        for (f = 0; f < used; f++)
+            if (pfds[f].revents) {
+                pfds[f].fd = ~pfds[f].fd;   /* (poll skips negative fds) */
+                pfds[f].revents = 0;
+            }
+    return any;
+}
+
 /* BSDSocket::select(\@read, \@write, \@error, $timeout): the items of
  * each list that are ready, as three new arrays (out[0..2], mortal). */
 void
@@ -61,10 +125,10 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
     const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "select");
     bsd_select_item *items;
     struct pollfd *pfds;
-    int *slot_of = NULL;        /* fd -> its pollfd, while building */
     SSize_t total = 0, k, n;
-    nfds_t used = 0;
-    int max_fd = -1, l;
+    double deadline;
+    nfds_t used;
+    int l;
     AV *avs[3];
 
     /* every item read (and held) before anything is waited on */
@@ -79,7 +143,8 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
         if (!SvROK(list) || SvTYPE(SvRV(list)) != SVt_PVAV)
             bsd_die_arg(aTHX_ "select", "the %s must be an array reference or undef, got %" SVf,
                         names[l], SVfARG(bsd_describe(aTHX_ list)));
-        avs[l] = MUTABLE_AV(SvRV(list));
+        /* (held: the next list's magic could free this one) */
+        avs[l] = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(list))));
         total += (SSize_t)av_count(avs[l]);
     }
     Newx(items, total ? total : 1, bsd_select_item);
@@ -89,8 +154,6 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
         SSize_t i, count;
         if (!avs[l])
             continue;
-        /* (the array is held: an item's magic could free it) */
-        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(avs[l])));
         count = (SSize_t)av_count(avs[l]);
         for (i = 0; i < count && n < total; i++) {
             SV **const svp = av_fetch(avs[l], i, 0);
@@ -100,45 +163,23 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
             items[n].fd = bsd_item_fd_nomg(aTHX_ item, &info, "select");
             items[n].item = sv_2mortal(newSVsv_nomg(item));
             items[n].list = (short)l;
-            if (items[n].fd > max_fd)
-                max_fd = items[n].fd;
             n++;
         }
     }
 
-    /* one pollfd per fd, whatever lists it is in */
     Newx(pfds, n ? n : 1, struct pollfd);
     SAVEFREEPV(pfds);
-    if (n) {
-        Newx(slot_of, (size_t)max_fd + 1, int);
-        SAVEFREEPV(slot_of);
-        for (k = 0; k < n; k++)
-            slot_of[items[k].fd] = -1;
-        for (k = 0; k < n; k++) {
-            const int fd = items[k].fd;
-            if (slot_of[fd] < 0) {
-                slot_of[fd] = (int)used;
-                pfds[used].fd = fd;
-                pfds[used].events = 0;
-                used++;
-            }
-            pfds[slot_of[fd]].events |= bsd_select_asks[items[k].list];
-        }
-    }
-    for (k = 0; k < (SSize_t)used; k++)
-        pfds[k].revents = 0;
-
-    (void)bsd_poll_wait(aTHX_ pfds, used, timeout < 0 ? 0 : bsd_now() + timeout, NULL, "select");
+    used = S_merge_fds(aTHX_ items, n, pfds);
+    deadline = timeout < 0 ? 0 : bsd_now() + timeout;
+    while (bsd_poll_wait(aTHX_ pfds, used, deadline, NULL, "select") > 0
+           && !S_any_ready(aTHX_ items, n, pfds, used))
+        ;
 
     for (l = 0; l < 3; l++)
         out[l] = sv_2mortal(newRV_noinc(MUTABLE_SV(newAV())));
-    for (k = 0; k < n; k++) {
-        const short revents = pfds[slot_of[items[k].fd]].revents;
-        if (revents & POLLNVAL)         /* closed while we waited: as select(2) */
-            bsd_die_errno(aTHX_ "select", EBADF, NULL);
-        if (revents & bsd_select_means[items[k].list])
+    for (k = 0; k < n; k++)
+        if (pfds[items[k].slot].revents & bsd_select_means[items[k].list])
             av_push(MUTABLE_AV(SvRV(out[items[k].list])), SvREFCNT_inc_simple_NN(items[k].item));
-    }
 }
 
 /* -------------------------------------------------------------- poller */
@@ -147,7 +188,7 @@ typedef struct {
     SV        *item;        /* a copy of what was registered; NULL: free slot */
     SV        *data;        /* reported instead of the item, or NULL */
     bsd_sock  *sock;        /* item is a socket object: its struct (held by item) */
-    dev_t      dev;         /* item is a bare fd: the file it was */
+    dev_t      dev;         /* the file it was (checked for handles, bare fds) */
     ino_t      ino;
     U32        gen;         /* this registration's generation */
     short      events;      /* POLL* asked for */
@@ -205,23 +246,33 @@ S_epoll_ctl(bsd_poller *p, int op, int fd, const bsd_watch *w)
 }
 #endif
 
+/* Drop one registration.  Its item and data are freed when the call is
+ * over, not here: their DESTROY could close the poller or grow the table
+ * under the caller's feet. */
 static void
-S_forget(pTHX_ bsd_watch *w)
+S_forget(pTHX_ bsd_poller *p, bsd_watch *w)
 {
-    SV *const item = w->item, *const data = w->data;
+    sv_2mortal(w->item);
+    if (w->data)
+        sv_2mortal(w->data);
     w->item = w->data = NULL;
     w->sock = NULL;
-    SvREFCNT_dec(item);
-    SvREFCNT_dec(data);
+    p->count--;
 }
 
+/* (only once the poller is marked closed, so that what a DESTROY run here
+ * does to the poller dies EBADF instead of touching the table) */
 static void
 S_drop_all(pTHX_ bsd_poller *p)
 {
     int fd;
-    for (fd = 0; fd < p->room; fd++)
-        if (p->watch[fd].item)
-            S_forget(aTHX_ &p->watch[fd]);
+    for (fd = 0; fd < p->room; fd++) {
+        bsd_watch *const w = &p->watch[fd];
+        SV *const item = w->item, *const data = w->data;
+        w->item = w->data = NULL;
+        SvREFCNT_dec(item);
+        SvREFCNT_dec(data);
+    }
     Safefree(p->watch);
     p->watch = NULL;
     p->room = p->count = 0;
@@ -352,10 +403,12 @@ S_still_there(pTHX_ const bsd_watch *w, int fd)
 {
     struct stat st;
     switch (w->kind) {
-    case BSD_ITEM_SOCK:
+    case BSD_ITEM_SOCK:         /* (our close sets fd to -1) */
         return w->sock->fd == fd;
-    case BSD_ITEM_HANDLE:
-        return bsd_item_current_fd(aTHX_ w->item) == fd;
+    case BSD_ITEM_HANDLE:       /* and open() may put another file under it */
+        if (bsd_item_current_fd(aTHX_ w->item) != fd)
+            return FALSE;
+        /* FALLTHROUGH */
     default:
         return fstat(fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino;
     }
@@ -390,6 +443,17 @@ S_events_arg(pTHX_ SV *events_sv, const char *op)
     return (short)events;
 }
 
+/* A copy of the data argument, or NULL for none: undef is none, so that
+ * poll reports $data // $item. */
+static SV *
+S_data_arg(pTHX_ SV *data)
+{
+    if (!data)
+        return NULL;
+    data = sv_2mortal(newSVsv(data));
+    return SvOK(data) ? data : NULL;
+}
+
 /* Build the epoll set again from the registrations that still stand,
  * under the same fd number: what a stale registration the kernel still
  * holds needs. */
@@ -411,8 +475,7 @@ S_rebuild(pTHX_ bsd_poller *p)
         bsd_watch *const w = &p->watch[fd];
         if (w->item && (!S_still_there(aTHX_ w, fd)
                         || S_epoll_ctl(p, EPOLL_CTL_ADD, fd, w) < 0)) {
-            S_forget(aTHX_ w);
-            p->count--;
+            S_forget(aTHX_ p, w);
         }
     }
 #else
@@ -433,8 +496,7 @@ bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
     fd = bsd_item_fd_nomg(aTHX_ item, &info, "register");
     item = sv_2mortal(newSVsv_nomg(item));
     events = S_events_arg(aTHX_ events_sv, "register");
-    if (data)
-        data = sv_2mortal(newSVsv(data));
+    data = S_data_arg(aTHX_ data);
     if (p->closed)                  /* (the arguments' code may have closed it) */
         bsd_die_errno(aTHX_ "register", EBADF, NULL);
     /* before the table grows to fit it: a bare number may be any int */
@@ -450,8 +512,7 @@ bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
     if (w->item) {
         if (S_still_there(aTHX_ w, fd))
             bsd_die_arg(aTHX_ "register", "fd %d is registered already (modify changes it)", fd);
-        S_forget(aTHX_ w);              /* a closed one whose number came back */
-        p->count--;
+        S_forget(aTHX_ p, w);           /* a closed one whose number came back */
     }
     w->kind = (unsigned char)info.kind;
     w->sock = info.sock;
@@ -484,8 +545,7 @@ bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
     SvGETMAGIC(item);
     fd = bsd_item_fd_quiet_nomg(aTHX_ item, &info, "modify");
     events = S_events_arg(aTHX_ events_sv, "modify");
-    if (data)
-        data = sv_2mortal(newSVsv(data));
+    data = S_data_arg(aTHX_ data);
     w = p->closed ? NULL : S_find(aTHX_ p, item, fd);
     if (!w || !S_still_there(aTHX_ w, (int)(w - p->watch)))
         bsd_die_errno(aTHX_ "modify", p->closed ? EBADF : ENOENT, NULL);
@@ -494,7 +554,8 @@ bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
     if (!p->use_poll && S_epoll_ctl(p, EPOLL_CTL_MOD, (int)(w - p->watch), w) < 0)
         bsd_die_errno(aTHX_ "modify", errno, NULL);
 #endif
-    SvREFCNT_dec(w->data);
+    if (w->data)                    /* (freed after the call: see S_forget) */
+        sv_2mortal(w->data);
     w->data = data ? SvREFCNT_inc_simple_NN(data) : NULL;
 }
 
@@ -517,8 +578,7 @@ bsd_poller_unregister(pTHX_ bsd_poller *p, SV *item)
     if (!p->use_poll)
         (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
 #endif
-    S_forget(aTHX_ w);
-    p->count--;
+    S_forget(aTHX_ p, w);
 }
 
 #ifdef BSD_HAVE_EPOLL
@@ -539,13 +599,12 @@ S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
 {
     AV *pair;
     if (!S_still_there(aTHX_ w, fd)) {
-        S_forget(aTHX_ w);
-        p->count--;
+        S_forget(aTHX_ p, w);
         return FALSE;
     }
     pair = newAV();
     av_push(out, newRV_noinc(MUTABLE_SV(pair)));
-    av_push(pair, newSVsv(w->data ? w->data : w->item));
+    av_push(pair, newSVsv_nomg(w->data ? w->data : w->item));
     av_push(pair, newSViv(revents));
     return TRUE;
 }
@@ -613,8 +672,7 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
             if (!w || !w->item)             /* (a signal handler unregistered it) */
                 continue;
             if (pfds[i].revents & POLLNVAL) {   /* closed while registered */
-                S_forget(aTHX_ w);
-                p->count--;
+                S_forget(aTHX_ p, w);
                 continue;
             }
             (void)S_report(aTHX_ p, out, w, fd, pfds[i].revents);

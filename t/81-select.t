@@ -142,6 +142,55 @@ SKIP: {
     ok(@$r == 1 && $r->[0] == $a, 'a handler that empties the list: the item still comes back');
 }
 
+# a hang-up only the read list asks for: select(2) would not wake for it,
+# so neither does this (and no busy loop: it waits out the timeout)
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->close;
+    my $t0 = time;
+    my @r = BSDSocket::select(undef, undef, [$a], 0.3);
+    my $t = time - $t0;
+    is_deeply([map { scalar @$_ } @r], [0, 0, 0], 'a hung-up socket only in the error list is not ready');
+    ok($t >= 0.25 && $t < 3, sprintf('... and select waits out its timeout (%.2fs of 0.3)', $t));
+    @r = BSDSocket::select([$a], undef, [$a], 0.3);
+    is_deeply([map { scalar @$_ } @r], [1, 0, 0], '... in the read list it is (end of file)');
+    # with no timeout it would wait for good: a signal ends the wait
+    local $SIG{ALRM} = sub { die "alarm\n" };
+    Time::HiRes::alarm(0.3);
+    $t0 = time;
+    my $ok = eval { BSDSocket::select(undef, undef, [$a]); 1 };
+    Time::HiRes::alarm(0);
+    guard_alarm(60);
+    ok(!$ok && $@ eq "alarm\n" && time - $t0 >= 0.25, '... and with no timeout select blocks until a signal');
+}
+
+# a later list's magic cannot pull an earlier list out from under select
+{
+    package FreesReadList;
+    sub TIESCALAR { bless [$_[1]], $_[0] }
+    sub FETCH { ${ $_[0][0] } = undef; $main::reused = ['not an item']; [] }
+}
+{
+    our $reused;
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->send('x');
+    my $read = [$a];
+    tie my $write, 'FreesReadList', \$read;
+    my @r = eval { BSDSocket::select($read, $write, undef, 0) };
+    is($@, '', 'a tied write list that frees the read list: select still works');
+    ok(@r && @{ $r[0] } == 1 && $r[0][0] == $a, '... with the read list it was given');
+}
+
+# a huge fd number is refused without a table that size (2**31 entries
+# would be 8 GB): run where memory is limited to 1 GB
+SKIP: {
+    skip 'address space limits mean nothing under a sanitizer', 1 if $ENV{BSD_SANITIZER_LOG_DIR};
+    my $code = 'use BSDSocket; eval { BSDSocket::select([0, 2**31 - 1], [], [], 0) }; '
+             . 'print ref $@ ? $@->errname : "no error"';
+    my $got = `ulimit -v 1000000 2>/dev/null; $^X -Mblib -e '$code' 2>&1`;
+    is($got, 'EBADF', 'select on fd 2**31-1 dies EBADF in 1 GB of address space');
+}
+
 # bad arguments
 {
     my ($a) = BSDSocket::socketpair();

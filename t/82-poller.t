@@ -233,6 +233,104 @@ for my $backend ('epoll', 'poll') {
               message => qr/unknown option 'bogus'/, name => 'an unknown option dies');
 }
 
+# what a registration's DESTROY does runs after the call, never inside it
+{
+    our $victim;
+    {
+        package ClosesPoller;
+        sub new { bless {}, shift }
+        sub DESTROY { $main::victim->close if $main::victim }
+    }
+    {
+        package RegistersHigh;
+        sub new { bless { fd => $_[1] }, $_[0] }
+        sub DESTROY { $main::victim->register($_[0]{fd}, main::POLLIN()) if $main::victim }
+    }
+    for my $backend ('epoll', 'poll') {
+        # register over a stale registration whose data closes the poller
+        $victim = BSDSocket::Poller->new(backend => $backend);
+        my ($a, $b) = BSDSocket::socketpair();
+        my $number = $a->fileno;
+        $victim->register($a, POLLIN, ClosesPoller->new);
+        $a->close;
+        my ($c, $d) = BSDSocket::socketpair();
+        is($c->fileno, $number, "$backend: a new socket takes the closed one's number");
+        ok(eval { $victim->register($c, POLLIN); 1 }, "$backend: register over it, whose data's DESTROY closes the poller")
+            or diag $@;
+        dies_with(sub { $victim->poll(0) }, errno => EBADF, op => 'poll', name => "$backend: ... and it is closed after");
+
+        # modify whose old data closes the poller
+        $victim = BSDSocket::Poller->new(backend => $backend);
+        $victim->register($c, POLLIN, ClosesPoller->new);
+        ok(eval { $victim->modify($c, POLLOUT, 'new data'); 1 }, "$backend: modify, the old data's DESTROY closing the poller")
+            or diag $@;
+        dies_with(sub { $victim->poll(0) }, errno => EBADF, op => 'poll',
+                  name => "$backend: ... and it is closed after");
+
+        # a stale one found in poll, whose data grows the table
+        $victim = BSDSocket::Poller->new(backend => $backend);
+        open my $high, '<&=', POSIX::dup2(fileno(STDERR), 900) or die "dup2: $!";
+        $victim->register($c, POLLIN, RegistersHigh->new(900));
+        my $keep = $c->dup;         # (the file lives on: epoll keeps reporting it)
+        $c->close;
+        $d->send('x');
+        is_deeply([$victim->poll(0)], [], "$backend: a stale registration is not reported");
+        is($victim->count, 1, "$backend: ... and its data's DESTROY registered fd 900 after poll");
+        undef $victim;
+        close $high;
+    }
+}
+
+# undef data is no data: the item is reported
+for my $backend ('epoll', 'poll') {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->send('x');
+    $p->register($a, POLLIN, undef);
+    my ($r) = $p->poll(0);
+    ok($r && $r->[0] == $a, "$backend: register with undef data reports the item");
+    $p->modify($a, POLLIN, undef);
+    ($r) = $p->poll(0);
+    ok($r && $r->[0] == $a, "$backend: ... so does modify");
+}
+
+# a handle that open() points at another file counts as closed
+for my $backend ('epoll', 'poll') {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    pipe(my $r, my $w) or die $!;
+    my $number = fileno $r;
+    $p->register($r, POLLIN, 'old file');
+    pipe(my $r2, my $w2) or die $!;
+    open($r, '<&', $r2) or die "reopen: $!";
+    close $r2;
+    is(fileno $r, $number, "$backend: a reopened handle keeps its fd number");
+    syswrite $w2, 'x';
+    is_deeply([$p->poll(0)], [], "$backend: ... its old registration is not reported");
+    ok(eval { $p->register($r, POLLIN, 'new file'); 1 }, "$backend: ... and it can be registered again") or diag $@;
+    is_deeply([ready_items($p->poll(1))], ['new file'], "$backend: ... and then reports the new file");
+}
+
+# a rebuild keeps the fd number: a poll-based loop around it carries on
+{
+    my $inner = BSDSocket::Poller->new;
+    my $outer = BSDSocket::Poller->new(backend => 'poll');
+    my $number = $inner->fileno;
+    $outer->register($number, POLLIN, 'inner');
+    my ($a, $b) = BSDSocket::socketpair();
+    my ($c, $d) = BSDSocket::socketpair();
+    $inner->register($a, POLLIN);
+    $inner->register($c, POLLIN);
+    my $keep = $a->dup;
+    $a->close;
+    $b->send('x');
+    is_deeply([$inner->poll(0)], [], 'the stale registration: nothing reported (and the set rebuilt)');
+    is($inner->fileno, $number, '... the poller\'s fd number is the same');
+    is_deeply([$outer->poll(0)], [], '... and quiet');
+    $d->send('y');
+    is_deeply([ready_items($outer->poll(1))], ['inner'], 'a poll-based loop around it still sees it wake');
+    ok((ready_items($inner->poll(0)))[0] == $c, '... for the live socket');
+}
+
 # threads: the copy in a new thread is closed; the parent's keeps working
 SKIP: {
     skip 'this perl has no threads', 2 unless $Config{useithreads};

@@ -75,10 +75,11 @@ plain fd number.  Each fd can be registered once.
 A socket or handle closed while registered is never reported, and
 neither is whatever file later gets its fd number: before an event is
 handed out, the poller checks that the socket object or handle still has
-the fd it was registered with (for a plain fd number, that the fd is
-still the same file).  A closed one is dropped from the poller there;
-unregistering before closing is still the tidy way, and frees the
-registration at once.
+the fd it was registered with, and for a handle or a plain fd number,
+that the fd is still the same file.  A closed one is dropped from the
+poller there; unregistering before closing is still the tidy way, and
+frees the registration at once.  A handle that C<open> has pointed at
+another file counts as closed too: register it again.
 
 Errors are L<BSDSocket::Error> objects, as everywhere in BSDSocket.
 
@@ -108,8 +109,9 @@ Dies with C<EMFILE> when out of descriptors, EINVAL for an unknown option.
   $poller->register($item, $events, $data?)
 
 Starts watching C<$item> for C<$events> (C<POLLIN>, C<POLLOUT>, ...
-or'd together).  C<poll> reports C<$data> for it when given (any scalar:
-a reference to your connection state, say), else the item itself.
+or'd together).  C<poll> reports C<$data> for it when given and defined
+(any scalar: a reference to your connection state, say), else the item
+itself.
 Registering an fd that is registered already dies with EINVAL (use
 L</modify>); an item that is not open dies with C<EBADF>; a regular file
 dies with C<EPERM> under epoll (it is always ready).  The poller keeps a
@@ -162,6 +164,17 @@ How many items are registered.
 The epoll instance's fd (-1 with the poll backend): it is readable when
 any registered item is ready, so a poller can itself be registered with
 another event loop.
+
+The number stays the same for the poller's life, but one thing replaces
+the epoll instance behind it: a registered socket or handle closed while
+a dup of its file lives on (a C<makefile> handle, a C<dup>, a forked
+child's copy).  epoll keeps watching that file and offers no way to drop
+it without an fd for it, so the poller builds its set again on a new
+instance, moved onto the same number.  Loops built on C<poll> or
+C<select> (L<IO::Select>, AnyEvent's pure-Perl loop) carry on unaware;
+one built on epoll (another poller, L<EV>) loses its registration of the
+old instance and must add the fd again.  Unregistering before closing
+avoids the rebuild altogether.
 
 =head2 close
 
