@@ -13,7 +13,7 @@
 use strict;
 use warnings;
 use BSDSocket qw(:DEFAULT SOL_SOCKET SO_REUSEADDR POLLIN POLLOUT POLLHUP POLLERR);
-use Errno qw(EAGAIN);
+use Errno qw(EAGAIN EINTR ECONNABORTED EMFILE ENFILE);
 
 my $HOST    = shift // '';
 my $PORT    = shift // 50007;
@@ -27,6 +27,19 @@ $| = 1;
 print "Listening on ", join(':', @{ $listener->getsockname }), "\n";
 
 my $finished = 0;
+my $full = 0;                          # out of fds: not accepting for now
+
+# A client is done (end of file, or an error): forget it.  If the server
+# had run out of fds, it has one again.
+sub finish {
+    my ($sock) = @_;
+    $poller->unregister($sock);
+    $sock->close;
+    $finished++;
+    $poller->modify($listener, POLLIN) if $full;
+    $full = 0;
+}
+
 while (!defined $CLIENTS || $finished < $CLIENTS) {
     for my $ready ($poller->poll) {
         my ($what, $events) = @$ready;
@@ -36,27 +49,40 @@ while (!defined $CLIENTS || $finished < $CLIENTS) {
                 $sock->settimeout(0);
                 $poller->register($sock, POLLIN, { sock => $sock, out => '', want => POLLIN });
             }
-            die $@ if $@ && $@->errno != EAGAIN;
+            my $errno = ref $@ ? $@->errno : die $@;
+            if ($errno == EMFILE || $errno == ENFILE) {
+                # the waiting connections stay queued until a client leaves
+                warn "$@" unless $full;
+                $poller->modify($listener, 0);
+                $full = 1;
+            }
+            elsif ($errno != EAGAIN && $errno != EINTR && $errno != ECONNABORTED) {
+                die $@;
+            }
             next;
         }
         my $conn = $what;                  # the data we registered
         my $sock = $conn->{sock};
         if ($events & (POLLIN | POLLHUP | POLLERR)) {
             my $data = eval { $sock->recv(65536) };
-            if (!defined $data) {          # an error: drop the client
+            if (!defined $data) {          # an error (reset, say): drop the client
                 die $@ unless ref $@;
+                next if $@->errno == EAGAIN;
                 $data = '';
             }
             if ($data eq '') {             # end of file: the client is done
-                $poller->unregister($sock);
-                $sock->close;
-                $finished++;
+                finish($sock);
                 next;
             }
             $conn->{out} .= $data;
         }
         if (length $conn->{out}) {
-            my $sent = eval { $sock->send($conn->{out}) } // 0;
+            my $sent = eval { $sock->send($conn->{out}) };
+            if (!defined $sent) {
+                die $@ unless ref $@;
+                if ($@->errno != EAGAIN) { finish($sock); next }
+                $sent = 0;
+            }
             substr($conn->{out}, 0, $sent, '');
         }
         # wait to write while there is something to write, else to read

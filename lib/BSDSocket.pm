@@ -1010,13 +1010,16 @@ everything else:
   # AnyEvent
   my $w = AnyEvent->io(fh => $sock->fileno, poll => 'r', cb => sub { ... });
 
-  # IO::Async: a Handle on the fd, or a Stream on a makefile handle
-  $loop->add(IO::Async::Handle->new(read_fileno => $sock->fileno,
+  # IO::Async: a Handle or a Stream on a makefile handle
+  $loop->add(IO::Async::Handle->new(read_handle => $sock->makefile('r'),
                                      on_read_ready => sub { ... }));
   $loop->add(IO::Async::Stream->new(handle => $sock->makefile('rw'), ...));
 
 (C<IO::Select-E<gt>add($sock)> itself does not work: IO::Select calls
-Perl's C<fileno> builtin, which wants a glob.)  Put a socket that an event
+Perl's C<fileno> builtin, which wants a glob.)  IO::Async owns the handles
+it is given and closes them when done, so give it a C<makefile> handle (a
+dup) and never the socket's own fd (C<read_fileno =E<gt> $sock-E<gt>fileno>
+would close the fd under the socket object).  Put a socket that an event
 loop watches in non-blocking mode (C<settimeout(0)>) so that a call made
 when the loop says "ready" never waits.
 

@@ -109,17 +109,19 @@ SKIP: {
 # --------------------------------------------------------------- IO::Async
 
 SKIP: {
-    skip 'IO::Async is not installed (Debian: libio-async-perl)', 3
-        unless eval { require IO::Async::Loop; require IO::Async::Handle; require IO::Async::Stream; 1 };
+    skip 'IO::Async 0.76 or later is not installed (Debian: libio-async-perl)', 5
+        unless eval { require IO::Async::Loop; require IO::Async::Handle; require IO::Async::Stream;
+                      IO::Async::Loop->VERSION(0.76); 1 };
     my $loop = IO::Async::Loop->new;
     my $listener = tcp_listener();
     $listener->settimeout(0);
     my $served = 0;
     my %streams;
-    # the listener: an IO::Async::Handle on its fd; each connection: an
-    # IO::Async::Stream on a makefile handle
+    # the listener: an IO::Async::Handle on a makefile handle (IO::Async
+    # closes what it is given, so never the socket's own fd); each
+    # connection: an IO::Async::Stream on a makefile handle
     my $accepting = IO::Async::Handle->new(
-        read_fileno   => $listener->fileno,
+        read_handle   => $listener->makefile('r'),
         on_read_ready => sub {
             my $conn = eval { $listener->accept } or return;
             my $fh = $conn->makefile('rw');
@@ -157,6 +159,10 @@ SKIP: {
     is($served, 5, 'IO::Async: the server saw each client to its end');
     is(scalar keys %streams, 0, 'IO::Async: and every stream closed');
     $loop->remove($accepting);
+    undef $accepting;
+    ok(fd_is_open($listener->fileno), 'IO::Async: done with its handle, the listener\'s own fd is still open');
+    my $late = BSDSocket::create_connection($listener->getsockname, 5);
+    ok(eval { $listener->settimeout(5); $listener->accept }, '... and the listener still accepts');
 }
 
 done_testing;
