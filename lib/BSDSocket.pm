@@ -1180,46 +1180,46 @@ C<recvmmsg>, C<C GSO> does in C what C<send_many> does underneath:
 
   W1: 1-byte ping-pong, socketpair, round trips/s
     variant             median             min - max       vs C  vs builtins
-    C                   292524       286852 - 293978      1.00x        1.13x
-    BSDSocket           268824       260937 - 270400      0.92x        1.04x
-    builtins            258316       255125 - 265016      0.88x        1.00x
-    IO::Socket          162948       140818 - 165628      0.56x        0.63x
-    python3             208180       198060 - 228117      0.71x        0.82x
+    C                   279978       230950 - 290313      1.00x        1.11x
+    BSDSocket           262900       232652 - 269998      0.92x        1.07x
+    builtins            247015       214200 - 252855      0.90x        1.00x
+    IO::Socket          160306       147022 - 166319      0.57x        0.64x
+    python3             226419       189681 - 228560      0.80x        0.91x
 
   W2: 64 KiB chunks, 1 GiB, two processes, MB/s
     variant             median             min - max       vs C  vs builtins
-    C                     5507           2961 - 6742      1.00x        0.99x
-    BSDSocket             5247           1405 - 5982      0.89x        1.08x
-    builtins              4311            490 - 5942      1.01x        1.00x
-    IO::Socket            5067           2405 - 5972      0.98x        1.08x
-    python3               5786           2776 - 6170      1.05x        1.07x
+    C                     5672           1738 - 6058      1.00x        0.94x
+    BSDSocket             4117            916 - 5603      0.96x        0.88x
+    builtins              5131           2876 - 6040      1.06x        1.00x
+    IO::Socket            4255           3374 - 5508      0.97x        0.91x
+    python3               4470           1224 - 6171      0.79x        0.78x
 
   W3: 64-byte UDP lock-step, 127.0.0.1, datagrams/s
     variant             median             min - max       vs C  vs builtins
-    C                   281167       266497 - 281814      1.00x        1.06x
-    BSDSocket           253484       246586 - 256483      0.90x        0.96x
-    builtins            262961       262496 - 264359      0.94x        1.00x
-    IO::Socket          210344       204837 - 212181      0.75x        0.80x
-    python3             219280       217323 - 220648      0.78x        0.83x
+    C                   278864       242815 - 291007      1.00x        1.07x
+    BSDSocket           255754       245117 - 256514      0.91x        0.96x
+    builtins            263722       251172 - 266822      0.93x        1.00x
+    IO::Socket          210417       196861 - 212666      0.75x        0.80x
+    python3             216873       209023 - 221565      0.78x        0.83x
 
   W3B: 64-byte UDP, lock-step batches of 32, 127.0.0.1, datagrams/s
     variant             median             min - max       vs C  vs builtins
-    C                   284956       282685 - 286627      1.00x        1.06x
-    BSDSocket           860650       837580 - 866185      3.03x        3.22x
-    builtins            266652       244697 - 269178      0.94x        1.00x
-    IO::Socket          219236       217592 - 219989      0.77x        0.82x
-    python3             233577       230848 - 236537      0.83x        0.88x
-    BSDSocket 1x1       267216       264854 - 269411      0.94x        1.00x
-    C mmsg              357476       353663 - 360638      1.26x        1.34x
-    C GSO              1106313     1099441 - 1112583      3.88x        4.15x
+    C                   282068       268367 - 286640      1.00x        1.07x
+    BSDSocket           860546       759987 - 864251      3.03x        3.20x
+    builtins            263554       254331 - 269833      0.93x        1.00x
+    IO::Socket          217403       185978 - 221317      0.77x        0.82x
+    python3             227819       216141 - 236609      0.80x        0.87x
+    BSDSocket 1x1       260987       256019 - 267221      0.93x        0.99x
+    C mmsg              352349       342724 - 360377      1.24x        1.34x
+    C GSO              1088661      812994 - 1122382      3.90x        4.03x
 
   W4: connect+accept+close, 127.0.0.1, connections/s
     variant             median             min - max       vs C  vs builtins
-    C                    16481         15813 - 29407      1.00x        1.03x
-    BSDSocket            16309         16043 - 28373      0.99x        1.03x
-    builtins             15992         15881 - 25290      0.97x        1.00x
-    IO::Socket           14553         14270 - 16939      0.87x        0.89x
-    python3              15895         15604 - 24934      0.95x        0.99x
+    C                    16444         16058 - 28895      1.00x        1.06x
+    BSDSocket            16241         15804 - 27764      0.98x        1.02x
+    builtins             15857         15586 - 24228      0.95x        1.00x
+    IO::Socket           14451         13173 - 16633      0.80x        0.90x
+    python3              15860         15376 - 24557      0.94x        1.00x
 
   W4 system calls per connection (strace -f -c):
     C            5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
@@ -1230,14 +1230,16 @@ C<recvmmsg>, C<C GSO> does in C what C<send_many> does underneath:
 
   W1 user-space instructions per round trip (valgrind --tool=callgrind):
     C                75    1.00x C    0.04x builtins
-    BSDSocket      1594   21.25x C    0.78x builtins
-    builtins       2052   27.36x C    1.00x builtins
-    IO::Socket    15669   208.92x C    7.64x builtins
-    python3        6072   80.96x C    2.96x builtins
+    BSDSocket      1596   21.27x C    0.78x builtins
+    builtins       2053   27.37x C    1.00x builtins
+    IO::Socket    15687   209.15x C    7.64x builtins
+    python3        6065   80.87x C    2.95x builtins
 
 The machine is noisy (see the min - max columns); the ratios are taken
 within each round, and the instruction counts do not depend on the
-noise.  Run it yourself with C<perl Makefile.PL && make && perl
+noise.  W2, bulk transfer between two processes, is the noisiest: across
+runs BSDSocket's ratio to C has ranged from 0.89x to 0.96x with nothing
+changed in between.  Run it yourself with C<perl Makefile.PL && make && perl
 bench/run.pl>; C<perl bench/run.pl --help> lists its options
 (C<--rounds>, C<--only>, C<--scale>, ...).
 
