@@ -62,14 +62,7 @@ guard_alarm(60);
     my ($a, $b) = BSDSocket::socketpair();
     my $count = 0;
     local $SIG{USR1} = sub { $count++ };
-    my $parent = $$;
-    my $pid = fork // die;
-    if (!$pid) {
-        for (1 .. 5) { sleep 0.05; kill 'USR1', $parent }
-        sleep 0.05;
-        $a->send('after five signals');
-        POSIX::_exit(0);
-    }
+    my $pid = signals_then_send(count => 5, gap => 0.05, peer => $a, data => 'after five signals');
     is($b->recv(100), 'after five signals', 'recv carries on through handlers that return');
     waitpid $pid, 0;
     is($count, 5, 'each signal ran the Perl handler');
@@ -78,8 +71,7 @@ guard_alarm(60);
     my $l = tcp_listener();
     $l->settimeout(0.6);
     $count = 0;
-    $pid = fork // die;
-    if (!$pid) { for (1 .. 4) { sleep 0.1; kill 'USR1', $parent } POSIX::_exit(0) }
+    $pid = signals_then_send(count => 4);
     my $t0 = time;
     my $e = eval { $l->accept; 1 } ? undef : $@;
     my $t = time - $t0;
@@ -101,13 +93,11 @@ guard_alarm(60);
 
 # a handler that drops the last reference to the socket
 {
-    my $parent = $$;
     our $held;
     my $peer;
     ($held, $peer) = BSDSocket::socketpair();
     local $SIG{USR1} = sub { undef $held };
-    my $pid = fork // die;
-    if (!$pid) { sleep 0.1; kill 'USR1', $parent; sleep 0.1; $peer->send('still there'); POSIX::_exit(0) }
+    my $pid = signals_then_send(peer => $peer, data => 'still there');
     my $got = $held->recv(100);
     is($got, 'still there', 'a handler that drops the socket does not pull it from under the call');
     waitpid $pid, 0;

@@ -101,11 +101,8 @@ sub B_len { require B; B::svref_2object(\$_[0])->LEN }
 {
     my ($a, $b) = BSDSocket::socketpair();
     our $buffer = 'x' x 10;
-    my $parent = $$;
     local $SIG{USR1} = sub { undef $buffer; $buffer = 'y' x 100_000 };
-    my $pid = fork // die;
-    if (!$pid) { select undef, undef, undef, 0.1; kill 'USR1', $parent; select undef, undef, undef, 0.1;
-                 $a->send('after the handler'); POSIX::_exit(0) }
+    my $pid = signals_then_send(peer => $a, data => 'after the handler');
     my $n = $b->recv_into($buffer, 100);
     waitpid $pid, 0;
     is($buffer, 'after the handler', 'recv_into survives a handler that replaces its buffer');

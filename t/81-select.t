@@ -110,15 +110,7 @@ SKIP: {
     my ($a, $b) = BSDSocket::socketpair();
     my $ran = 0;
     local $SIG{USR1} = sub { $ran++ };
-    my $parent = $$;
-    my $pid = fork // die;
-    if (!$pid) {
-        select undef, undef, undef, 0.1;
-        kill 'USR1', $parent;
-        select undef, undef, undef, 0.2;
-        $b->send('after the signal');
-        POSIX::_exit(0);
-    }
+    my $pid = signals_then_send(peer => $b, data => 'after the signal', last_gap => 0.2);
     my $t0 = time;
     my ($r) = BSDSocket::select([$a], [], [], 5);
     waitpid $pid, 0;
@@ -137,8 +129,7 @@ SKIP: {
     # a handler that empties the caller's lists: the items are held
     my @list = ($a);
     local $SIG{USR2} = sub { @list = () };
-    $pid = fork // die;
-    if (!$pid) { select undef, undef, undef, 0.1; kill 'USR2', $parent; $b->send('x'); POSIX::_exit(0) }
+    $pid = signals_then_send(signal => 'USR2', peer => $b, data => 'x', last_gap => 0);
     ($r) = BSDSocket::select(\@list, [], [], 5);
     waitpid $pid, 0;
     ok(@$r == 1 && $r->[0] == $a, 'a handler that empties the list: the item still comes back');

@@ -105,15 +105,7 @@ for my $backend ('epoll', 'poll') {
     # signals
     my ($ran, $ran_at) = (0, 0);
     local $SIG{USR1} = sub { $ran++; $ran_at = time; $p->unregister($x) };
-    my $parent = $$;
-    my $pid = fork // die;
-    if (!$pid) {
-        select undef, undef, undef, 0.1;
-        kill 'USR1', $parent;
-        select undef, undef, undef, 0.1;
-        $y->send('after the signal');
-        POSIX::_exit(0);
-    }
+    my $pid = signals_then_send(peer => $y, data => 'after the signal');
     @ready = $p->poll(1.5);
     my $returned_at = time;
     waitpid $pid, 0;

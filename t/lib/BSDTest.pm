@@ -7,6 +7,7 @@ use strict;
 use warnings;
 
 use Errno ();
+use POSIX ();
 use File::Spec ();
 use File::Temp ();
 use Test::More ();
@@ -17,6 +18,7 @@ use Exporter 'import';
 our @EXPORT = qw(
     tcp_pair tcp_listener udp_pair temp_dir guard_alarm dies_with
     have_program no_dns_host fd_is_open open_fds perl_cmd is_cloexec
+    signals_then_send
 );
 
 # A name the resolver rejects before asking anyone: a 64-byte label is
@@ -130,6 +132,27 @@ sub open_fds {
     my $logs = $ENV{BSD_SANITIZER_LOG_DIR};
     @fds = grep { (readlink("/proc/self/fd/$_") // '') !~ /^\Q$logs\E/ } @fds if $logs;
     return @fds - 1;
+}
+
+# Fork a child that waits $gap seconds and sends this process $signal,
+# $count times, then after $last_gap (default $gap) sends $data on $peer
+# (when given) and leaves.  Returns its pid: the caller waits in the call
+# under test meanwhile, then reaps it.
+sub signals_then_send {
+    my (%o) = @_;
+    my ($count, $gap, $signal) = ($o{count} // 1, $o{gap} // 0.1, $o{signal} // 'USR1');
+    my $parent = $$;
+    my $pid = fork // die "fork: $!";
+    return $pid if $pid;
+    for (1 .. $count) {
+        select undef, undef, undef, $gap;
+        kill $signal, $parent;
+    }
+    if ($o{peer}) {
+        select undef, undef, undef, $o{last_gap} // $gap;
+        $o{peer}->send($o{data});
+    }
+    POSIX::_exit(0);
 }
 
 # The command line for a child perl that sees the same build.
