@@ -292,7 +292,7 @@ S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t contro
     BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_sendmsg);
     c.guard = S_guard_sendmsg;
     c.x.msg = &msg;
-    c.flags = flags | MSG_NOSIGNAL;
+    c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
     return bsd_call_run(&c);
 }
 
@@ -388,7 +388,7 @@ S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int fl
     BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recvmsg);
     c.x.msg = &in->msg;                 /* (in starts with it) */
     /* received fds are close-on-exec from the moment they arrive */
-    c.flags = flags | MSG_CMSG_CLOEXEC;
+    c.flags = flags | MSG_CMSG_CLOEXEC | BSD_NOWAIT(s);
     n = bsd_call_run(&c);
     if (n > (ssize_t)bufsize)
         n = (ssize_t)bufsize;
@@ -681,9 +681,10 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
     c.x.file.in_fd = in_fd;
     c.x.file.offset = (off_t)offset;
     c.sent = 0;
-    c.flags = MSG_NOSIGNAL;
+    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
     if (s->timeout > 0)
         c.deadline = bsd_now() + s->timeout;
+    bsd_sock_own_mode(aTHX_ s, "sendfile");
 
     while (!count || c.sent < count) {
         ssize_t n;
@@ -910,7 +911,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
 
     BSD_CALL_INIT(c, s, self, "send_many", NULL, POLLOUT, S_attempt_send_batch);
     c.guard = S_guard_mmsg;
-    c.flags = MSG_NOSIGNAL;
+    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);
     c.x.mmsg.batch = &b;
     while (b.e < b.entries) {
         ssize_t r, k;
@@ -986,7 +987,7 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
     BSD_CALL_INIT(c, s, self, "recv_many", NULL, POLLIN, S_attempt_recvmmsg);
     c.x.mmsg.vec = vec;
     c.x.mmsg.count = (unsigned)count;
-    c.flags = flags | MSG_WAITFORONE;
+    c.flags = flags | MSG_WAITFORONE | BSD_NOWAIT(s);
     got = bsd_call_run(&c);
 
     av_extend(results, got - 1);

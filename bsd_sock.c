@@ -290,9 +290,22 @@ S_wait(pTHX_ bsd_call *c)
         ? 0 : ETIMEDOUT;
 }
 
+/* EAGAIN on a blocking socket: either its fd shares an open file
+ * description that another handle made non-blocking (a dup, a fromfd copy,
+ * a makefile handle), and the call should wait as a blocking one does; or
+ * the kernel's own SO_RCVTIMEO/SO_SNDTIMEO ran out, or the caller asked
+ * for MSG_DONTWAIT, and the EAGAIN is the answer. */
+static bool
+S_blocking_should_wait(const bsd_call *c)
+{
+    const int fl = fcntl(c->sock->fd, F_GETFL);
+    return !(c->flags & MSG_DONTWAIT) && fl >= 0 && (fl & O_NONBLOCK);
+}
+
 /* The first attempt failed with `err`: from here on the driver decides.
  * EINTR: run Perl's signal handlers, retry.  EAGAIN on a socket with a
- * timeout: wait (within the deadline), retry.  Anything else, including
+ * timeout, or on a blocking one whose fd another handle made non-blocking:
+ * wait (within the deadline, if any), retry.  Anything else, including
  * EAGAIN on a non-blocking socket: die.  Returns what a later attempt
  * returned. */
 ssize_t
@@ -302,7 +315,9 @@ bsd_call_failed(pTHX_ bsd_call *c, int err)
         ssize_t r;
         if (err == EINTR)
             bsd_call_signals(aTHX_ c);
-        else if ((err == EAGAIN || err == EWOULDBLOCK) && c->sock->timeout > 0) {
+        else if ((err == EAGAIN || err == EWOULDBLOCK)
+                 && (c->sock->timeout > 0
+                     || (c->sock->timeout < 0 && S_blocking_should_wait(c)))) {
             if (S_wait(aTHX_ c) == ETIMEDOUT)
                 bsd_call_timed_out(aTHX_ c);
         }
@@ -352,6 +367,17 @@ bsd_set_fd_nonblocking(int fd, bool nonblocking)
     if (cBOOL(flags & O_NONBLOCK) == nonblocking)
         return 0;
     return fcntl(fd, F_SETFL, nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
+}
+
+/* For the calls that have no MSG_DONTWAIT (accept, connect, sendfile): a
+ * socket with a timeout needs its fd non-blocking, and another handle on
+ * the same open file description may have made it blocking since
+ * (see BSD_NOWAIT).  Make it non-blocking again, as settimeout did. */
+void
+bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op)
+{
+    if (s->timeout >= 0 && bsd_set_fd_nonblocking(s->fd, TRUE) < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);
 }
 
 void
@@ -499,6 +525,7 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
     char *buf;
     ssize_t n;
     STRLEN unused;
+    flags |= BSD_NOWAIT(s);
 
     /* a target used before is ready for the next message as it is */
     if (LIKELY(SvTYPE(result) >= SVt_PV && !SvTHINKFIRST(result)
@@ -571,7 +598,7 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
     c.target = buf;
     c.buf = dest;
     c.len = nbytes;
-    c.flags = flags;
+    c.flags = flags | BSD_NOWAIT(s);
     c.addr = from;
     n = c.attempt(&c);
     if (UNLIKELY(n < 0))
@@ -641,7 +668,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
         buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
 
     /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
-    flags |= MSG_NOSIGNAL;
+    flags |= MSG_NOSIGNAL | BSD_NOWAIT(s);
     n = to ? sendto(s->fd, buf, BSD_IO_LEN(len), flags, &to->u.sa, to->len)
            : send(s->fd, buf, BSD_IO_LEN(len), flags);
     if (UNLIKELY(n < 0)) {
@@ -676,6 +703,7 @@ bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer)
     bsd_call c;
     BSD_CALL_INIT(c, s, self, "accept", NULL, POLLIN, S_attempt_accept);
     c.addr = peer;
+    bsd_sock_own_mode(aTHX_ s, "accept");
     S_fill(conn, (int)bsd_call_run(&c), s->family, s->type, s->proto);
     return obj;
 }
@@ -694,7 +722,9 @@ S_attempt_connect(bsd_call *c)
  * - a blocking one interrupted by a signal (EINTR) goes on connecting:
  *   run the handlers, then wait the same way (connecting again would only
  *   say EALREADY), as CPython does (PEP 475);
- * - a non-blocking one (timeout 0) reports EINPROGRESS.
+ * - a non-blocking one (timeout 0) reports EINPROGRESS;
+ * - a blocking one says EINPROGRESS only when another handle on its open
+ *   file description made it non-blocking: wait as if it had blocked.
  * If after the wait the socket has no peer, the attempt never started (an
  * EINTR from before the kernel began, or one injected by strace): retry. */
 int
@@ -703,6 +733,7 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeou
     bsd_call c;
     BSD_CALL_INIT(c, s, self, "connect", addr, POLLOUT, S_attempt_connect);
     c.addr = addr;
+    bsd_sock_own_mode(aTHX_ s, "connect");
     for (;;) {
         bsd_addr peer;
         int err;
@@ -712,7 +743,7 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeou
         err = errno;
         if (err == EINTR)
             bsd_call_signals(aTHX_ &c);
-        else if (!(err == EINPROGRESS && s->timeout > 0))
+        else if (!(err == EINPROGRESS && s->timeout != 0))
             return err;
         if (S_wait(aTHX_ &c) == ETIMEDOUT) {
             if (report_timeout)
@@ -743,7 +774,7 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
     BSD_CALL_INIT(c, s, self, "sendall", NULL, POLLOUT, S_attempt_send);
     c.guard = S_guard_send_buffer;      /* it copies what is left to send */
     c.buf = (char *)buf;
-    c.flags = flags | MSG_NOSIGNAL;
+    c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
     c.sent = 0;
     if (s->timeout > 0)
         c.deadline = bsd_now() + s->timeout;

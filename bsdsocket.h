@@ -43,6 +43,13 @@ typedef struct bsd_sock {
                          yet asked (bsd_msg.c) */
 } bsd_sock;
 
+/* The flag every send and receive adds on a socket with a timeout (0 or
+ * more): the call never blocks in the kernel, whatever O_NONBLOCK says.
+ * That flag belongs to the open file description, which a dup, a fromfd
+ * copy or a makefile handle shares and may have changed; the socket's
+ * own timeout is what counts, and the driver does the waiting. */
+#define BSD_NOWAIT(s) ((s)->timeout >= 0 ? MSG_DONTWAIT : 0)
+
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
  * closed socket (EBADF), "bsd_sock_any *" lets it through (close, fileno,
  * family, ...). */
@@ -354,6 +361,7 @@ int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
                          bool report_timeout);
 STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
 void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
+void    bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op);
 bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
 void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
 double  bsd_get_default_timeout(void);

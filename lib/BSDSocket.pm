@@ -550,7 +550,9 @@ library, and to close.  Dies with EBADF on a closed socket.
 
 A new socket object, of the same class, on a C<dup> of the fd: close-on-exec,
 with the same family, type, protocol and timeout.  Either can be closed
-without affecting the other; the connection lasts while one is open.
+without affecting the other; the connection lasts while one is open.  Each
+keeps its own timeout (see L</settimeout> for how the two share the fd's
+blocking flag).
 Dies with EBADF on a closed socket, C<EMFILE> when out of descriptors.
 
 =head2 fileno
@@ -858,8 +860,19 @@ L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
 (message C<timed out>, errno C<ETIMEDOUT>).  Negative numbers, NaN,
 infinity and non-numbers die with EINVAL and leave the setting as it was.
 As in CPython, a timeout of 0 or more puts the fd in C<O_NONBLOCK> (the
-driver waits with C<poll>), and C<undef> clears it; handles from
-L</makefile> and the caller's fd of a L</fromfd> share that mode.
+driver waits with C<poll>), and C<undef> clears it.
+
+That flag belongs to the open file description, which a L</dup>, a
+L</fromfd> copy (and the caller's fd), and a L</makefile> handle share
+with the socket, so setting the mode through one of them sets it for all.
+Each socket object's calls still follow its own timeout: sends and
+receives pass C<MSG_DONTWAIT> when it is 0 or more; C<accept>, C<connect>
+and C<sendfile>, which have no such flag, make the fd non-blocking again
+first; and a blocking socket that meets C<EAGAIN> because another handle
+made the fd non-blocking waits for readiness as a blocking call would.
+(An C<EAGAIN> from C<SO_RCVTIMEO>/C<SO_SNDTIMEO>, or from a C<MSG_DONTWAIT>
+the caller passed, still dies.)  A Perl handle from L</makefile> has no
+timeout of its own: it sees whatever mode the fd has last been given.
 
 =head2 setsockopt
 

@@ -150,21 +150,25 @@ sub is_timeout {
     waitpid $pid, 0;
 }
 
-# connect: to a listener whose queue is full, SYNs go unanswered
-SKIP: {
+# connect: to a listener whose queue is full, SYNs go unanswered.
+# Returns the listener and the connections that fill it, or nothing.
+sub full_backlog_listener {
     my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
     $l->bind(['127.0.0.1', 0]);
     $l->listen(0);
     my @filler;
-    my $full = 0;
     for (1 .. 16) {
         my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
         $c->settimeout(0.2);
-        if (eval { $c->connect($l->getsockname); 1 }) { push @filler, $c; next }
-        $full = 1;
-        last;
+        return ($l, \@filler) unless eval { $c->connect($l->getsockname); 1 };
+        push @filler, $c;
     }
-    skip 'could not fill the listen queue here', 4 unless $full;
+    return;
+}
+
+SKIP: {
+    my ($l, $filler) = full_backlog_listener();
+    skip 'could not fill the listen queue here', 4 unless $l;
     my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
     $c->settimeout(0.4);
     my ($t, $e) = elapsed { $c->connect($l->getsockname) };
@@ -250,6 +254,104 @@ SKIP: {
     is($c->sendall(''), 0, 'sendall of nothing');
     $c->sendall('flags', 0);
     is($d->recv(10), 'flags', 'sendall with flags');
+}
+
+# ------------------------------------ a mode shared with other handles
+# O_NONBLOCK belongs to the open file description, which dup, fromfd and
+# makefile handles share with the socket; each object's own timeout is
+# what its calls follow, whatever another handle set since.
+
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->settimeout(0.2);
+    my $blocking_dup = $b->dup;
+    $blocking_dup->settimeout(undef);           # clears O_NONBLOCK for both
+    my ($t, $e) = elapsed { $b->recv(10) };
+    is_timeout($e, 'recv', 'recv keeps its timeout after a dup made the fd blocking');
+    ok($t < 2, sprintf '... in %.2f s', $t);
+    ($t, $e) = elapsed { $b->recv_into(my $buf, 10) };
+    is_timeout($e, 'recv_into', 'so does recv_into');
+    ($t, $e) = elapsed { $b->recvmsg(10) };
+    is_timeout($e, 'recvmsg', 'and recvmsg');
+    ($t, $e) = elapsed { $b->recv_many(4, 10) };
+    is_timeout($e, 'recv_many', 'and recv_many');
+
+    my $fh = $b->makefile('rb');
+    $fh->blocking(1);
+    ($t, $e) = elapsed { $b->recvfrom(10) };
+    is_timeout($e, 'recvfrom', '... and after a makefile handle was set blocking');
+
+    $b->settimeout(0);
+    dies_with(sub { $blocking_dup->settimeout(undef); $b->recv(10) }, op => 'recv', errno => EAGAIN,
+              name => 'a non-blocking socket stays non-blocking too');
+    ($t, $e) = elapsed { $b->sendall('x' x 10_000_000) };
+    ok(ref $e && $e->errno == EAGAIN, 'sendall on it does not block either');
+}
+{
+    # and the other way: a blocking socket whose description another
+    # handle made non-blocking still waits instead of dying EAGAIN
+    my ($a, $b) = BSDSocket::socketpair();
+    my $nonblocking_dup = $b->dup;
+    $nonblocking_dup->settimeout(0);
+    my $pid = signals_then_send(count => 0, peer => $a, data => 'late', last_gap => 0.3);
+    my ($got, $t0) = (undef, time);
+    $got = eval { $b->recv(10) };
+    is($got, 'late', 'a blocking recv waits although the fd was made non-blocking')
+        or diag $@;
+    ok(time - $t0 >= 0.25, '... for the data');
+    waitpid $pid, 0;
+
+    my $l = tcp_listener();
+    my $port = $l->getsockname->[1];
+    my $l_dup = $l->dup;
+    $l_dup->settimeout(0);
+    $pid = fork // die "fork: $!";
+    if (!$pid) {
+        sleep 0.3;
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->connect(['127.0.0.1', $port]);
+        sleep 2;
+        POSIX::_exit(0);
+    }
+    my ($conn) = eval { $l->accept };
+    ok($conn, 'a blocking accept waits too') or diag $@;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+
+    # an EAGAIN the kernel means (SO_RCVTIMEO) still dies
+    my ($x, $y) = BSDSocket::socketpair();
+    $y->setsockopt(SOL_SOCKET, SO_RCVTIMEO, pack 'l!l!', 0, 100_000);
+    dies_with(sub { $y->recv(10) }, op => 'recv', errno => EAGAIN,
+              name => "SO_RCVTIMEO's EAGAIN on a blocking socket is still an error");
+    my $y_dup = $y->dup;
+    $y_dup->settimeout(0);
+    dies_with(sub { $y->recv(10, MSG_DONTWAIT) }, op => 'recv', errno => EAGAIN,
+              name => 'as is the one MSG_DONTWAIT asks for');
+}
+{
+    # accept and connect have no MSG_DONTWAIT: the socket's timeout makes
+    # the fd non-blocking again
+    my $l = tcp_listener();
+    $l->settimeout(0.2);
+    my $l_dup = $l->dup;
+    $l_dup->settimeout(undef);
+    my ($t, $e) = elapsed { $l->accept };
+    is_timeout($e, 'accept', 'accept keeps its timeout after a dup made the fd blocking');
+    ok($t < 2, sprintf '... in %.2f s', $t);
+
+    my $s = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $s->settimeout(5);
+    my $s_dup = $s->dup;
+    $s_dup->settimeout(undef);
+    my ($full, $filler) = full_backlog_listener();
+  SKIP: {
+        skip 'could not fill the listen queue here', 2 unless $full;
+        $s->settimeout(0.2);
+        $s_dup->settimeout(undef);
+        ($t, $e) = elapsed { $s->connect($full->getsockname) };
+        is_timeout($e, 'connect', 'connect keeps its timeout after a dup made the fd blocking');
+        ok($t < 2, sprintf '... in %.2f s', $t);
+    }
 }
 
 done_testing;
