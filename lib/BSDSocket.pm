@@ -164,12 +164,17 @@ Both.
 
 =back
 
-The values come from the system headers when the module is built.  A
-constant this platform does not define (C<SO_NOSIGPIPE> on Linux, say)
-can still be imported, so code that names it compiles everywhere; calling
-it dies with a L<BSDSocket::Error> (errno C<ENOSYS>, message
-C<"BSDSocket::SO_NOSIGPIPE is not defined on this platform">), at run
-time, never at C<use> time.
+The values come from the system headers when the module is built.  The
+names are a list of those Linux, the BSDs and macOS define between them,
+plus every other C<SOL_*>, C<SO_*>, C<IPPROTO_*>, C<TCP_*>, C<UDP_*>,
+C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>, C<INADDR_*>, C<AI_*>, C<NI_*>,
+C<EAI_*> and C<SCM_*> integer constant the headers define (the build asks
+the C preprocessor), so a newer kernel's options are there without a new
+release of this module.  A listed constant this platform does not define
+(C<SO_NOSIGPIPE> on Linux, say) can still be imported, so code that names
+it compiles everywhere; calling it dies with a L<BSDSocket::Error> (errno
+C<ENOSYS>, message C<"BSDSocket::SO_NOSIGPIPE is not defined on this
+platform">), at run time, never at C<use> time.
 
 C<INADDR_*> constants are dotted-quad strings (C<INADDR_ANY> is
 C<'0.0.0.0'>, C<INADDR_LOOPBACK> is C<'127.0.0.1'>), usable directly as

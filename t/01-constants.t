@@ -54,7 +54,42 @@ SKIP: {
     ok(!eval { $code->(); 1 }, '... and dies when run');
 }
 
-# linux defines these; the export list stays the same everywhere
+# SPEC 2.1: every SO_*, IPPROTO_*, TCP_*, ... the platform defines.  Two
+# independent witnesses: the names core Socket knows, and the macros the
+# C preprocessor sees in the system headers.
+my $spec_prefixes = qr/^(?:SOL|SO|IPPROTO|TCP|IP|IPV6|MSG|SHUT|AI|NI|EAI|SCM)_[A-Z0-9_]+$/;
+{
+    my @lacking;
+    for my $name (grep { $_ =~ $spec_prefixes } @Socket::EXPORT, @Socket::EXPORT_OK) {
+        next unless defined eval { Socket->can($name)->() };   # Socket lacks it here
+        push @lacking, $name unless defined eval { BSDSocket->can($name)->() };
+    }
+    is("@lacking", '', 'every such constant core Socket defines here, BSDSocket defines');
+}
+SKIP: {
+    require Config;
+    my $cc = $Config::Config{cc};
+    my $dir = temp_dir();
+    open my $c, '>', "$dir/h.c" or die $!;
+    print {$c} map { "#include <$_>\n" }
+        qw(sys/types.h sys/socket.h netinet/in.h netinet/tcp.h netdb.h);
+    close $c;
+    my @macros = `$cc $Config::Config{ccflags} -E -dM $dir/h.c 2>/dev/null`;
+    skip 'no C preprocessor to ask', 1 if $? || !@macros;
+    my (@lacking, $checked);
+    for (@macros) {
+        # the plain ones: a name with a decimal or hex number for value
+        my ($name, $value) = /^#define (\w+) (\d+|0x[0-9a-fA-F]+)$/ or next;
+        next unless $name =~ $spec_prefixes;
+        $checked++;
+        my $want = $value =~ /^0x/ ? hex $value : $value;
+        my $ours = eval { BSDSocket->can($name)->() };
+        push @lacking, $name unless defined $ours && $ours == $want;
+    }
+    is("@lacking", '', "each of the $checked numeric SO_*, TCP_*, ... macros in the headers is a constant with its value");
+}
+
+# linux defines these
 SKIP: {
     skip 'Linux-only checks', 3 unless $^O eq 'linux';
     ok(defined eval { SO_PEERCRED() }, 'SO_PEERCRED defined on Linux');
