@@ -692,7 +692,7 @@ settimeout(self, timeout)
 
 void
 gettimeout(self)
-    bsd_sock_any *self
+    bsd_sock *self
   PPCODE:
     PUSHs(self->timeout < 0 ? &PL_sv_undef : sv_2mortal(newSVnv(self->timeout)));
 
@@ -706,7 +706,7 @@ setblocking(self, flag)
 
 void
 getblocking(self)
-    bsd_sock_any *self
+    bsd_sock *self
   PPCODE:
     /* a socket with a timeout still blocks, within it */
     PUSHs(self->timeout != 0 ? &PL_sv_yes : &PL_sv_no);
@@ -743,7 +743,7 @@ shutdown(self, how)
 
 int
 family(self)
-    bsd_sock_any *self
+    bsd_sock *self
   CODE:
     RETVAL = self->family;
   OUTPUT:
@@ -751,7 +751,7 @@ family(self)
 
 int
 type(self)
-    bsd_sock_any *self
+    bsd_sock *self
   CODE:
     RETVAL = self->type;
   OUTPUT:
@@ -759,7 +759,7 @@ type(self)
 
 int
 proto(self)
-    bsd_sock_any *self
+    bsd_sock *self
   CODE:
     RETVAL = self->proto;
   OUTPUT:

@@ -369,16 +369,35 @@ S_raw_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
     out->len = (socklen_t)(offsetof(struct sockaddr, sa_data) + len);
 }
 
+static const char *
+S_family_name(int family)
+{
+    switch (family) {
+    case AF_INET:  return "AF_INET";
+    case AF_INET6: return "AF_INET6";
+    case AF_UNIX:  return "AF_UNIX";
+    default:       return NULL;
+    }
+}
+
 static void
 S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
 {
     /* an address array this module made knows its sockaddr already */
     if (SvROK(address) && SvRMAGICAL(SvRV(address))) {
         const MAGIC *const mg = mg_findext(SvRV(address), PERL_MAGIC_ext, &bsd_addr_vtbl);
-        if (mg && ((const struct sockaddr *)mg->mg_ptr)->sa_family == family) {
-            out->len = (socklen_t)mg->mg_len;
-            Copy(mg->mg_ptr, &out->u, mg->mg_len, char);
-            return;
+        if (mg) {
+            const int has = ((const struct sockaddr *)mg->mg_ptr)->sa_family;
+            const char *const has_name = S_family_name(has), *const want_name = S_family_name(family);
+            if (has == family) {
+                out->len = (socklen_t)mg->mg_len;
+                Copy(mg->mg_ptr, &out->u, mg->mg_len, char);
+                return;
+            }
+            /* say so, rather than what the element count looks like */
+            if (has_name && want_name)
+                bsd_die_address(aTHX_ address, "wrong family: an %s address for an %s socket",
+                                has_name, want_name);
         }
     }
     switch (family) {

@@ -139,9 +139,17 @@ bsd_sock_of_slow(pTHX_ SV *sv, const char *op)
 HV *
 bsd_sock_stash(pTHX_ SV *klass)
 {
-    if (klass && SvPOK(klass) && !SvROK(klass))
-        return gv_stashsv(klass, GV_ADD);
-    return gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD);
+    if (!klass)
+        return gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD);
+    /* new() called on a class or an object: BSDSocket::Socket or a
+     * subclass of it, nothing else (an object of no known class would
+     * have no methods) */
+    SvGETMAGIC(klass);
+    if ((SvROK(klass) ? SvOBJECT(SvRV(klass)) : SvPOK(klass) && SvCUR(klass) > 0)
+        && sv_derived_from(klass, BSD_SOCKET_CLASS))
+        return SvROK(klass) ? SvSTASH(SvRV(klass)) : gv_stashsv(klass, GV_ADD);
+    bsd_die_arg(aTHX_ "new", "class must be " BSD_SOCKET_CLASS " or a subclass of it, got %" SVf,
+                SVfARG(bsd_describe(aTHX_ klass)));
 }
 
 /* ------------------------------------------------------------ the driver */
@@ -880,30 +888,31 @@ bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value)
 SV *
 bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
 {
-    bool want_read = FALSE, want_write = FALSE, plus = FALSE;
+    bool want_read = TRUE, want_write = FALSE;
     bool unbuffered = FALSE;
-    STRLEN i, mode_len = 1;
-    const char *mode = "r";
 
-    if (mode_sv)
-        mode = bsd_sv_to_bytes(aTHX_ mode_sv, &mode_len, "mode", "makefile");
-    for (i = 0; i < mode_len; i++) {
-        bool *const seen = mode[i] == 'r' ? &want_read
-                         : mode[i] == 'w' ? &want_write
-                         : mode[i] == '+' ? &plus
-                         : mode[i] == 'b' ? NULL : (bool *)-1;
-        if (seen == (bool *)-1 || (seen && *seen))
+    if (mode_sv) {
+        /* 'r', 'w', 'rw' or 'r+', and one 'b' anywhere, which changes
+         * nothing (a socket handle is bytes either way) */
+        STRLEN len, i, kept = 0;
+        const char *const mode = bsd_sv_to_bytes(aTHX_ mode_sv, &len, "mode", "makefile");
+        char bare[3];
+        bool had_b = FALSE;
+        for (i = 0; i < len && kept <= 2; i++) {
+            if (mode[i] == 'b' && !had_b)
+                had_b = TRUE;
+            else
+                bare[kept++] = mode[i];
+        }
+        if (i < len || kept == 0 || kept > 2 || !(
+                kept == 1 ? bare[0] == 'r' || bare[0] == 'w'
+                          : bare[0] == 'r' && (bare[1] == 'w' || bare[1] == '+')))
             bsd_die_arg(aTHX_ "makefile",
                         "mode must be 'r', 'w', 'rw' or 'r+' (with an optional 'b'), got %" SVf,
                         SVfARG(bsd_describe(aTHX_ mode_sv)));
-        if (seen)
-            *seen = TRUE;
+        want_read = bare[0] == 'r';
+        want_write = bare[0] == 'w' || kept == 2;
     }
-    if (plus)
-        want_read = want_write = TRUE;
-    if (!want_read && !want_write)
-        bsd_die_arg(aTHX_ "makefile", "mode must include 'r' or 'w', got %" SVf,
-                    SVfARG(bsd_describe(aTHX_ mode_sv)));
     /* bufsize: undef or -1 is PerlIO's own buffering, 0 is none; PerlIO
      * has no per-handle buffer size, so a positive one means buffered */
     if (bufsize_sv) {

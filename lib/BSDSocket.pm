@@ -190,8 +190,9 @@ the host of an address.
 A new socket object (L</SOCKET METHODS>).  C<$type> may include
 C<SOCK_NONBLOCK> (the socket starts non-blocking) and C<SOCK_CLOEXEC>
 (always added anyway).  C<< ->new >> blesses into the class it is called
-on, so subclasses work.  Dies if an argument is not an integer (EINVAL)
-or if C<socket(2)> fails (C<EAFNOSUPPORT>, C<EPROTONOSUPPORT>, C<EMFILE>,
+on (a class name or an object), so subclasses work; a class that is not
+C<BSDSocket::Socket> or a subclass of it dies with EINVAL.  Dies if an
+argument is not an integer (EINVAL) or if C<socket(2)> fails (C<EAFNOSUPPORT>, C<EPROTONOSUPPORT>, C<EMFILE>,
 ...).
 
 =head2 socketpair
@@ -472,9 +473,10 @@ Socket objects are of class C<BSDSocket::Socket>.  Every method checks
 that it was called on a socket object BSDSocket made; anything else (an
 unblessed reference, another class, a scalar blessed into
 C<BSDSocket::Socket> by hand) dies with EINVAL before anything is
-touched.  Every method but C<close>, C<fileno>, C<family>, C<type> and
-C<proto> dies with C<EBADF> on a closed socket, and never touches the fd
-number it used to have.
+touched.  Every method but C<close> (which does nothing again) and
+C<fileno> (which returns -1) dies with C<EBADF> on a closed socket, and
+never touches the fd number it used to have.  Every method also dies with
+C<EINVAL> (a usage message) when given too few or too many arguments.
 
 Integer arguments (sizes, flags, levels, option names, backlogs) must be
 integers: an IV, an integral number, a decimal string, or an object with
@@ -577,7 +579,10 @@ The address of the peer.  Dies with C<ENOTCONN> when there is none.
 
   $address = $sock->getsockname
 
-The socket's own address.
+The socket's own address (L</ADDRESSES>): for an unbound AF_INET socket
+C<['0.0.0.0', 0]>, for an unbound AF_UNIX one C<''>.  Dies with C<EBADF>
+on a closed socket; other failures of C<getsockname(2)> (C<ENOBUFS>) die
+with their errno.
 
 =head2 get_inheritable
 
@@ -591,13 +596,15 @@ fd BSDSocket makes.
   $bool = $sock->getblocking
 
 False for a non-blocking socket (timeout 0); true for a blocking one and
-for one with a timeout, which blocks, within it.
+for one with a timeout, which blocks, within it.  Dies with C<EBADF> after
+C<close>.
 
 =head2 gettimeout
 
   $seconds = $sock->gettimeout
 
-C<undef> (blocking), 0 (non-blocking) or the timeout in seconds.
+C<undef> (blocking), 0 (non-blocking) or the timeout in seconds.  Dies
+with C<EBADF> after C<close>.
 
 =head2 getsockopt
 
@@ -836,8 +843,12 @@ integer, dies with EINVAL.
   $count = $sock->sendto($bytes, $address)
   $count = $sock->sendto($bytes, $flags, $address)
 
-Sends a datagram to C<$address>.  The error of a failed C<sendto> carries
-the address.
+Sends a datagram to C<$address> and returns the number of bytes sent.
+Dies with C<EMSGSIZE> when the datagram is too big for the protocol,
+C<EINVAL> for an address of the wrong family, and as C<send> does
+otherwise; the error carries the address.  (On a connected stream socket
+Linux ignores the address.)  A bad C<$address> dies before anything is sent
+(L</ADDRESSES>).
 
 =head2 set_inheritable
 
@@ -895,28 +906,33 @@ numbers die with EINVAL.
 
   $sock->shutdown($how)
 
-C<$how> is C<SHUT_RD>, C<SHUT_WR> or C<SHUT_RDWR> (0, 1, 2).
+Shuts down reading (C<SHUT_RD>, 0), writing (C<SHUT_WR>, 1: the peer sees
+EOF, the socket can still receive) or both (C<SHUT_RDWR>, 2).  Returns
+nothing.  Unlike C<close> it acts on the connection, so every copy of the
+fd sees it.  Dies with C<ENOTCONN> on a socket that is not connected,
+C<EINVAL> for any other C<$how>, C<EBADF> on a closed socket.
 
 =head2 family
 
   $family = $sock->family
 
 The address family the socket was made with (read from the fd for
-C<fromfd>).  Like C<type> and C<proto>, it keeps answering after
-C<close>.
+C<fromfd>), an integer.  Dies with C<EBADF> after C<close> (SPEC 2.2:
+every later call does; CPython's C<family> keeps answering).
 
 =head2 type
 
   $type = $sock->type
 
-The socket type, with the C<SOCK_NONBLOCK> and C<SOCK_CLOEXEC> flag bits
-masked off.
+The socket type, an integer, with the C<SOCK_NONBLOCK> and
+C<SOCK_CLOEXEC> flag bits masked off.  Dies with C<EBADF> after C<close>.
 
 =head2 proto
 
   $proto = $sock->proto
 
-The protocol number the socket was made with.
+The protocol number the socket was made with.  Dies with C<EBADF> after
+C<close>.
 
 =head1 ADDRESSES
 

@@ -99,6 +99,14 @@ bad_address($inet, [['127.0.0.1'], 80], qr/host must be a string/, 'array ref ho
 bad_address($inet, ["\x{263a}", 80], qr/Wide character in host name/, 'wide host dies');
 bad_address($inet, ['::1', 80], qr/IPv6 address, this is an AF_INET socket/,
             'an IPv6 literal on an AF_INET socket says so');
+SKIP: {
+    my $six = eval { my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM); $s->bind(['::1', 0]); $s };
+    skip 'cannot bind ::1 here', 2 unless $six;
+    bad_address($inet, $six->getsockname, qr/^wrong family: an AF_INET6 address for an AF_INET socket$/,
+                "an AF_INET6 socket's address on an AF_INET socket says so");
+    bad_address($six, $inet->getsockname, qr/^wrong family: an AF_INET address for an AF_INET6 socket$/,
+                '... and the other way round');
+}
 {
     my $host = no_dns_host();
     my $e = dies_with(sub { $inet->connect([$host, 80]) }, class => 'BSDSocket::Error::GAI',
@@ -194,7 +202,7 @@ bad_address($inet, ['::1', 80], qr/IPv6 address, this is an AF_INET socket/,
     is_deeply($from1, $b->getsockname, '... and the first is unchanged');
 
     # an AF_INET array given to an AF_UNIX socket is still refused
-    bad_address($unix, $addr, qr/AF_UNIX address is a path string/,
+    bad_address($unix, $addr, qr/^wrong family: an AF_INET address for an AF_UNIX socket$/,
                 'a returned AF_INET address on an AF_UNIX socket dies');
 }
 

@@ -78,11 +78,11 @@ guard_alarm(30);
 }
 
 # modes
-for my $mode (qw(r rb w wb rw r+ rwb)) {
+for my $mode (qw(r rb w wb rw r+ rwb r+b rb+ br)) {
     my ($a) = BSDSocket::socketpair();
     ok(eval { $a->makefile($mode) }, "mode '$mode' is accepted");
 }
-for my $mode ('', 'x', 'rr', 'a', 'b', 'r w', "r\0") {
+for my $mode ('', 'x', 'rr', 'a', 'b', 'r w', "r\0", '+', 'w+', '+r', 'rbb', 'wr', 'rww', 'ww') {
     my ($a) = BSDSocket::socketpair();
     dies_with(sub { $a->makefile($mode) }, errno => EINVAL, op => 'makefile',
               message => qr/mode must/, name => "mode '$mode' dies");

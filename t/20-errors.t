@@ -33,6 +33,17 @@ is($e->file, __FILE__, 'file is the caller\'s');
 is($e->line, $line, 'line is the caller\'s');
 is("$e", "connect: " . $e->message . " at " . __FILE__ . " line $line.\n",
    'stringification: "op: message at FILE line N.\\n"');
+{
+    # bind's error names the address too, in the form it was given
+    my $taken = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $taken->bind(['127.0.0.1', 0]);
+    $taken->listen(1);
+    my $port = $taken->getsockname->[1];
+    my $e = dies_with(sub { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind(['127.0.0.1', $port]) },
+                      op => 'bind', errno => Errno::EADDRINUSE(),
+                      name => 'bind to a port in use dies EADDRINUSE');
+    is_deeply($e && $e->address, ['127.0.0.1', $port], "... and bind's error carries the address");
+}
 is($e->as_string, "$e", 'as_string');
 is(0 + $e, ECONNREFUSED, 'numification is the errno');
 ok($e == ECONNREFUSED, '== compares the errno');
@@ -138,6 +149,27 @@ for my $code (sub { BSDSocket::socketpair(1, 2, 3, 4) }, sub { BSDSocket::fromfd
               sub { BSDSocket::gethostbyname() }, sub { $s->sendto() }, sub { $s->makefile('z') }) {
     eval { $code->() };
     ok(ref $@ && $@->isa('BSDSocket::Error'), 'an object, not a string: ' . (ref $@ ? $@->message : $@));
+}
+
+# the constructor's own error paths
+{
+    @My::Socket::ISA = ('BSDSocket::Socket');
+    is(ref(My::Socket->new(AF_INET, SOCK_STREAM)), 'My::Socket', 'new blesses into a subclass');
+    my $obj = BSDSocket::Socket->new(AF_INET, SOCK_STREAM);
+    is(ref($obj->new(AF_INET, SOCK_DGRAM)), 'BSDSocket::Socket', '... or the class of the object it is called on');
+    for my $case (['', '""'], [undef, 'undef'], [[], 'a reference to ARRAY'], [42, '42'],
+                  ['Nope::Class', '"Nope::Class"'], ['main', '"main"'], [bless({}, 'Foo'), 'a Foo object']) {
+        my ($class, $shown) = @$case;
+        dies_with(sub { BSDSocket::Socket::new($class, AF_INET, SOCK_STREAM) }, op => 'new', errno => EINVAL,
+                  message => qr/^class must be BSDSocket::Socket or a subclass of it, got \Q$shown\E$/,
+                  name => "new on $shown dies");
+    }
+    dies_with(sub { BSDSocket::Socket->new(-1, SOCK_STREAM) }, op => 'socket',
+              errno => Errno::EAFNOSUPPORT(), name => 'new with an unknown family dies EAFNOSUPPORT');
+    dies_with(sub { BSDSocket::Socket->new(AF_INET, 'stream') }, errno => EINVAL,
+              message => qr/type/, name => 'new with a type that is not an integer dies EINVAL');
+    dies_with(sub { BSDSocket::Socket->new(AF_INET) }, errno => EINVAL,
+              message => qr/usage/i, name => 'new without a type dies (usage)');
 }
 
 done_testing;

@@ -30,6 +30,15 @@ push @flags, tainted($big) ? 1 : 0;
 push @flags, tainted($u->getsockname->[0]) ? 1 : 0;
 my $literal = BSDSocket::gethostbyname('127.0.0.1');
 push @flags, tainted($literal) ? 1 : 0;
+my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$l->bind(['127.0.0.1', 0]);
+$l->listen(1);
+my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$c->connect($l->getsockname);
+my ($conn, $peer) = $l->accept;
+push @flags, tainted($peer->[0]) ? 1 : 0;
+push @flags, tainted($peer->[1]) ? 1 : 0;
+push @flags, tainted($c->getpeername->[0]) ? 1 : 0;
 print join(',', @flags), "\n";
 PERL
 
@@ -47,6 +56,9 @@ is($flags[2], 1, 'recv data is tainted');
 is($flags[3], 1, 'a big recv is tainted too');
 is($flags[4], 1, 'getsockname\'s address is tainted');
 is($flags[5], 0, 'a literal that comes back unchanged is not');
+is($flags[6], 1, "accept's peer address is tainted");
+is($flags[7], 1, '... its port too');
+is($flags[8], 1, "getpeername's address is tainted");
 
 # and without -T nothing is
 use Scalar::Util qw(tainted);
