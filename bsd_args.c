@@ -291,9 +291,11 @@ bsd_into_prepare(pTHX_ SV *buf, SV *nbytes_sv, STRLEN *nbytes, const char *op)
         bsd_die_arg(aTHX_ op, "buffer must be a plain scalar, got %" SVf,
                     SVfARG(bsd_describe(aTHX_ buf)));
     if (want == 0 && SvOK(buf)) {
+        /* length($buffer): perl's view, whichever way perl stores it (an
+         * upgraded "\xe9" is two bytes inside, one character outside) */
         STRLEN len;
-        (void)SvPV_nomg(buf, len);       /* the length in bytes, as stored */
-        want = len;
+        const char *const pv = SvPV_nomg(buf, len);
+        want = SvUTF8(buf) ? utf8_length((const U8 *)pv, (const U8 *)pv + len) : len;
     }
     *nbytes = want;
     return bsd_grow_or_die(aTHX_ buf, want, op);

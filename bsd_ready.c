@@ -317,7 +317,8 @@ MGVTBL bsd_poller_vtbl = {
 };
 
 /* BSDSocket::Poller->new(backend => 'epoll' | 'poll'): epoll by default,
- * where there is one. */
+ * where there is one, poll otherwise; asked for by name, epoll is that or
+ * an error (ENOSYS), never quietly poll. */
 SV *
 bsd_poller_new(pTHX_ HV *stash, const char *backend)
 {
@@ -339,12 +340,14 @@ bsd_poller_new(pTHX_ HV *stash, const char *backend)
     if (!p->use_poll) {
         p->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (p->epfd < 0) {
-            if (errno != ENOSYS)
+            if (errno != ENOSYS || backend)
                 bsd_die_errno(aTHX_ "Poller->new", errno, NULL);
             p->use_poll = TRUE;         /* a kernel without epoll */
         }
     }
 #else
+    if (!p->use_poll && backend)
+        bsd_die_errno(aTHX_ "Poller->new", ENOSYS, NULL);
     p->use_poll = TRUE;
 #endif
     p->closed = FALSE;

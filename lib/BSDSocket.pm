@@ -684,7 +684,8 @@ C<SO_PASSPIDFD> brings is closed: use L</recvmsg> for those.
 As L</recv>, but into C<$buffer>, a scalar of yours, and returns the
 number of bytes received.  The data goes to the start of C<$buffer>, which
 afterwards holds exactly the bytes received, as a byte string (as with
-C<sysread>).  C<$nbytes> 0 means the buffer's current length in bytes.
+C<sysread>).  C<$nbytes> 0 means the buffer's current C<length> (in characters, as
+Perl counts them, however the string is stored).
 At most C<$nbytes> bytes are received, and never more than the buffer's
 allocation: it is first grown to hold C<$nbytes> (and keeps that room
 afterwards, so a loop that reuses one buffer allocates once).  An

@@ -122,6 +122,35 @@ sub B_len { require B; B::svref_2object(\$_[0])->LEN }
     is(scalar $v->recvfrom_into($buf, 100), 6, 'in scalar context: the count');
 }
 
+# the one validator, seen through both *_into calls
+for my $method (qw(recv_into recvfrom_into)) {
+    my ($u, $v) = udp_pair();
+    $v->settimeout(0);
+    my $keep = 'kept';
+    dies_with(sub { $v->$method($keep, 10) }, errno => EAGAIN, op => $method,
+              name => "$method with nothing there (non-blocking) dies EAGAIN");
+    dies_with(sub { $v->$method($keep, -1) }, errno => EINVAL, op => $method,
+              message => qr/nbytes must be a non-negative integer/, name => "$method: negative nbytes dies EINVAL");
+    dies_with(sub { $v->$method($keep, 2**50) }, errno => ENOMEM, op => $method,
+              name => "$method: an nbytes that cannot be allocated dies ENOMEM");
+    dies_with(sub { $v->$method('literal', 3) }, errno => EINVAL, op => $method,
+              message => qr/buffer is read-only/, name => "$method: a read-only buffer dies");
+    is($keep, 'kept', "$method: the buffer is unchanged by all of that");
+    $v->settimeout(undef);
+
+    tie my $t, 'CountingBuffer', 'abcdefgh';
+    $u->sendto('tied!', $v->getsockname);
+    is(scalar $v->$method($t), 5, "$method into a tied buffer");
+    is_deeply([@{ tied $t }{qw(fetch store value)}], [1, 1, 'tied!'], '... one FETCH, one STORE, of the bytes');
+
+    # nbytes 0 is length($buffer), however perl stores the string
+    my $upgraded = "\xe9\xe9";
+    utf8::upgrade($upgraded);
+    $u->sendto('abcdef', $v->getsockname);
+    is(scalar $v->$method($upgraded), 2, "$method: nbytes 0 with an upgraded buffer is its length in characters");
+    is($upgraded, 'ab', '... and the buffer is those bytes');
+}
+
 # ------------------------------------------------------------ dup, detach
 
 {
@@ -246,6 +275,24 @@ sub pipe_pair { pipe(my $r, my $w) or die $!; return ($r, $w) }
         is($d1->send_fds([], [$pw]), 0, 'on a datagram socket fds can go with no data');
         my ($empty, $got) = $d2->recv_fds(10, 2);
         is(scalar @$got, 1, '... and arrive');
+    }
+    {
+        # to an address, and from one: unconnected AF_UNIX datagram sockets
+        my $dir = temp_dir();
+        my ($from, $to) = map {
+            my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+            $s->bind("$dir/$_");
+            $s;
+        } qw(from to);
+        my ($pr, $pw) = pipe_pair();
+        is($from->send_fds(['addressed'], [$pw], 0, "$dir/to"), 9, 'send_fds to an address');
+        my ($data, $got, $flags, $sender) = $to->recv_fds(64, 1);
+        is($data, 'addressed', '... arrives');
+        is($sender, "$dir/from", "... and recv_fds's fourth value is the sender's address");
+        syswrite $got->[0], "through\n";
+        is(scalar readline($pr), "through\n", '... with a working fd');
+        dies_with(sub { $from->send_fds(['x'], [$pw], 0, "$dir/nobody") }, op => 'send_fds',
+                  errno => Errno::ENOENT(), name => 'send_fds to an address nobody has dies ENOENT');
     }
     dies_with(sub { $b->recv_fds(10, 1000) }, errno => EINVAL, op => 'recv_fds',
               message => qr/maxfds must be an integer in 0\.\.253/, name => 'recv_fds: maxfds out of range');

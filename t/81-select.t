@@ -13,6 +13,7 @@ use BSDSocket qw(:all);
 # handles, returns the very items that are ready, has no FD_SETSIZE limit
 # and handles EINTR like every call that waits.
 
+raise_nofile(2048);         # for the fd above FD_SETSIZE below
 guard_alarm(60);
 my $fds_before = open_fds();
 

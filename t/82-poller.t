@@ -14,6 +14,7 @@ use BSDSocket::Poller qw(:events);
 # SPEC 7, Readiness: BSDSocket::Poller, on epoll and on poll; a socket
 # closed while registered never fires, nor does what reuses its number.
 
+raise_nofile(2048);         # for the fd above FD_SETSIZE below
 guard_alarm(60);
 my $fds_before = open_fds();
 
@@ -272,6 +273,23 @@ for my $backend ('epoll', 'poll') {
         is($victim->count, 1, "$backend: ... and its data's DESTROY registered fd $free after poll");
         undef $victim;
         close $high;
+    }
+}
+
+# an fd far above FD_SETSIZE
+for my $backend ('epoll', 'poll') {
+  SKIP: {
+        my ($a, $b) = BSDSocket::socketpair();
+        my $free = 1500;
+        $free++ while fd_is_open($free);
+        my $high = POSIX::dup2($b->fileno, $free);
+        skip "cannot have fd $free here (ulimit -n)", 1 unless defined $high && $high == $free;
+        my $p = BSDSocket::Poller->new(backend => $backend);
+        $p->register($high, POLLIN, 'high');
+        $a->send('x');
+        is_deeply([$p->poll(1)], [['high', POLLIN]], "$backend: fd $high (above FD_SETSIZE) is reported");
+        $p->close;
+        POSIX::close($high);
     }
 }
 

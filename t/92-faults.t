@@ -76,9 +76,29 @@ PERL
 
 SKIP: {
     my $strace = have_program('strace');
-    skip 'strace is not installed', 14 unless $strace;
-    skip 'strace cannot trace here', 14
+    skip 'strace is not installed', 25 unless $strace;
+    skip 'strace cannot trace here', 25
         unless system("$strace -f -o /dev/null true >/dev/null 2>&1") == 0;
+
+    # Which of the child's $syscall calls (counting from 1) is the $k-th
+    # after its MARK write whose strace line matches $like: count them in
+    # one run, so that the next run's injection hits exactly that call and
+    # none that perl makes on its own.
+    my $nth_after_mark = sub {
+        my ($code, $syscall, $like, $k) = @_;
+        my $log = temp_dir() . '/strace.log';
+        child($code, strace => $strace,
+              strace_args => ['-o', $log, '-e', "trace=$syscall,write", '-e', 'signal=none']);
+        open my $fh, '<', $log or die "$log: $!";
+        my ($n, $marked) = (0, 0);
+        while (<$fh>) {
+            $marked = 1 if /MARK/;
+            next unless /\b$syscall\(/;
+            $n++;
+            return $n if $marked && /$like/ && --$k == 0;
+        }
+        die "no such $syscall call after MARK";
+    };
 
     my $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=recvfrom', '-e', 'inject=recvfrom:error=EINTR:when=1']);
 my ($a, $b) = BSDSocket::socketpair();
@@ -165,6 +185,75 @@ PERL
     is($r->{fileno}, -1, '... and the object is closed');
     is(scalar(grep { /EINTR/ } @ours), 1, 'the injected EINTR hit our close');
     is(scalar @ours, 1, 'close(2) was not retried');
+
+    # SPEC 2.2: ECONNRESET from close(2) is ignored
+    $r = child($close_code, strace => $strace,
+               strace_args => ['-e', 'trace=close', '-e', "inject=close:error=ECONNRESET:when=$nth"]);
+    is($r->{close}, undef, 'close does not die when close(2) says ECONNRESET');
+    is($r->{fileno}, -1, '... and the object is closed');
+
+    # a kernel without epoll: the default poller falls back to poll, one
+    # asked for epoll by name says so
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=epoll_create1', '-e', 'inject=epoll_create1:error=ENOSYS']);
+my $p = BSDSocket::Poller->new;
+print "backend=", $p->backend, "\n";
+my ($a, $b) = BSDSocket::socketpair();
+$p->register($b, POLLIN, 'b');
+$a->send('x');
+print "events=", join(',', map { "$_->[0]:$_->[1]" } $p->poll(2)), "\n";
+eval { BSDSocket::Poller->new(backend => 'epoll'); 1 } or report(epoll => $@);
+PERL
+    is($r->{backend}, 'poll', 'without epoll the default poller uses poll');
+    is($r->{events}, 'b:' . POLLIN, '... and works');
+    is($r->{epoll}, 'BSDSocket::Error,Poller->new,ENOSYS', "backend => 'epoll' dies ENOSYS instead");
+
+    # recv_fds: fds that arrived are closed when a later step fails (here
+    # fcntl(F_GETFL) on the second of three)
+    my $fds_code = $common . <<'PERL';
+my ($a, $b) = BSDSocket::socketpair();
+opendir my $dh, '/proc/self/fd' or die;
+sub open_fds { rewinddir $dh; scalar grep { /^\d+$/ } readdir $dh }
+my @send = map { BSDSocket::socket(AF_INET, SOCK_DGRAM) } 1 .. 3;
+$a->send_fds(['x'], \@send);
+my $before = open_fds();
+open my $null, '>', '/dev/null' or die; syswrite $null, "MARK\n";
+$before++;                                  # ($null)
+my @got;
+eval { @got = $b->recv_fds(10, 3); 1 } ? print("recv_fds=ok\n") : report(recv_fds => $@);
+my $handles = @got ? @{ $got[1] } : 0;
+print "handles=$handles\nleaked=", open_fds() - $before - $handles, "\n";
+PERL
+    my $nth_fcntl = $nth_after_mark->($fds_code, 'fcntl', qr/F_GETFL/, 2);
+    $r = child($fds_code, strace => $strace,
+               strace_args => ['-e', 'trace=fcntl', '-e', "inject=fcntl:error=EBADF:when=$nth_fcntl"]);
+    is($r->{recv_fds}, 'BSDSocket::Error,recv_fds,EBADF', 'recv_fds dies when a received fd cannot become a handle');
+    is($r->{leaked}, 0, '... and closes every fd that arrived');
+    $r = child($fds_code);
+    is_deeply([@$r{qw(recv_fds handles leaked)}], ['ok', 3, 0], '(without the injection all three arrive)');
+
+    # sendfile: a file sendfile(2) refuses is sent by the copy loop
+    my $dir = temp_dir();
+    my $data = join '', map { pack 'N', $_ } 1 .. 300_000;      # 1.2 MB
+    open my $file, '>', "$dir/in" or die $!;
+    print {$file} $data;
+    close $file;
+    my $sendfile_code = $common . <<"PERL";
+my (\$a, \$b) = BSDSocket::socketpair();
+my \$pid = fork // die;
+if (!\$pid) { \$a->close; my \$got = ''; while (length(my \$c = \$b->recv(65536))) { \$got .= \$c } print "got=", length(\$got), ",", unpack('%32C*', \$got), "\\n"; exit 0 }
+\$b->close;
+open my \$in, '<', '$dir/in' or die;
+print "sent=", \$a->sendfile(\$in), "\\n";
+print "part=", \$a->sendfile(\$in, 1000, 10), "\\n";
+\$a->close;
+waitpid \$pid, 0;
+PERL
+    $r = child($sendfile_code, strace => $strace,
+               strace_args => ['-f', '-e', 'trace=sendfile', '-e', 'inject=sendfile:error=ENOSYS']);
+    is($r->{sent}, length $data, 'sendfile falls back to copying when sendfile(2) says ENOSYS');
+    is($r->{part}, 10, '... offset and count too');
+    is($r->{got}, (length($data) + 10) . ',' . unpack('%32C*', $data . substr($data, 1000, 10)),
+       '... and the peer got every byte');
 }
 
 # -------------------------------------------------- peers that go away

@@ -100,9 +100,12 @@ BSDSocket's constants; this module exports them on request too
   $poller = BSDSocket::Poller->new
   $poller = BSDSocket::Poller->new(backend => 'poll')
 
-A new, empty poller.  C<backend> chooses C<'epoll'> (the default where
-the kernel has it) or C<'poll'>.  The epoll instance is close-on-exec.
-Dies with C<EMFILE> when out of descriptors, EINVAL for an unknown option.
+A new, empty poller.  Without C<backend> it uses epoll where the kernel
+has it and poll otherwise (L</backend> tells which).  C<< backend =>
+'epoll' >> insists: on a kernel without epoll it dies with C<ENOSYS>
+rather than quietly using poll; C<< backend => 'poll' >> always works.
+The epoll instance is close-on-exec.  Dies with C<EMFILE> when out of
+descriptors, EINVAL for an unknown option or backend.
 
 =head2 register
 

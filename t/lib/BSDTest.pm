@@ -18,7 +18,7 @@ use Exporter 'import';
 our @EXPORT = qw(
     tcp_pair tcp_listener udp_pair temp_dir guard_alarm dies_with
     have_program no_dns_host fd_is_open open_fds perl_cmd is_cloexec
-    signals_then_send
+    signals_then_send raise_nofile
 );
 
 # A name the resolver rejects before asking anyone: a 64-byte label is
@@ -96,6 +96,22 @@ sub dies_with {
         if exists $want{message} && $e->message !~ $want{message};
     $tb->ok(!@problems, $name) or $tb->diag(join "\n", @problems, "error: $e");
     return $e;
+}
+
+# Run this test file again with a soft RLIMIT_NOFILE of at least $want
+# (perl has no setrlimit of its own; sh's ulimit has), when the hard limit
+# allows it.  Returns if the limit is already that high or cannot be.
+# Call it before the first test.
+sub raise_nofile {
+    my ($want) = @_;
+    return if $ENV{BSDTEST_NOFILE_RAISED}++;
+    my $sh = have_program('sh') or return;
+    chomp(my $soft = `$sh -c 'ulimit -Sn'`);
+    chomp(my $hard = `$sh -c 'ulimit -Hn'`);
+    return if $soft eq 'unlimited' || $soft >= $want;
+    return unless $hard eq 'unlimited' || $hard >= $want;
+    exec $sh, '-c', "ulimit -Sn $want && exec \"\$@\"", 'sh', perl_cmd($0, @ARGV);
+    die "exec $sh: $!";
 }
 
 sub have_program {
