@@ -1,6 +1,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Errno qw(EAFNOSUPPORT EAGAIN EBADF EINVAL ENOTCONN EOPNOTSUPP);
 
 BEGIN {
     eval { require Test::LeakTrace; Test::LeakTrace->import; 1 }
@@ -26,6 +27,11 @@ my $listener = tcp_listener();
 my $l_addr = $listener->getsockname;
 my $closed = BSDSocket::socket(AF_INET, SOCK_STREAM);
 $closed->close;
+my $closed_poller = BSDSocket::Poller->new;
+$closed_poller->close;
+# ::1 cannot be bound where IPv6 is off: the cases that need it skip
+my $have_ipv6 = eval { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 0]); 1 };
+my %needs_ipv6 = map { $_ => 1 } qw(ipv6 ipv6_address);
 my $dead_port = do {
     my $t = BSDSocket::socket(AF_INET, SOCK_STREAM);
     $t->bind(['127.0.0.1', 0]);
@@ -39,7 +45,17 @@ my $big_file = "$dir/big";
     close $out or die $!;
 }
 
-sub dies(&) { eval { $_[0]->(); 1 } and die "expected a die\n"; }
+# The block must die with a BSDSocket::Error, and with this errno (a
+# number) or a message matching this pattern (a qr//) when one is given.
+# Anything else dies here, which fails the case.
+sub dies(&;$) {
+    my ($code, $want) = @_;
+    eval { $code->(); 1 } and die "expected a die\n";
+    my $e = $@;
+    ref $e && eval { $e->isa('BSDSocket::Error') } or die "expected a BSDSocket::Error, got: $e";
+    return if !defined $want || (ref $want ? $e->message =~ $want : ($e->errno // -1) == $want);
+    die 'expected ' . (ref $want ? "a message matching $want" : "errno $want") . ", got: $e";
+}
 
 # -------------------------------------------------------- happy paths
 
@@ -69,7 +85,7 @@ my %happy = (
         $c->connect('127.0.0.1', $l_addr->[1]);
         my $s = $listener->accept;
     },
-    names       => sub { my $n = $u->getsockname; my $p = $a->getpeername },
+    sock_peer_names => sub { my $n = $u->getsockname; my $p = $a->getpeername },
     sockopt     => sub {
         $u->setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
         $u->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 0, 0));
@@ -99,13 +115,16 @@ my %happy = (
     getaddrinfo => sub { my @r = BSDSocket::getaddrinfo('localhost', 'http', 0, SOCK_STREAM, 0, AI_CANONNAME) },
     getnameinfo => sub { my @r = BSDSocket::getnameinfo(['127.0.0.1', 80]) },
     hostent     => sub { my @r = BSDSocket::gethostbyname_ex('localhost'); my @s = BSDSocket::gethostbyaddr('127.0.0.1') },
-    names       => sub { my $h = BSDSocket::gethostname(); my $p = -r '/etc/protocols' ? BSDSocket::getprotobyname('tcp') : 6 },
+    host_proto_names => sub { my $h = BSDSocket::gethostname(); my $p = -r '/etc/protocols' ? BSDSocket::getprotobyname('tcp') : 6 },
     servbyport  => sub { my $n = -r '/etc/services' ? BSDSocket::getservbyport(80, 'tcp') : '' },
     helpers     => sub {
         my $p = BSDSocket::inet_aton('127.0.0.1'); my $t = BSDSocket::inet_ntoa($p);
         my $q = BSDSocket::inet_pton(AF_INET6, '::1'); my $u = BSDSocket::inet_ntop(AF_INET6, $q);
         my $n = BSDSocket::ntohs(BSDSocket::htons(80)) + BSDSocket::ntohl(BSDSocket::htonl(1));
         my $v = BSDSocket::has_ipv6();
+        my $w = BSDSocket::has_dualstack_ipv6();
+        my $c = BSDSocket::error;
+        my $l = BSDSocket::CMSG_LEN(4) + BSDSocket::CMSG_SPACE(4);
     },
     ipv6        => sub {
         my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM);
@@ -167,6 +186,13 @@ my %happy = (
             my $d = $b->recv(10);
         }
     },
+    poller_accessors => sub {
+        for my $backend ('epoll', 'poll') {
+            my $p = BSDSocket::Poller->new(backend => $backend);
+            $p->register($a, POLLIN);
+            my @x = ($p->count, $p->backend, $p->fileno);
+        }
+    },
     poller_stale => sub {
         my $p = BSDSocket::Poller->new;
         my ($x, $y) = BSDSocket::socketpair();
@@ -183,7 +209,10 @@ my %happy = (
     },
 );
 for my $name (sort keys %happy) {
-    no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
+    SKIP: {
+        skip "$name: ::1 cannot be bound here", 1 if $needs_ipv6{$name} && !$have_ipv6;
+        no_leaks_ok(\&{ $happy{$name} }, "no leak: $name");
+    }
 }
 
 # ---------------------------------------------------------- die paths
@@ -201,7 +230,15 @@ my %dies = (
     unresolvable    => sub { dies { $u->sendto('x', [no_dns_host(), 9]) } },
     long_path       => sub { dies { BSDSocket::socket(AF_UNIX, SOCK_DGRAM)->bind('p' x 200) } },
     refused         => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->connect(['127.0.0.1', $dead_port]) } },
-    bad_family      => sub { dies { BSDSocket::socket(12345, SOCK_STREAM) } },
+    bad_family      => sub { dies { BSDSocket::socket(12345, SOCK_STREAM) } EAFNOSUPPORT },
+    new_bad_family  => sub { dies { BSDSocket::Socket->new(12345, SOCK_STREAM) } EAFNOSUPPORT },
+    socketpair_inet => sub { dies { my @p = BSDSocket::socketpair(AF_INET) } EOPNOTSUPP },
+    not_connected   => sub { dies { $u->getpeername } ENOTCONN;
+                             dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->shutdown(SHUT_WR) } ENOTCONN },
+    closed_methods  => sub { dies { $closed->getsockname } EBADF; dies { $closed->set_inheritable(1) } EBADF;
+                             dies { $closed->get_inheritable } EBADF; dies { $closed->setblocking(0) } EBADF;
+                             dies { $closed->detach } EBADF },
+    close_extra_arg => sub { dies { $a->close(1) } qr/^Usage: /; $a->fileno >= 0 or die "close(1) closed it\n" },
     not_a_socket    => sub { open my $fh, '<', $0 or die; dies { BSDSocket::fromfd($fh) } },
     bad_fd          => sub { dies { BSDSocket::fromfd(-1) } },
     unknown_host    => sub { dies { BSDSocket::gethostbyname(no_dns_host()) } },
@@ -214,7 +251,10 @@ my %dies = (
         my ($m) = grep { !defined eval { BSDSocket->can($_)->() } } @BSDSocket::CONSTANT_NAMES;
         dies { BSDSocket->can($m)->() } if $m;
     },
-    overload_dies   => sub { dies { $a->send(bless [], 'LeakDies') } },
+    overload_dies   => sub {               # the overload's own die, as it was
+        eval { $a->send(bless [], 'LeakDies') } and die "expected a die\n";
+        $@ eq "no string for you\n" or die "expected the overload's die, got: $@";
+    },
     accept_udp      => sub { dies { $u->accept } },
     listen_udp      => sub { dies { $u->listen } },
     eaddrinuse      => sub { dies { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind($l_addr) } },
@@ -235,12 +275,28 @@ my %dies = (
     hostaddr_error  => sub { dies { BSDSocket::gethostbyaddr('not-an-ip') } },
     helper_errors   => sub { dies { BSDSocket::inet_aton('x') }; dies { BSDSocket::htons(70000) };
                              dies { BSDSocket::inet_ntop(AF_INET, 'abc') } },
-    ipv6_address    => sub { dies { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 1, 2**20]) } },
+    helper_ranges   => sub { dies { BSDSocket::inet_ntoa('abc') } EINVAL; dies { BSDSocket::inet_pton(AF_INET, 'x') } EINVAL;
+                             dies { BSDSocket::inet_pton(12345, '127.0.0.1') } EAFNOSUPPORT;
+                             dies { BSDSocket::ntohs(70000) } EINVAL; dies { BSDSocket::htonl(2**32) } EINVAL;
+                             dies { BSDSocket::ntohl(-1) } EINVAL; dies { BSDSocket::CMSG_SPACE(-1) } EINVAL;
+                             dies { BSDSocket::CMSG_LEN(2**40) } EINVAL },
+    bad_default_timeout => sub { dies { BSDSocket::setdefaulttimeout(-1) } EINVAL;
+                             defined BSDSocket::getdefaulttimeout() and die "the default changed\n" },
+    unknown_protocol => sub { dies { BSDSocket::getprotobyname('no-such-protocol') } qr/not found/ },
+    ipv6_address    => sub { dies { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 1, 2**20]) } EINVAL },
     all_refused     => sub { dies { BSDSocket::create_connection(['127.0.0.1', $dead_port], 5) } },
     create_server_bad => sub { dies { BSDSocket::create_server(['127.0.0.1', 0], bogus => 1) } },
     into_readonly   => sub { dies { $b->recv_into('literal', 3) } },
     into_huge       => sub { my $buf = ''; dies { $b->recv_into($buf, 2**50) } },
     into_would_block => sub { my $buf = 'x'; $b->settimeout(0); dies { $b->recv_into($buf, 3) }; $b->settimeout(undef) },
+    from_would_block => sub {
+        my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        $s->bind(['127.0.0.1', 0]);
+        my $buf;
+        dies { my ($d, $from) = $s->recvfrom(10) } EAGAIN;
+        dies { my ($n, $from) = $s->recvfrom_into($buf, 10) } EAGAIN;
+    },
+    from_into_readonly => sub { dies { my ($n, $from) = $v->recvfrom_into('literal', 3) } EINVAL },
     dup_closed      => sub { dies { $closed->dup } },
     sendmsg_shape   => sub { dies { $a->sendmsg(['x'], [[SOL_SOCKET]]) }; dies { $a->sendmsg(["\x{263a}"]) } },
     recvmsg_size    => sub { dies { $b->recvmsg(-1) } },
@@ -276,6 +332,8 @@ my %dies = (
         $p->close;
         dies { $p->poll(0) };
     },
+    poller_closed   => sub { dies { $closed_poller->count } EBADF; dies { $closed_poller->backend } EBADF;
+                             dies { $closed_poller->fileno } EBADF },
     recv_many_empty => sub { $v->settimeout(0); dies { $v->recv_many(4, 10) }; $v->settimeout(undef) },
 );
 {
@@ -283,7 +341,76 @@ my %dies = (
     use overload '""' => sub { die "no string for you\n" }, fallback => 1;
 }
 for my $name (sort keys %dies) {
-    no_leaks_ok(\&{ $dies{$name} }, "no leak when it dies: $name");
+    SKIP: {
+        skip "$name: ::1 cannot be bound here", 2 if $needs_ipv6{$name} && !$have_ipv6;
+        ok(eval { $dies{$name}->(); 1 }, "dies as documented: $name") or do { diag $@; last SKIP };
+        no_leaks_ok(\&{ $dies{$name} }, "no leak when it dies: $name");
+    }
+}
+
+# Every call with one argument too many, and one too few, dies with its
+# usage (bind, connect and connect_ex count the address's parts instead):
+# [name, invocant, fewest and most arguments after it].
+my @usage = (
+    (map { ["BSDSocket::$_->[0]", undef, @$_[1, 2]] }
+        [socket => 2, 3], [socketpair => 0, 3], [fromfd => 1, 4], [gethostbyname => 1, 1],
+        [getservbyname => 1, 2], [getaddrinfo => 1, 6], [getnameinfo => 1, 2],
+        [gethostbyname_ex => 1, 1], [gethostbyaddr => 1, 1], [gethostname => 0, 0],
+        [getservbyport => 1, 2], [getprotobyname => 1, 1], [inet_aton => 1, 1],
+        [inet_ntoa => 1, 1], [inet_pton => 2, 2], [inet_ntop => 2, 2], [htons => 1, 1],
+        [ntohs => 1, 1], [htonl => 1, 1], [ntohl => 1, 1], [has_ipv6 => 0, 0],
+        [create_connection => 1, 3], [CMSG_LEN => 1, 1], [CMSG_SPACE => 1, 1],
+        [select => 1, 4], [getdefaulttimeout => 0, 0], [setdefaulttimeout => 1, 1]),
+    ['BSDSocket::Socket::new', 'BSDSocket::Socket', 2, 3],
+    (map { ["BSDSocket::Socket::$_->[0]", $u, @$_[1, 2]] }
+        [accept => 0, 0], [bind => 1, 2], [close => 0, 0], [connect => 1, 2], [connect_ex => 1, 2],
+        [detach => 0, 0], [dup => 0, 0], [fileno => 0, 0], [getpeername => 0, 0],
+        [getsockname => 0, 0], [get_inheritable => 0, 0], [getblocking => 0, 0],
+        [gettimeout => 0, 0], [getsockopt => 2, 3], [listen => 0, 1], [makefile => 0, 2],
+        [recv => 1, 2], [recv_fds => 2, 3], [recv_into => 1, 3], [recv_many => 2, 3],
+        [recvfrom => 1, 2], [recvfrom_into => 1, 3], [recvmsg => 1, 3], [send => 1, 2],
+        [send_fds => 2, 4], [send_many => 1, 2], [sendall => 1, 2], [sendfile => 1, 3],
+        [sendmsg => 1, 4], [sendto => 2, 3], [set_inheritable => 1, 1], [setblocking => 1, 1],
+        [settimeout => 1, 1], [setsockopt => 3, 3], [shutdown => 1, 1], [family => 0, 0],
+        [type => 0, 0], [proto => 0, 0]),
+    ['BSDSocket::Poller::new', 'BSDSocket::Poller', 0, 0],     # pure Perl: options in pairs
+    (map { ["BSDSocket::Poller::$_->[0]", BSDSocket::Poller->new, @$_[1, 2]] }
+        [register => 2, 3], [modify => 2, 3], [unregister => 1, 1], [poll => 0, 1],
+        [count => 0, 0], [backend => 0, 0], [fileno => 0, 0], [close => 0, 0]),
+);
+{
+    my %listed = map { $_->[0] => 1 } @usage;
+    my %pure_perl = map { $_ => 1 } qw(import bootstrap error has_dualstack_ipv6 create_server);
+    no strict 'refs';
+    my @missing = grep { !$listed{$_} } map {
+        my $package = $_;
+        map { "${package}::$_" } grep { /^[a-z]/ && !$pure_perl{$_} && defined &{"${package}::$_"} }
+            keys %{"${package}::"};
+    } qw(BSDSocket BSDSocket::Socket BSDSocket::Poller);
+    is("@{[ sort @missing ]}", '', 'the usage table has every call');
+}
+my $usage = qr/^Usage: |^expected one address or \(host, port\), got \d+ arguments|name => value pairs/;
+for (@usage) {
+    my ($name, $self, $fewest, $most) = @$_;
+    my $code = \&{$name};
+    my @self = defined $self ? $self : ();
+    my $case = sub {
+        dies { $code->(@self, ('0') x ($most + 1)) } $usage;
+        # too few: one argument short, or for a method that takes none, no object
+        dies { $code->($fewest ? (@self, ('0') x ($fewest - 1)) : ()) } $usage
+            if $fewest || ref $self;
+    };
+    ok(eval { $case->(); 1 }, "wrong argument counts die with the usage: $name") or do { diag $@; next };
+    no_leaks_ok(\&$case, "no leak from a usage error: $name");
+}
+# (gethostname has no other way to fail.)  BSDSocket::error has a ()
+# prototype: perl refuses an argument at compile time.  Two pure-Perl calls
+# do not count theirs yet.
+TODO: {
+    local $TODO = 'pure Perl, no argument count check';
+    ok(!eval { my $x = BSDSocket::has_dualstack_ipv6(1); 1 }, 'has_dualstack_ipv6 with an argument dies');
+    ok(!eval { local $SIG{__WARN__} = sub {}; my $s = BSDSocket::create_server(['127.0.0.1', 0], 'backlog'); 1 },
+       'create_server with an odd option list dies');
 }
 
 # a signal handler that dies out of a blocking call leaks nothing either
