@@ -42,6 +42,7 @@ sub error () { 'BSDSocket::Error' }
 
 # Can this host serve IPv4 and IPv6 from one AF_INET6 socket?
 sub has_dualstack_ipv6 {
+    _die_arg('has_dualstack_ipv6', 'Usage: BSDSocket::has_dualstack_ipv6()') if @_;
     return 0 unless has_ipv6()
         && defined eval { IPV6_V6ONLY() } && defined eval { IPPROTO_IPV6() };
     return eval {
@@ -54,6 +55,8 @@ sub has_dualstack_ipv6 {
 # A listening TCP socket in one call, as CPython's create_server: SO_REUSEADDR
 # set (as CPython does on POSIX), IPV6_V6ONLY as dualstack_ipv6 asks.
 sub create_server {
+    _die_arg('create_server', 'Usage: BSDSocket::create_server(address, option => value, ...)')
+        unless @_ % 2;
     my ($address, %opt) = @_;
     my $family     = exists $opt{family} ? delete $opt{family} : AF_INET();
     my $backlog    = delete $opt{backlog};

@@ -404,13 +404,16 @@ for (@usage) {
     no_leaks_ok(\&$case, "no leak from a usage error: $name");
 }
 # (gethostname has no other way to fail.)  BSDSocket::error has a ()
-# prototype: perl refuses an argument at compile time.  Two pure-Perl calls
-# do not count theirs yet.
-TODO: {
-    local $TODO = 'pure Perl, no argument count check';
-    ok(!eval { my $x = BSDSocket::has_dualstack_ipv6(1); 1 }, 'has_dualstack_ipv6 with an argument dies');
-    ok(!eval { local $SIG{__WARN__} = sub {}; my $s = BSDSocket::create_server(['127.0.0.1', 0], 'backlog'); 1 },
-       'create_server with an odd option list dies');
+# prototype: perl refuses an argument at compile time.  The two calls
+# written in Perl count theirs too.
+for my $case (
+    ['has_dualstack_ipv6 with an argument', sub { my $x = BSDSocket::has_dualstack_ipv6(1) }],
+    ['create_server with an odd option list', sub { my $s = BSDSocket::create_server(['127.0.0.1', 0], 'backlog') }],
+    ['create_server with no address', sub { my $s = BSDSocket::create_server() }],
+) {
+    my ($name, $code) = @$case;
+    ok(eval { dies { $code->() } qr/^Usage: BSDSocket::/; 1 }, "$name dies with the usage") or diag $@;
+    no_leaks_ok(sub { eval { $code->() } }, "no leak from a usage error: $name");
 }
 
 # a signal handler that dies out of a blocking call leaks nothing either
