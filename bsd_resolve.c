@@ -251,11 +251,23 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
     return S_tainted(aTHX_ sv_2mortal(newSVpvn(text, bsd_format_in4(&in4, text))));
 }
 
+/* gethostbyname_ex: (name, [aliases], [IPv4 addresses]).  An IPv4 literal
+ * is its own answer, (literal, [], [literal]), with no resolver call (it
+ * would read the resolver's files just to say so). */
 void
 bsd_gethostbyname_ex(pTHX_ SV *name_sv, SV **out)
 {
     const char *const name = S_name_arg(aTHX_ name_sv, "host name", "gethostbyname_ex");
     struct hostent entry;
+    struct in_addr in4;
+    if (bsd_parse_in4(name, strlen(name), &in4)) {
+        AV *const addresses = newAV();
+        av_push(addresses, newSVpv(name, 0));
+        out[0] = sv_2mortal(newSVpv(name, 0));
+        out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(newAV())));
+        out[2] = sv_2mortal(newRV_noinc(MUTABLE_SV(addresses)));
+        return;
+    }
     S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyname_ex", name, NULL, 0, 0, &entry),
                      out);
 }

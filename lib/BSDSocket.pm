@@ -267,7 +267,8 @@ L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI>
   ($name, \@aliases, \@addresses) = BSDSocket::gethostbyname_ex($name)
 
 The host's canonical name, aliases and IPv4 addresses (dotted quads).
-Fails as L</gethostbyname> does.
+An IPv4 literal is its own answer, C<($ip, [], [$ip])>, without asking
+the resolver.  Fails as L</gethostbyname> does.
 
 =head2 gethostbyaddr
 

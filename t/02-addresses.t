@@ -120,8 +120,12 @@ SKIP: {
     $s->bind(['', 0]);
     is($s->getsockname->[0], '0.0.0.0', "'' is INADDR_ANY");
     $s->setsockopt(SOL_SOCKET, SO_BROADCAST, 1);
-    $s->connect(['<broadcast>', 9]);
-    is($s->getpeername->[0], '255.255.255.255', "'<broadcast>' is INADDR_BROADCAST");
+  SKIP: {
+        my $connected = eval { $s->connect(['<broadcast>', 9]); 1 };
+        skip 'no route to the broadcast address here (loopback only)', 1
+            if !$connected && ref $@ && $@->errno == Errno::ENETUNREACH();
+        is($s->getpeername->[0], '255.255.255.255', "'<broadcast>' is INADDR_BROADCAST");
+    }
     $s->connect(['localhost', 9]);
     is($s->getpeername->[0], '127.0.0.1', 'localhost resolves (from /etc/hosts)');
 }
