@@ -1,7 +1,7 @@
 use strict;
 use warnings;
 use Test::More;
-use Scalar::Util qw(dualvar);
+use Scalar::Util qw(dualvar refaddr);
 use POSIX ();
 use Time::HiRes ();
 
@@ -18,7 +18,15 @@ use BSDSocket qw(:all);
 #
 # Safety: hosts come only from a pool of loopback addresses, names the
 # resolver rejects before asking anyone (no DNS), and values that are not
-# hosts at all; sockets are non-blocking, so no call can wait.
+# hosts at all.  Two of those still reach DNS if used carelessly (strace
+# showed it): 'localhost' looked up for IPv6 (/etc/hosts names it for IPv4
+# only, so glibc asks DNS for its AAAA record), and a reverse lookup of
+# any address /etc/hosts does not name (127.0.0.2, ::1, 0.0.0.0, ...).  So
+# 'localhost' only goes where it is resolved as IPv4 (safe_host), and
+# getnameinfo and gethostbyaddr see other addresses only with
+# NI_NUMERICHOST or in a form that dies first.  Pool sockets are
+# non-blocking; a call that could wait has a short timeout or runs under
+# bounded_wait's timer.
 
 my $seed  = $ENV{BSD_FUZZ_SEED}  // 20261125;
 my $calls = $ENV{BSD_FUZZ_CALLS} // ($ENV{BSD_TEST_SLOW_TOOL} ? 3_000 : 30_000);
@@ -38,6 +46,15 @@ chdir $dir or die "chdir $dir: $!";
 END { chdir $cwd if defined $cwd }
 my $fds_before = open_fds();
 my $OWN_DEATH = "fuzz-owned exception\n";
+
+# Can ::1 be bound?  Then the pool has IPv6 sockets too.
+my $have_ipv6 = eval {
+    my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM);
+    $s->bind(['::1', 0]);
+    $s->close;
+    1;
+};
+diag('no IPv6 on ::1: the pool has no AF_INET6 sockets') unless $have_ipv6;
 
 # ------------------------------------------------------------- values
 
@@ -111,11 +128,13 @@ sub arg {
     return \$v;
 }
 
-# hosts: never anything that could leave the machine or reach a resolver
+# hosts: never anything that could leave the machine or reach a resolver.
+# 'localhost' only when asked for IPv4: see the note at the top.
 sub safe_host {
+    my ($any_family) = @_;
     my $kind = int rand 12;
-    return pick('127.0.0.1', '127.0.0.2', 'localhost', '', '0.0.0.0', '127.1',
-                INADDR_LOOPBACK)                                 if $kind <= 4;
+    return pick('127.0.0.1', '127.0.0.2', ($any_family ? '127.0.0.1' : 'localhost'), '', '0.0.0.0',
+                '127.1', INADDR_LOOPBACK)                        if $kind <= 4;
     return pick(no_dns_host(), 'bad..name', "127.0.0.1\0x", "\x{263a}.example",
                 '::1', 'fe80::1%lo', '-')                       if $kind <= 7;
     return pick(undef, [], {}, sub { 1 }, \*STDOUT, $cycle, 42.5,
@@ -125,19 +144,68 @@ sub safe_host {
     return $t;
 }
 
+# hosts for an AF_INET6 address: literals, '%scope' forms (looked up with
+# AI_NUMERICHOST, so even a junk scope asks no one), and the same refusals
+sub safe_host6 {
+    my $kind = int rand 12;
+    return pick('::1', '::1', '', '::', '::ffff:127.0.0.1', '0:0:0:0:0:0:0:1') if $kind <= 4;
+    return pick('::1%lo', 'fe80::1%lo', '::1%1', 'fe80::1%1', '::1%0', '::1%4294967296', '::1%',
+                'fe80::1%' . pick(@strings))                     if $kind <= 6;
+    return pick(no_dns_host(), 'bad..name', '-', '127.0.0.1', "::1\0x", "\x{263a}::1") if $kind <= 8;
+    return pick(undef, [], sub { 1 }, $cycle, 42.5, bless([], 'Fuzz::Dies')) if $kind == 9;
+    return bless(\(my $h = '::1'), 'Fuzz::Str')                  if $kind == 10;
+    tie my $t, 'Fuzz::Tied', sub { pick('::1', 'fe80::1%lo', no_dns_host(), undef) };
+    return $t;
+}
+
+# the host an address for this socket may hold: IPv4 names only for IPv4
+sub host_for {
+    my $family = sock_family($_[0]);
+    return rand() < 0.3 ? pick('127.0.0.1', 'localhost') : safe_host() if $family == AF_INET;
+    return rand() < 0.3 ? '::1' : rand() < 0.6 ? safe_host6() : safe_host(1);
+}
+sub sock_family { my ($s) = @_; (ref $s eq 'BSDSocket::Socket' && eval { $s->family }) || 0 }
+
+# a port: often one something here listens on, else any
+my (%port, %path);
+sub a_port {
+    my $roll = rand;
+    return pick(0, values %port > 0 ? @port{sort keys %port} : 0) if $roll < 0.4;
+    return int rand 65536                                          if $roll < 0.6;
+    return scalar_value();
+}
+sub a_flowinfo { pick(0, 0, 1, 0xfffff, 0x100000, -1, 2**32, int rand 0x100000, scalar_value()) }
+sub a_scope_id { pick(0, 0, 1, 2**32 - 1, 2**32, -1, int rand 8, scalar_value()) }
+
 sub inet_address {
+    my ($any_family) = @_;
     my $kind = int rand 10;
-    return [safe_host(), scalar_value()]                        if $kind <= 4;
-    return [safe_host(), int rand 65536]                        if $kind <= 6;
-    return pick([], [safe_host()], [safe_host(), 1, 2], scalar_value()) if $kind == 7;
-    if ($kind == 8) { tie my @a, 'Fuzz::TiedArray'; @a = (safe_host(), int rand 65536); return \@a }
-    return pick(BSDSocket::socket(AF_INET, SOCK_DGRAM)->getsockname, [@{ [safe_host(), 9] }]);
+    return [safe_host($any_family), scalar_value()]              if $kind <= 4;
+    return [safe_host($any_family), int rand 65536]              if $kind <= 6;
+    return pick([], [safe_host($any_family)], [safe_host($any_family), 1, 2], scalar_value()) if $kind == 7;
+    if ($kind == 8) { tie my @a, 'Fuzz::TiedArray'; @a = (safe_host($any_family), int rand 65536); return \@a }
+    return pick(BSDSocket::socket(AF_INET, SOCK_DGRAM)->getsockname, [@{ [safe_host($any_family), 9] }]);
 }
 {
     package Fuzz::TiedArray;
     require Tie::Array;
     our @ISA = ('Tie::StdArray');
 }
+
+# [$host, $port, $flowinfo, $scope_id]: two to four parts (and the wrong
+# counts), flowinfo and scope_id in range and out of it
+sub inet6_address {
+    my $kind = int rand 10;
+    return [safe_host6(), a_port()]                              if $kind <= 2;
+    return [safe_host6(), a_port(), a_flowinfo()]                if $kind <= 4;
+    return [safe_host6(), a_port(), a_flowinfo(), a_scope_id()]  if $kind <= 7;
+    return pick([], [safe_host6()], [safe_host6(), 1, 0, 0, 0], [safe_host6(), a_port(), undef],
+                scalar_value())                                  if $kind == 8;
+    tie my @a, 'Fuzz::TiedArray';
+    @a = (safe_host6(), int rand 65536, a_flowinfo(), a_scope_id());
+    return \@a;
+}
+sub any_inet_address { $have_ipv6 && rand() < 0.4 ? inet6_address() : inet_address(1) }
 
 sub unix_address {
     my $kind = int rand 6;
@@ -148,7 +216,31 @@ sub unix_address {
     return scalar_value();
 }
 
-sub address_for { $_[0]->family == AF_UNIX ? unix_address() : inet_address() }
+# An address that names something here, in a form the socket's family
+# takes: so the calls that take one get past checking it, and work.
+sub good_address {
+    my ($s) = @_;
+    my $family = sock_family($s);
+    my $dgram = ref $s && eval { $s->type == SOCK_DGRAM };
+    if ($family == AF_UNIX) {
+        return $dgram ? pick($path{ubound}, $path{ubound}, "\0bsdsocket-fuzz-$$-none") : $path{ulisten};
+    }
+    if ($family == AF_INET6 && $have_ipv6) {
+        my $port = $dgram ? $port{udp6} : $port{listen6};
+        return pick(['::1', $port], ['::1', $port, int rand 0x100000], ['::1', $port, 0, pick(0, 1)],
+                    ['::1%lo', $port, 0, 0], [bless(\(my $h = '::1'), 'Fuzz::Str'), $port]);
+    }
+    my $port = $dgram ? $port{udp} : $port{listen};
+    return pick(['127.0.0.1', $port], ['localhost', $port], ['127.0.0.1', "$port"],
+                [bless(\(my $h = '127.0.0.1'), 'Fuzz::Str'), bless(\(my $n = $port), 'Fuzz::Num')]);
+}
+
+sub address_for {
+    my ($s) = @_;
+    return good_address($s) if rand() < 0.3;
+    my $family = $s->family;
+    return $family == AF_UNIX ? unix_address() : $family == AF_INET6 ? inet6_address() : inet_address();
+}
 sub address_of {
     my ($s) = @_;
     return ref $s eq 'BSDSocket::Socket' && eval { $s->family } ? address_for($s) : scalar_value();
@@ -156,13 +248,15 @@ sub address_of {
 
 # ------------------------------------------------------------- targets
 
-my @sockets;
+my (@sockets, %pool);
+my $generation = 0;
 sub fresh_sockets {
     for my $s (@sockets) {
         # a fuzzed SO_LINGER could make close wait; undo it first
         eval { $s->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 0, 0)) };
         $s->close;
     }
+    $generation++;
     my ($p, $q) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
     my ($d1, $d2) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
     my $udp = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
@@ -170,14 +264,59 @@ sub fresh_sockets {
     my $tcp = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
     my $l = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
     $l->bind(['127.0.0.1', 0]);
-    $l->listen(4);
+    $l->listen(64);
     my $udgram = BSDSocket::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+    # an AF_UNIX datagram socket with a name, and a listener with one
+    $path{ubound} = "$dir/pool-dgram-$generation";
+    $path{ulisten} = "$dir/pool-listen-$generation";
+    my $ubound = BSDSocket::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+    $ubound->bind($path{ubound});
+    my $ul = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+    $ul->bind($path{ulisten});
+    $ul->listen(64);
     $p->send('some data');
     $d1->send('a datagram');
-    @sockets = ($p, $q, $d1, $d2, $udp, $tcp, $l, $udgram);
+    %pool = (p => $p, q => $q, d1 => $d1, d2 => $d2, udp => $udp, tcp => $tcp, listen => $l,
+             udgram => $udgram, ubound => $ubound, ulisten => $ul);
+    %port = (udp => $udp->getsockname->[1], listen => $l->getsockname->[1]);
+    if ($have_ipv6) {
+        my $udp6 = BSDSocket::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK);
+        $udp6->bind(['::1', 0]);
+        my $l6 = BSDSocket::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK);
+        $l6->bind(['::1', 0]);
+        $l6->listen(64);
+        @pool{qw(udp6 listen6)} = ($udp6, $l6);
+        @port{qw(udp6 listen6)} = ($udp6->getsockname->[1], $l6->getsockname->[1]);
+    }
+    @sockets = @pool{sort keys %pool};
 }
 
 sub a_socket { pick(@sockets) }
+
+# what a call that is only worth much on some sockets mostly gets
+sub some_of { my @s = grep { defined } @pool{@_}; rand() < 0.5 && @s ? pick(@s) : invocant() }
+sub a_listener { some_of(qw(listen listen6 ulisten)) }
+sub a_datagram_socket { some_of(qw(udp udp6 ubound udgram d1)) }
+
+# a fresh socket of an IP family, to bind or connect (closed when dropped);
+# given a timeout, it is short
+sub fresh_ip_socket {
+    my ($timeout) = @_;
+    my $s = BSDSocket::socket($have_ipv6 && rand() < 0.4 ? AF_INET6 : AF_INET,
+                              pick(SOCK_STREAM, SOCK_DGRAM) | SOCK_NONBLOCK);
+    $s->settimeout($timeout) if defined $timeout;
+    return $s;
+}
+
+# A client connecting to a listener (non-blocking: the connection waits
+# in the listener's queue), so that some accepts have one to take.
+sub pending_client {
+    my ($l) = @_;
+    return unless ref $l && grep { defined $_ && refaddr($_) == refaddr($l) } @pool{qw(listen listen6 ulisten)};
+    my $c = eval { BSDSocket::socket($l->family, SOCK_STREAM | SOCK_NONBLOCK) } or return;
+    eval { $c->connect_ex($l->getsockname) };
+    return $c;
+}
 
 # Call $code with the scalars behind the references, as they are: perl
 # passes arguments by alias, so a tied one reaches the XSUB still tied and
@@ -189,7 +328,10 @@ sub apply {
     return $code->(${ $r[0] })                              if @r == 1;
     return $code->(${ $r[0] }, ${ $r[1] })                  if @r == 2;
     return $code->(${ $r[0] }, ${ $r[1] }, ${ $r[2] })      if @r == 3;
-    return $code->(${ $r[0] }, ${ $r[1] }, ${ $r[2] }, ${ $r[3] });
+    return $code->(${ $r[0] }, ${ $r[1] }, ${ $r[2] }, ${ $r[3] }) if @r == 4;
+    # more: peel off the last, keeping every one an alias
+    my $last = pop @r;
+    return apply(sub { $code->(@_, ${ $last }) }, @r);
 }
 sub args { my ($n, $gen) = @_; return map { arg($gen) } 1 .. $n }
 sub maybe { rand() < 0.5 ? args(1) : () }
@@ -207,34 +349,57 @@ sub call {
 }
 
 my @levels = (SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_UDP);
+# options each socket of some type takes, with a value of the right kind
+my @good_options = (
+    [SOL_SOCKET, SO_REUSEADDR, 1], [SOL_SOCKET, SO_KEEPALIVE, 1], [SOL_SOCKET, SO_KEEPALIVE, 0],
+    [SOL_SOCKET, SO_RCVBUF, 65536], [SOL_SOCKET, SO_SNDBUF, 32768], [SOL_SOCKET, SO_BROADCAST, !!1],
+    [SOL_SOCKET, SO_OOBINLINE, 1], [SOL_SOCKET, SO_PASSCRED, 0], [SOL_SOCKET, SO_PRIORITY, 3],
+    [SOL_SOCKET, SO_RCVTIMEO, pack('l!l!', 0, 1000)], [SOL_SOCKET, SO_RCVLOWAT, 1],
+    [IPPROTO_TCP, TCP_NODELAY, 1], [IPPROTO_IP, IP_TTL, 64], [IPPROTO_IP, IP_TOS, 16],
+    [IPPROTO_IPV6, IPV6_UNICAST_HOPS, 5], [IPPROTO_IPV6, IPV6_V6ONLY, 1],
+);
 my @ops = (
-    [socket     => sub { my $s = apply(\&BSDSocket::socket, args(int rand 4, \&family_or_type)) }],
-    [socket_new => sub { my $s = apply(sub { BSDSocket::Socket->new(@_) }, args(int rand 4)) }],
+    [socket     => sub { my $s = apply(\&BSDSocket::socket, socket_args(\&family_or_type)) }],
+    [socket_new => sub { my $s = apply(sub { BSDSocket::Socket->new(@_) }, socket_args()) }],
     [socketpair => sub { my @s = apply(\&BSDSocket::socketpair, args(int rand 4)) }],
     [fromfd     => sub { my $s = apply(\&BSDSocket::fromfd,
                                        arg(sub { pick(scalar_value(), a_socket(), int rand 20) }),
                                        args(int rand 3)) }],
     [gethostbyname => sub { my $ip = apply(\&BSDSocket::gethostbyname, arg(\&safe_host)) }],
-    [getservbyname => sub { my $p = apply(\&BSDSocket::getservbyname, args(1 + int rand 2)) }],
+    [getservbyname => sub { my $p = apply(\&BSDSocket::getservbyname, arg(\&a_service),
+                                          (rand() < 0.5 ? arg(\&a_proto_name) : ())) }],
     [send       => sub { call(send => invocant(), args(1 + int rand 2)) }],
     [recv       => sub { my $d = call(recv => invocant(), arg(\&a_size), maybe()) }],
     [recv_list  => sub { my @d = call(recv => invocant(), arg(\&a_size)) }],
     [recv_lexical => sub { my $s = invocant(); my $d = 'old'; $d = $s->recv(${ arg(\&a_size) }) if ref $s eq 'BSDSocket::Socket' }],
     [recvfrom   => sub { my ($d, $a) = call(recvfrom => invocant(), arg(\&a_size), maybe()) }],
-    [sendto     => sub { my $s = invocant(); my $to = address_of($s);
-                         call(sendto => $s, arg(), maybe(), \$to) }],
-    [bind       => sub { my $s = invocant(); my $to = address_of($s); call(bind => $s, \$to) }],
-    [connect    => sub { my $s = invocant(); my $to = address_of($s); call(connect => $s, \$to) }],
-    [connect2   => sub { call(connect => invocant(), arg(\&safe_host), arg()) }],
+    [sendto     => sub { my $s = a_datagram_socket();
+                         my $to = arg(sub { rand() < 0.3 ? good_address($s) : address_of($s) });
+                         call(sendto => $s, arg(\&a_datum), (rand() < 0.5 ? arg(\&some_flags) : ()), $to) }],
+    [bind       => sub { my $s = rand() < 0.2 ? fresh_ip_socket() : invocant();
+                         my $to = address_of($s); call(bind => $s, \$to) }],
+    [bind2      => sub { my $s = rand() < 0.5 ? fresh_ip_socket() : invocant();
+                         call(bind => $s, arg(sub { host_for($s) }), arg(\&a_port)) }],
+    [connect    => sub { my $s = rand() < 0.2 ? fresh_ip_socket(0.05) : invocant();
+                         my $to = address_of($s); call(connect => $s, \$to) }],
+    [connect2   => sub { my $s = rand() < 0.5 ? fresh_ip_socket(0.05) : invocant();
+                         call(connect => $s, arg(sub { host_for($s) }), arg(\&a_port)) }],
     [listen     => sub { call(listen => invocant(), args(int rand 3)) }],
-    [accept     => sub { my ($c, $a) = call(accept => invocant(), (rand() < 0.1 ? args(1) : ())) }],
+    [accept     => sub { my $l = a_listener();
+                         my $client = rand() < 0.7 ? pending_client($l) : undef;
+                         my ($c, $a) = call(accept => $l, (rand() < 0.1 ? args(1) : ())) }],
     [shutdown   => sub { call(shutdown => invocant(), args(1)) }],
-    [getsockopt => sub { my ($level, $option) = (a_level(), an_option());
+    [getsockopt => sub { my ($level, $option) = rand() < 0.3 ? @{ pick(@good_options) }[0, 1] : (a_level(), an_option());
                          # Linux's SO_PEERPIDFD (77) opens a pidfd for the caller to close
                          return if !ref $level && !ref $option && defined $level && defined $option
                                    && $level eq SOL_SOCKET && $option eq '77';
                          my $v = call(getsockopt => invocant(), \$level, \$option, maybe()) }],
-    [setsockopt => sub { my ($level, $option) = (a_level(), an_option());
+    [setsockopt => sub { if (rand() < 0.3) {     # an option there is, with a value it takes (mostly)
+                             my ($level, $option, $value) = @{ pick(@good_options) };
+                             return call(setsockopt => invocant(), arg(sub { $level }), arg(sub { $option }),
+                                         arg(sub { rand() < 0.8 ? $value : scalar_value() }));
+                         }
+                         my ($level, $option) = (a_level(), an_option());
                          # a fuzzed SO_LINGER could make a later close wait
                          return if !ref $level && !ref $option && defined $level && defined $option
                                    && $level eq SOL_SOCKET && $option eq SO_LINGER;
@@ -252,27 +417,44 @@ my @ops = (
                              my $d = BSDSocket::getdefaulttimeout();
                              BSDSocket::setdefaulttimeout(undef) }],
     [sendall    => sub { call(sendall => invocant(), args(1 + int rand 2)) }],
-    [connect_ex => sub { my $s = invocant(); my $to = address_of($s); my $e = call(connect_ex => $s, \$to) }],
+    [connect_ex => sub { my $s = rand() < 0.2 ? fresh_ip_socket() : invocant();
+                         my $to = address_of($s); my $e = call(connect_ex => $s, \$to) }],
+    [connect_ex2 => sub { my $s = rand() < 0.5 ? fresh_ip_socket() : invocant();
+                          my $e = call(connect_ex => $s, arg(sub { host_for($s) }), arg(\&a_port)) }],
     [inheritable => sub { my $s = invocant(); call(set_inheritable => $s, args(1)); my $i = call(get_inheritable => $s) }],
-    [getaddrinfo => sub { my @r = apply(\&BSDSocket::getaddrinfo, arg(\&safe_host), args(int rand 5)) }],
-    [getnameinfo => sub { my @r = apply(\&BSDSocket::getnameinfo, arg(\&inet_address), maybe()) }],
-    [hostent    => sub { my @r = apply(pick(\&BSDSocket::gethostbyname_ex, \&BSDSocket::gethostbyaddr),
-                                       arg(\&safe_host)) }],
+    # 'localhost' only with the family AF_UNSPEC or AF_INET (see the top)
+    [getaddrinfo => sub { my @r = rand() < 0.3
+                              ? apply(\&BSDSocket::getaddrinfo, arg(\&safe_host), arg(sub { pick(0, AF_INET) }),
+                                      args(int rand 4))
+                              : apply(\&BSDSocket::getaddrinfo, arg(sub { safe_host(1) }), args(int rand 5)) }],
+    # reverse lookups: numeric, or of 127.0.0.1, which /etc/hosts names
+    [getnameinfo => sub { my @r = rand() < 0.5
+                              ? apply(\&BSDSocket::getnameinfo, arg(\&any_inet_address), arg(\&numeric_ni_flags))
+                              : apply(\&BSDSocket::getnameinfo, arg(\&reverse_safe_address), maybe()) }],
+    [hostent    => sub { my @r = rand() < 0.5 ? apply(\&BSDSocket::gethostbyname_ex, arg(\&safe_host))
+                                              : apply(\&BSDSocket::gethostbyaddr, arg(\&reverse_safe_host)) }],
     [servbyport => sub { my $n = apply(\&BSDSocket::getservbyport, args(1 + int rand 2)) }],
     [protobyname => sub { my $n = apply(\&BSDSocket::getprotobyname, args(1)) }],
     [inet       => sub { my $fn = pick(qw(inet_aton inet_ntoa));
                          my $r = apply(BSDSocket->can($fn), args(1)) }],
     [inet_p     => sub { my $fn = pick(qw(inet_pton inet_ntop));
+                         if (rand() < 0.4) {    # the right family, and what it takes (mostly)
+                             my $family = pick(AF_INET, AF_INET6);
+                             return apply(BSDSocket->can($fn), arg(sub { $family }),
+                                          arg(sub { rand() < 0.7 ? an_ip($fn, $family) : scalar_value() }));
+                         }
                          my $r = apply(BSDSocket->can($fn), arg(\&family_or_type), args(1)) }],
     [byteorder  => sub { my $fn = pick(qw(htons ntohs htonl ntohl)); my $r = apply(BSDSocket->can($fn), args(1)) }],
-    [inet6_address => sub { my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK);
-                            my $to = [safe_host(), scalar_value(), (scalar_value()) x int rand 3];
-                            call(pick(qw(bind connect sendto)) => $s, (rand() < 0.5 ? args(1) : ()), \$to) }],
-    [create_connection => sub { my $s = apply(\&BSDSocket::create_connection,
-                                              arg(sub { [safe_host(), pick(int rand 65536, scalar_value())] }),
-                                              # short, or invalid: never a wait that could hang
-                                              arg(sub { pick(0.001, 0.01, -1, 0, 'x', [], 9**9**9) }),
-                                              maybe()) }],
+    [inet6_address => sub { my $s = BSDSocket::socket(AF_INET6, pick(SOCK_DGRAM, SOCK_STREAM) | SOCK_NONBLOCK);
+                            my $m = pick(qw(bind connect connect_ex sendto));
+                            my $to = arg(sub { rand() < 0.3 ? good_address($s) : inet6_address() });
+                            call($m => $s, ($m eq 'sendto' ? arg(\&a_datum) : rand() < 0.1 ? args(1) : ()), $to) }],
+    # a timeout of undef (or one left out: the default, undef) may wait as
+    # long as a full accept queue lasts: bounded_wait ends it
+    [create_connection => sub { my @r = bounded_wait(sub {
+                                    apply(\&BSDSocket::create_connection, arg(\&a_connection_address),
+                                          (rand() < 0.2 ? () : arg(\&a_connection_timeout)),
+                                          (rand() < 0.4 ? arg(\&a_source_address) : ())) }) }],
     [recv_into  => sub { my $s = invocant(); my $buf = arg(\&a_buffer);
                          my $n = call(recv_into => $s, $buf, (rand() < 0.8 ? arg(\&a_size) : ()), maybe()) }],
     [recvfrom_into => sub { my $s = invocant(); my $buf = arg(\&a_buffer);
@@ -283,10 +465,13 @@ my @ops = (
                          my ($x) = ref $s eq 'BSDSocket::Socket' ? BSDSocket::socketpair() : ($s);
                          my $fd = call(detach => $x);
                          POSIX::close($fd) if defined $fd && $fd =~ /^\d+\z/ && $fd > 2 }],
-    [sendmsg    => sub { call(sendmsg => invocant(), arg(\&some_buffers), arg(\&some_ancillary), maybe(), maybe()) }],
-    [recvmsg    => sub { my @r = call(recvmsg => invocant(), arg(\&a_size), maybe(), maybe());
+    [sendmsg    => sub { my $s = a_datagram_socket();
+                         call(sendmsg => $s, arg(\&some_buffers), arg(\&some_ancillary), flags_and_address($s)) }],
+    [recvmsg    => sub { my @r = call(recvmsg => invocant(), arg(\&a_size),
+                                      (rand() < 0.5 ? (arg(\&an_ancbufsize), maybe()) : ()));
                          close_rights($r[1]) }],
-    [send_fds   => sub { call(send_fds => invocant(), arg(\&some_buffers), arg(\&some_fds), maybe(), maybe()) }],
+    [send_fds   => sub { my $s = some_of(qw(ubound udgram d1 p));
+                         call(send_fds => $s, arg(\&some_buffers), arg(\&some_fds), flags_and_address($s)) }],
     [recv_fds   => sub { my @r = call(recv_fds => invocant(), arg(\&a_size), arg(\&a_count), maybe()) }],
     [sendfile   => sub { my $fh = a_file(); call(sendfile => invocant(), \$fh, maybe(), maybe()) }],
     [send_many  => sub { my $s = invocant(); my $m = some_messages($s);
@@ -295,7 +480,7 @@ my @ops = (
     [select     => sub { my @r = bounded_wait(sub { apply(\&BSDSocket::select, arg(\&an_item_list),
                                                             arg(\&an_item_list), arg(\&an_item_list),
                                                             arg(\&a_timeout)) }) }],
-    [poller     => sub { my $p = BSDSocket::Poller->new(backend => pick('epoll', 'poll'));
+    [poller     => sub { my $p = apply(sub { BSDSocket::Poller->new(@_) }, poller_options());
                          for (1 .. 1 + int rand 4) {
                              my $m = pick(qw(register register modify unregister));
                              my $item = an_item();
@@ -309,9 +494,7 @@ my @ops = (
                          my @r = bounded_wait(sub { apply(sub { $poll->($self, @_) }, arg(\&a_timeout)) });
                          $p->close if rand() < 0.5 }],
     [cmsg       => sub { my $r = apply(BSDSocket->can(pick(qw(CMSG_LEN CMSG_SPACE))), args(1)) }],
-    [create_server => sub { my $s = BSDSocket::create_server(rand() < 0.5 ? inet_address() : scalar_value(),
-                                                             map { ($_ => scalar_value()) }
-                                                             grep { rand() < 0.3 } qw(family backlog reuse_port dualstack_ipv6 bogus)) }],
+    [create_server => sub { my $s = apply(\&BSDSocket::create_server, server_args()) }],
 );
 
 # BSD_FUZZ_ONLY=send,recv narrows the run to those calls
@@ -326,6 +509,138 @@ sub family_or_type { rand() < 0.5 ? pick(AF_INET, AF_UNIX, AF_INET6, SOCK_STREAM
 sub a_size  { pick(0, 1, 64, 65536, 1 << 20, 2**50, 2**62, scalar_value()) }
 sub a_level { rand() < 0.7 ? pick(@levels) : scalar_value() }
 sub an_option { rand() < 0.7 ? int rand 80 : scalar_value() }
+
+# what makes a socket, much of the time
+sub socket_args {
+    my ($gen) = @_;
+    return args(int rand 4, $gen) if rand() < 0.6;
+    return (arg(sub { rand() < 0.8 ? pick(AF_INET, AF_INET6, AF_UNIX) : family_or_type() }),
+            arg(sub { rand() < 0.8 ? pick(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM | SOCK_NONBLOCK,
+                                          SOCK_DGRAM | SOCK_CLOEXEC) : family_or_type() }),
+            (rand() < 0.5 ? arg(sub { rand() < 0.7 ? 0 : scalar_value() }) : ()));
+}
+sub a_service { rand() < 0.4 ? pick(qw(http https ssh ftp smtp domain echo telnet ntp)) : scalar_value() }
+sub a_proto_name { rand() < 0.6 ? pick('tcp', 'udp', undef) : scalar_value() }
+# data and flags a send takes
+sub a_datum { rand() < 0.7 ? pick('x', 'a datagram', '', 'y' x 1000, "caf\xe9") : scalar_value() }
+sub some_flags { rand() < 0.6 ? pick(0, 0, MSG_DONTWAIT, MSG_NOSIGNAL) : scalar_value() }
+# sendmsg and send_fds: nothing, flags, or flags and an address
+sub flags_and_address {
+    my ($s) = @_;
+    my $roll = rand;
+    return ()                if $roll < 0.3;
+    return arg(\&some_flags) if $roll < 0.5;
+    return (arg(\&some_flags), arg(sub { rand() < 0.4 ? good_address($s) : address_of($s) }));
+}
+# inet_pton's text, inet_ntop's bytes
+sub an_ip {
+    my ($fn, $family) = @_;
+    if ($fn eq 'inet_pton') {
+        return $family == AF_INET ? pick('127.0.0.1', '0.0.0.0', '255.255.255.255', '10.1.2.3', '127.1', '1.2.3.4 ')
+                                  : pick('::1', '::', 'fe80::1', '2001:db8::8:800:200c:417a', '::ffff:1.2.3.4', '::1%lo', ':::');
+    }
+    my $bytes = join '', map { chr int rand 256 } 1 .. ($family == AF_INET ? 4 : 16);
+    return rand() < 0.8 ? $bytes : $bytes . 'x';
+}
+
+# getnameinfo: with NI_NUMERICHOST, any address; without, only 127.0.0.1
+# (which /etc/hosts names) or forms that die before a lookup
+sub numeric_ni_flags {
+    rand() < 0.9 ? pick(NI_NUMERICHOST, NI_NUMERICHOST | NI_NUMERICSERV, NI_NUMERICHOST | NI_DGRAM,
+                        NI_NUMERICHOST | NI_NAMEREQD, NI_NUMERICHOST | NI_NOFQDN)
+                 : bless(\(my $n = NI_NUMERICHOST), 'Fuzz::Num');
+}
+sub reverse_safe_host {
+    my $kind = int rand 4;
+    return '127.0.0.1'                                           if $kind <= 1;
+    return pick('localhost', no_dns_host(), '127.1', '', "127.0.0.1\0x", '::1x', 42.5 . 'x',
+                "\x{263a}")                                      if $kind == 2;
+    return pick(undef, [], bless([], 'Fuzz::Dies'), bless(\(my $h = '127.0.0.1'), 'Fuzz::Str'), scalar_value());
+}
+sub reverse_safe_address {
+    my $kind = int rand 5;
+    return ['127.0.0.1', rand() < 0.7 ? int rand 65536 : scalar_value()] if $kind <= 1;
+    return [pick('localhost', no_dns_host(), 'bad..name', "127.0.0.1\0x", []), int rand 65536] if $kind == 2;
+    return pick([], ['127.0.0.1'], ['127.0.0.1', 1, 2, 3, 4], [undef, 80])  if $kind == 3;
+    return scalar_value();
+}
+
+# create_connection: where to (often somewhere listening), how long, from where
+sub a_connection_address {
+    my $roll = rand;
+    return [pick('127.0.0.1', 'localhost'), $port{listen}]       if $roll < 0.3;
+    return ['::1', $port{listen6}]                               if $roll < 0.4 && $have_ipv6;
+    return [pick('127.0.0.1', '::1'), pick(1, $port{udp})]       if $roll < 0.5;
+    return inet6_address()                                       if $roll < 0.6;
+    return [safe_host(), pick(int rand 65536, 'http', scalar_value())];
+}
+sub a_connection_timeout { rand() < 0.4 ? pick(0.5, 1, 0.05, undef) : scalar_value() }
+sub a_source_address {
+    # 3 or 4 parts, or a colon in the host, make it an IPv6 source: no 'localhost'
+    my $roll = rand;
+    return pick(['127.0.0.1', 0], ['::1', 0], ['::1', 0, 0, 0], ['', 0], ['0.0.0.0', 0],
+                ['127.0.0.1', $port{listen}], ['127.0.0.2', 0])  if $roll < 0.5;
+    return inet_address(1)                                       if $roll < 0.7;
+    return inet6_address()                                       if $roll < 0.8;
+    return pick(undef, "$dir/f1", scalar_value());
+}
+
+# recvmsg zeroes a control buffer of the size it is given before the
+# call: a size of gigabytes is fine to ask for, but costs seconds each
+# (most of a 30,000-call run).  Such sizes become ones that fail at once
+# or stay small; the rest are drawn as ever.
+sub an_ancbufsize {
+    my $v = rand() < 0.5 ? pick(0, CMSG_SPACE(4), CMSG_SPACE(12), CMSG_SPACE(4 * 253), 1024, -1, 2**50, 2**62)
+                         : scalar_value();
+    my $n = ref $v eq 'Fuzz::Num' ? $$v : ref $v || !defined $v ? 0 : do { no warnings; $v + 0 };
+    return $n >= 2**20 && $n < 2**48 ? pick(2**20, 2**50) : $v;
+}
+
+# BSDSocket::Poller->new's list: mostly a backend, sometimes anything
+sub poller_options {
+    my $roll = rand;
+    return ()                                                    if $roll < 0.2;
+    return (\'backend', arg(sub { pick('epoll', 'poll') }))      if $roll < 0.7;
+    my $key = sub { rand() < 0.6 ? pick('backend', 'Backend', 'bogus', '') : scalar_value() };
+    my $value = sub { rand() < 0.5 ? pick('epoll', 'poll', 'select', 'EPOLL', 'poll ', "epoll\0") : scalar_value() };
+    return (arg($key))                                           if $roll < 0.75;
+    return (arg($key), arg($value))                              if $roll < 0.9;
+    return (arg($key), arg($value), arg($key), (rand() < 0.5 ? arg($value) : ()));
+}
+
+# create_server($address, option => value, ...): an address for the
+# family asked for (or any, when the family is random: then no
+# 'localhost'), options valid and not, odd-length lists now and then
+sub server_args {
+    my $kind = int rand 10;
+    my ($address, @family);
+    if ($kind <= 3) {
+        $address = [pick('127.0.0.1', '127.0.0.1', 'localhost', ''), pick(0, 0, 0, $port{listen}, int rand 65536)];
+        @family = rand() < 0.5 ? () : (family => AF_INET);
+    }
+    elsif ($kind <= 5) {
+        $address = [pick('::1', '::1', ''), 0, (rand() < 0.3 ? (a_flowinfo(), a_scope_id()) : ())];
+        @family = (family => AF_INET6);
+    }
+    elsif ($kind == 6) {
+        $address = pick("$dir/srv" . int(rand 10), "\0bsdsocket-fuzz-srv-$$-" . int(rand 10), unix_address());
+        unlink $address if !ref $address && defined $address && $address !~ /\0/ && rand() < 0.7;
+        @family = (family => AF_UNIX);
+    }
+    else {
+        $address = pick(inet_address(1), inet6_address(), unix_address(), scalar_value());
+        @family = rand() < 0.5 ? (family => pick(AF_INET, AF_INET6, AF_UNIX, scalar_value())) : ();
+    }
+    my @opt = @family;
+    push @opt, backlog => pick(0, 1, 16, 128, -1, scalar_value())   if rand() < 0.4;
+    push @opt, reuse_port => pick(0, 1, scalar_value())            if rand() < 0.2;
+    push @opt, dualstack_ipv6 => pick(0, 1, scalar_value())        if rand() < 0.15;
+    push @opt, pick('bogus', 'Family', '', scalar_value()) => scalar_value() if rand() < 0.05;
+    # (no odd-length lists: create_server does not check for one, so perl warns)
+    my @refs = (arg(sub { $address }));
+    for my $v (@opt) { push @refs, arg(sub { $v }) }
+    return @refs;
+}
 
 # for select and the poller
 #
