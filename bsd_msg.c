@@ -374,7 +374,9 @@ S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int fl
 {
     SV *const data = sv_newmortal();
     char *const buf = bsd_grow_or_die(aTHX_ data, bufsize, op);
-    char *const control = ancbufsize ? (char *)S_scratch(aTHX_ ancbufsize, op) : NULL;
+    /* (not zeroed: the kernel says in msg_controllen how much it wrote,
+     * and a big $ancbufsize would cost a page fault per 4 KiB for nothing) */
+    char *const control = ancbufsize ? bsd_grow_or_die(aTHX_ sv_newmortal(), ancbufsize, op) : NULL;
     bsd_call c;
     ssize_t n;
     Zero(in, 1, bsd_msg_in);
