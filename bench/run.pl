@@ -185,11 +185,16 @@ if (!$opt{'no-strace'} && grep { $_ eq 'w4' } @workloads) {
             my %one = strace_counts($strace, $cmd->('w4', 1000));
             my %two = strace_counts($strace, $cmd->('w4', 2000));
             my @per = map { [$_, ($two{$_} // 0) - ($one{$_} // 0)] } sort keys %two;
-            @per = grep { $_->[1] >= 500 } @per;   # per connection, rounded
             my $total = 0;
             $total += $_->[1] for @per;
+            # name the calls made about once per connection or more; the
+            # total counts every call, the rest as "other"
+            my @named = grep { $_->[1] >= 500 } @per;
+            my $other = $total;
+            $other -= $_->[1] for @named;
             printf "  %-11s %4.1f  (%s)\n", $name, $total / 1000,
-                join(', ', map { sprintf '%s %.1f', $_->[0], $_->[1] / 1000 } @per);
+                join(', ', (map { sprintf '%s %.1f', $_->[0], $_->[1] / 1000 } @named),
+                           abs($other) >= 50 ? sprintf('other %.1f', $other / 1000) : ());
         }
         print "\n";
     }

@@ -1211,73 +1211,72 @@ read-only values that remember their C<sockaddr>, so passing the address
 C<recvfrom> returned back to C<sendto> costs no parsing.
 
 One run of C<perl bench/run.pl> (7 rounds; medians, and the median of
-each round's ratio) on a shared 2-core Linux VM, perl 5.36, Python
-3.11.  In W3B, C<BSDSocket> is C<send_many>/C<recv_many> (see
-L</BATCHES>); every other variant but the two C references at the
-bottom moves one datagram per call, C<C mmsg> uses C<sendmmsg> and
-C<recvmmsg>, C<C GSO> does in C what C<send_many> does underneath:
+each round's ratio), as it printed it, on a shared 2-core Linux VM,
+perl 5.36, Python 3.11, 2026-11-25.  In W3B, C<C mmsg> uses C<sendmmsg>
+and C<recvmmsg>, and C<C GSO> does in C what C<send_many> does underneath
+(L</BATCHES>):
 
-  W1: 1-byte ping-pong, socketpair, round trips/s
-    variant             median             min - max       vs C  vs builtins
-    C                   279978       230950 - 290313      1.00x        1.11x
-    BSDSocket           262900       232652 - 269998      0.92x        1.07x
-    builtins            247015       214200 - 252855      0.90x        1.00x
-    IO::Socket          160306       147022 - 166319      0.57x        0.64x
-    python3             226419       189681 - 228560      0.80x        0.91x
+    W1: 1-byte ping-pong, socketpair, round trips/s
+      variant             median             min - max       vs C  vs builtins
+      C                   278675       253846 - 291355      1.00x        1.14x
+      BSDSocket           254811       217573 - 267332      0.91x        1.01x
+      builtins            250203       236261 - 255589      0.88x        1.00x
+      IO::Socket          161041       143999 - 163529      0.57x        0.65x
+      python3             226615       194170 - 228007      0.78x        0.89x
 
-  W2: 64 KiB chunks, 1 GiB, two processes, MB/s
-    variant             median             min - max       vs C  vs builtins
-    C                     5672           1738 - 6058      1.00x        0.94x
-    BSDSocket             4117            916 - 5603      0.96x        0.88x
-    builtins              5131           2876 - 6040      1.06x        1.00x
-    IO::Socket            4255           3374 - 5508      0.97x        0.91x
-    python3               4470           1224 - 6171      0.79x        0.78x
+    W2: 64 KiB chunks, 1 GiB, two processes, MB/s
+      variant             median             min - max       vs C  vs builtins
+      C                     5437           3067 - 5808      1.00x        1.09x
+      BSDSocket             5281            931 - 5780      1.00x        1.19x
+      builtins              4498           3222 - 5139      0.92x        1.00x
+      IO::Socket            4506           3490 - 5726      0.93x        1.00x
+      python3               4569           1568 - 5632      0.94x        1.17x
 
-  W3: 64-byte UDP lock-step, 127.0.0.1, datagrams/s
-    variant             median             min - max       vs C  vs builtins
-    C                   278864       242815 - 291007      1.00x        1.07x
-    BSDSocket           255754       245117 - 256514      0.91x        0.96x
-    builtins            263722       251172 - 266822      0.93x        1.00x
-    IO::Socket          210417       196861 - 212666      0.75x        0.80x
-    python3             216873       209023 - 221565      0.78x        0.83x
+    W3: 64-byte UDP lock-step, 127.0.0.1, datagrams/s
+      variant             median             min - max       vs C  vs builtins
+      C                   278496       250488 - 280980      1.00x        1.06x
+      BSDSocket           251480       240771 - 257398      0.91x        0.96x
+      builtins            257399       233284 - 264774      0.94x        1.00x
+      IO::Socket          205778       187680 - 212449      0.75x        0.80x
+      python3             215654       200406 - 220736      0.78x        0.84x
 
-  W3B: 64-byte UDP, lock-step batches of 32, 127.0.0.1, datagrams/s
-    variant             median             min - max       vs C  vs builtins
-    C                   282068       268367 - 286640      1.00x        1.07x
-    BSDSocket           860546       759987 - 864251      3.03x        3.20x
-    builtins            263554       254331 - 269833      0.93x        1.00x
-    IO::Socket          217403       185978 - 221317      0.77x        0.82x
-    python3             227819       216141 - 236609      0.80x        0.87x
-    BSDSocket 1x1       260987       256019 - 267221      0.93x        0.99x
-    C mmsg              352349       342724 - 360377      1.24x        1.34x
-    C GSO              1088661      812994 - 1122382      3.90x        4.03x
+    W3B: 64-byte UDP, lock-step batches of 32, 127.0.0.1 (BSDSocket: send_many/recv_many; C, builtins, IO::Socket, python3, BSDSocket 1x1: a datagram per call), datagrams/s
+      variant             median             min - max       vs C  vs builtins
+      C                   283378       263072 - 285820      1.00x        1.09x
+      BSDSocket           856891       770524 - 862522      3.02x        3.18x
+      builtins            260670       246053 - 270742      0.92x        1.00x
+      IO::Socket          218301       212613 - 220421      0.77x        0.83x
+      python3             233964       227168 - 235409      0.82x        0.89x
+      BSDSocket 1x1       265084       253838 - 268423      0.94x        1.01x
+      C mmsg              356178       341046 - 360595      1.26x        1.37x
+      C GSO              1109501      979120 - 1120232      3.93x        4.26x
 
-  W4: connect+accept+close, 127.0.0.1, connections/s
-    variant             median             min - max       vs C  vs builtins
-    C                    16444         16058 - 28895      1.00x        1.06x
-    BSDSocket            16241         15804 - 27764      0.98x        1.02x
-    builtins             15857         15586 - 24228      0.95x        1.00x
-    IO::Socket           14451         13173 - 16633      0.80x        0.90x
-    python3              15860         15376 - 24557      0.94x        1.00x
+    W4: connect+accept+close, 127.0.0.1, connections/s
+      variant             median             min - max       vs C  vs builtins
+      C                    16391         16273 - 28520      1.00x        1.04x
+      BSDSocket            16235         15771 - 27789      0.98x        1.02x
+      builtins             15898         15688 - 24414      0.96x        1.00x
+      IO::Socket           14506         14315 - 15961      0.88x        0.91x
+      python3              15862         15728 - 23389      0.96x        0.99x
 
-  W4 system calls per connection (strace -f -c):
-    C            5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
-    BSDSocket    5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
-    builtins    17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
-    IO::Socket  17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
-    python3      6.0  (accept4 1.0, close 2.0, connect 1.0, getsockname 1.0, socket 1.0)
+    W4 system calls per connection (strace -f -c, 2000 minus 1000 connections):
+      C            5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
+      BSDSocket    5.0  (accept4 1.0, close 2.0, connect 1.0, socket 1.0)
+      builtins    17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
+      IO::Socket  17.0  (accept4 1.0, close 2.0, connect 1.0, fcntl 4.0, ioctl 4.0, lseek 4.0, socket 1.0)
+      python3      6.0  (accept4 1.0, close 2.0, connect 1.0, getsockname 1.0, socket 1.0)
 
-  W1 user-space instructions per round trip (valgrind --tool=callgrind):
-    C                75    1.00x C    0.04x builtins
-    BSDSocket      1596   21.27x C    0.78x builtins
-    builtins       2053   27.37x C    1.00x builtins
-    IO::Socket    15687   209.15x C    7.64x builtins
-    python3        6065   80.87x C    2.95x builtins
+    W1 user-space instructions per round trip (callgrind, 40000 minus 20000 round trips):
+      C                75    1.00x C    0.04x builtins
+      BSDSocket      1621   21.62x C    0.79x builtins
+      builtins       2053   27.37x C    1.00x builtins
+      IO::Socket    15707   209.42x C    7.65x builtins
+      python3        6072   80.96x C    2.96x builtins
 
 The machine is noisy (see the min - max columns); the ratios are taken
 within each round, and the instruction counts do not depend on the
 noise.  W2, bulk transfer between two processes, is the noisiest: across
-runs BSDSocket's ratio to C has ranged from 0.89x to 0.96x with nothing
+runs BSDSocket's ratio to C has ranged from 0.89x to 1.00x with nothing
 changed in between.  Run it yourself with C<perl Makefile.PL && make && perl
 bench/run.pl>; C<perl bench/run.pl --help> lists its options
 (C<--rounds>, C<--only>, C<--scale>, ...).
