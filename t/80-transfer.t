@@ -351,6 +351,29 @@ SKIP: {
     is("$pid $uid", "$$ $<", '... with our pid and uid');
     is($g, $gid, '... and gid');
 }
+SKIP: {
+    # credentials that are not ours: the kernel refuses them to anyone but
+    # root (as root, the child drops to nobody with setpriv)
+    skip 'no SCM_CREDENTIALS here', 1 unless defined eval { SCM_CREDENTIALS() };
+    my $setpriv = have_program('setpriv');
+    skip 'running as root and no setpriv to drop it', 1 if $< == 0 && !$setpriv;
+    my $code = 'use BSDSocket qw(:all); my ($a) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);'
+             . 'eval { $a->sendmsg(["x"], [[SOL_SOCKET, SCM_CREDENTIALS, pack("iII", 1, 0, 0)]]); 1 }'
+             . ' ? print "sent\n" : print join(",", ref $@, $@->op, $@->errname), "\n"';
+    my @as_user = $< == 0 ? ($setpriv, '--reuid=65534', '--regid=65534', '--clear-groups') : ();
+    my $loads = do {
+        open my $probe, '-|', @as_user, perl_cmd('-MBSDSocket', '-e', 'print "loaded"') or die $!;
+        local $/;
+        <$probe> // '';
+    };
+    skip 'user nobody cannot read this build', 1 unless $loads eq 'loaded';
+    my @cmd = (@as_user, perl_cmd('-e', $code));
+    open my $out, '-|', @cmd or die "@cmd: $!";
+    my $said = <$out> // '';
+    close $out;
+    chomp $said;
+    is($said, 'BSDSocket::Error,sendmsg,EPERM', "someone else's credentials die EPERM");
+}
 
 # ------------------------------------------------------------ sendfile
 
