@@ -144,7 +144,8 @@ bsd_sock_stash(pTHX_ SV *klass)
     /* new() called on a class or an object: BSDSocket::Socket or a
      * subclass of it, nothing else (an object of no known class would
      * have no methods) */
-    SvGETMAGIC(klass);
+    if (SvGMAGICAL(klass))              /* (one FETCH of a tied class) */
+        klass = sv_mortalcopy(klass);
     if ((SvROK(klass) ? SvOBJECT(SvRV(klass)) : SvPOK(klass) && SvCUR(klass) > 0)
         && sv_derived_from(klass, BSD_SOCKET_CLASS))
         return SvROK(klass) ? SvSTASH(SvRV(klass)) : gv_stashsv(klass, GV_ADD);
@@ -307,27 +308,65 @@ static bool
 S_blocking_should_wait(const bsd_call *c)
 {
     const int fl = fcntl(c->sock->fd, F_GETFL);
-    return !(c->flags & MSG_DONTWAIT) && fl >= 0 && (fl & O_NONBLOCK);
+    /* (MSG_ERRQUEUE never blocks: an empty error queue is the answer) */
+    return !(c->flags & (MSG_DONTWAIT | MSG_ERRQUEUE)) && fl >= 0 && (fl & O_NONBLOCK);
 }
+
+/* A pause of ms milliseconds (no later than the call's deadline), through
+ * the one waiting loop so that signals run Perl's handlers: poll with no
+ * fd to watch (poll skips a negative fd) is a sleep. */
+static void
+S_pause(pTHX_ bsd_call *c, int ms)
+{
+    struct pollfd none;
+    double until = bsd_now() + ms / 1000.0;
+    if (c->deadline > 0 && until > c->deadline)
+        until = c->deadline;
+    none.fd = -1;
+    none.events = 0;
+    none.revents = 0;
+    (void)bsd_poll_wait(aTHX_ &none, 1, until, c, c->op);
+}
+
+#define BSD_PAUSE_MAX_MS 64
 
 /* The first attempt failed with `err`: from here on the driver decides.
  * EINTR: run Perl's signal handlers, retry.  EAGAIN on a socket with a
  * timeout, or on a blocking one whose fd another handle made non-blocking:
  * wait (within the deadline, if any), retry.  Anything else, including
  * EAGAIN on a non-blocking socket: die.  Returns what a later attempt
- * returned. */
+ * returned.
+ *
+ * poll can say ready while the call still cannot proceed: recvmsg with
+ * MSG_ERRQUEUE while ordinary data waits, sendto to an AF_UNIX datagram
+ * socket whose queue is full while our own buffer has room.  So a retry
+ * that fails again after a wait first pauses (1 ms, doubling up to
+ * BSD_PAUSE_MAX_MS) instead of spinning, checks the deadline itself, and
+ * runs any signal handler that is due (no EINTR comes to run it). */
 ssize_t
 bsd_call_failed(pTHX_ bsd_call *c, int err)
 {
+    int pause_ms = 0;               /* > 0 once a wait has been in vain */
     for (;;) {
         ssize_t r;
-        if (err == EINTR)
+        if (UNLIKELY(PL_sig_pending))
             bsd_call_signals(aTHX_ c);
+        if (err == EINTR)
+            ;                       /* (the handlers just ran) */
         else if ((err == EAGAIN || err == EWOULDBLOCK)
                  && (c->sock->timeout > 0
                      || (c->sock->timeout < 0 && S_blocking_should_wait(c)))) {
+            if (pause_ms) {
+                S_pause(aTHX_ c, pause_ms);
+                if (pause_ms < BSD_PAUSE_MAX_MS)
+                    pause_ms *= 2;
+                if (c->deadline > 0 && bsd_now() >= c->deadline)
+                    bsd_call_timed_out(aTHX_ c);
+            }
             if (S_wait(aTHX_ c) == ETIMEDOUT)
                 bsd_call_timed_out(aTHX_ c);
+            if (!pause_ms)
+                pause_ms = 1;
         }
         else
             bsd_call_die(aTHX_ c, err);

@@ -294,9 +294,9 @@ SKIP: {
     my ($a, $b) = BSDSocket::socketpair();
     my $nonblocking_dup = $b->dup;
     $nonblocking_dup->settimeout(0);
+    my $t0 = time;      # (before the fork: the data comes 0.3 s after it)
     my $pid = signals_then_send(count => 0, peer => $a, data => 'late', last_gap => 0.3);
-    my ($got, $t0) = (undef, time);
-    $got = eval { $b->recv(10) };
+    my $got = eval { $b->recv(10) };
     is($got, 'late', 'a blocking recv waits although the fd was made non-blocking')
         or diag $@;
     ok(time - $t0 >= 0.25, '... for the data');
@@ -306,6 +306,7 @@ SKIP: {
     my $port = $l->getsockname->[1];
     my $l_dup = $l->dup;
     $l_dup->settimeout(0);
+    $t0 = time;
     $pid = fork // die "fork: $!";
     if (!$pid) {
         sleep 0.3;
@@ -316,6 +317,7 @@ SKIP: {
     }
     my ($conn) = eval { $l->accept };
     ok($conn, 'a blocking accept waits too') or diag $@;
+    ok(time - $t0 >= 0.25, '... for the connection');
     kill 'TERM', $pid;
     waitpid $pid, 0;
 
@@ -353,6 +355,55 @@ SKIP: {
         is_timeout($e, 'connect', 'connect keeps its timeout after a dup made the fd blocking');
         ok($t < 2, sprintf '... in %.2f s', $t);
     }
+}
+
+# poll can say ready while the call still cannot go on: the wait must not
+# spin, must keep its deadline, and must let a signal handler in
+sub cpu_time { my @t = times; $t[0] + $t[1] }
+{
+    # an AF_UNIX datagram receiver whose queue is full: our own buffer has
+    # room, so poll says writable, and sendto says EAGAIN
+    my $path = temp_dir() . '/full';
+    my $rx = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $rx->bind($path);
+    my $tx = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+    $tx->settimeout(0);
+    1 while eval { $tx->sendto('y' x 100, $path); 1 };
+    $tx->settimeout(0.5);
+    my $cpu = cpu_time();
+    my ($t, $e) = elapsed { $tx->sendto('z', $path) };
+    is_timeout($e, 'sendto', 'sendto to a full datagram queue times out although poll says writable');
+    ok($t >= 0.45 && $t < 3, sprintf '... after %.2f s of 0.5', $t);
+    ok(cpu_time() - $cpu < 0.3, sprintf '... without spinning (%.2f s of CPU)', cpu_time() - $cpu);
+
+    # blocking, on an fd another handle made non-blocking: it waits, and a
+    # signal handler that dies still gets out
+    $tx->settimeout(undef);
+    my $dup = $tx->dup;
+    $dup->settimeout(0);
+    $cpu = cpu_time();
+    ($t, $e) = elapsed {
+        local $SIG{ALRM} = sub { die "alarm\n" };
+        alarm 1;
+        $tx->sendto('z', $path);
+    };
+    alarm 0;
+    is($e, "alarm\n", 'a blocking sendto that poll keeps waking is interrupted by alarm');
+    ok(cpu_time() - $cpu < 0.5, sprintf '... and did not spin meanwhile (%.2f s of CPU)', cpu_time() - $cpu);
+}
+{
+    # recvmsg(MSG_ERRQUEUE) while ordinary data waits: poll says readable
+    my ($u, $v) = udp_pair();
+    $u->sendto('data', $v->getsockname);
+    sleep 0.05;
+    $v->settimeout(0.3);
+    my ($t, $e) = elapsed { $v->recvmsg(10, 0, MSG_ERRQUEUE) };
+    is_timeout($e, 'recvmsg', 'recvmsg(MSG_ERRQUEUE) with only ordinary data queued times out');
+    $v->settimeout(undef);
+    my $dup = $v->dup;
+    $dup->settimeout(0);
+    dies_with(sub { $v->recvmsg(10, 0, MSG_ERRQUEUE) }, op => 'recvmsg', errno => EAGAIN,
+              name => '... and on a blocking socket says EAGAIN at once, as the error queue does');
 }
 
 done_testing;
