@@ -96,12 +96,14 @@ PROTOTYPES: DISABLE
 
 BOOT:
     S_install_constants(aTHX);
+    bsd_sock_boot(aTHX);
     bsd_fast_boot(aTHX);
 
 void
 CLONE(...)
   CODE:
     PERL_UNUSED_VAR(items);
+    bsd_sock_clone(aTHX);
     bsd_fast_clone(aTHX);
 
 UV
@@ -267,8 +269,7 @@ htonl(value)
   ALIAS:
     ntohl = 1
   CODE:
-    RETVAL = htonl((uint32_t)bsd_sv_to_iv(aTHX_ value, 0, 0xffffffff, "value",
-                                          ix ? "ntohl" : "htonl"));
+    RETVAL = htonl(bsd_sv_to_u32(aTHX_ value, "value", ix ? "ntohl" : "htonl"));
   OUTPUT:
     RETVAL
 
@@ -282,10 +283,12 @@ create_connection(address, ...)
      * default timeout; undef is blocking; 0 cannot wait for anything */
     if (items > 3)
         croak_xs_usage(cv, "address, timeout = default, source_address = undef");
-    timeout = items > 1 ? bsd_sv_to_timeout(aTHX_ ST(1), "create_connection")
-                        : bsd_get_default_timeout();
-    if (timeout == 0)
-        bsd_die_arg(aTHX_ "create_connection", "timeout must be undef or more than 0 seconds, got 0");
+    if (items > 1)
+        timeout = bsd_sv_to_wait_timeout(aTHX_ ST(1), "create_connection");
+    else if ((timeout = bsd_get_default_timeout()) == 0)
+        bsd_die_arg(aTHX_ "create_connection",
+                    "no timeout was given and the default timeout (setdefaulttimeout) is 0: "
+                    "create_connection needs undef or a number of seconds > 0");
     PUSHs(bsd_create_connection(aTHX_ address, timeout, items > 2 ? ST(2) : NULL));
 
 void
@@ -542,8 +545,7 @@ detach(self)
     bsd_sock *self
   CODE:
     /* the fd is the caller's now: the object closes nothing, ever */
-    RETVAL = self->fd;
-    self->fd = -1;
+    RETVAL = bsd_sock_detach(aTHX_ self);
   OUTPUT:
     RETVAL
 
@@ -837,7 +839,7 @@ int
 count(self)
     SV *self
   CODE:
-    RETVAL = bsd_poller_count(bsd_poller_of(aTHX_ self, "count"));
+    RETVAL = bsd_poller_count(aTHX_ bsd_poller_of(aTHX_ self, "count"));
   OUTPUT:
     RETVAL
 

@@ -165,11 +165,13 @@ S_host_from_sv(pTHX_ SV *host, SV *address)
     return pv;
 }
 
-/* A host name that is not a numeric address: ask the resolver.  (Also
- * an IPv6 literal with a %scope, with AI_NUMERICHOST: getaddrinfo knows
+/* A host name that is not a numeric address: ask the resolver, unless
+ * the caller wants numeric addresses only (BSD_ADDR_NUMERIC).  (An IPv6
+ * literal with a %scope is asked with AI_NUMERICHOST: getaddrinfo knows
  * how to turn an interface name into a scope id, and asks no one.) */
 static void
-S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *out)
+S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *out,
+          const char *op)
 {
     struct addrinfo hints, *res = NULL;
     int rc;
@@ -179,117 +181,121 @@ S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *
     rc = getaddrinfo(host, NULL, &hints, &res);
     if (rc != 0) {
         const int err = errno;       /* before anything can change it */
-        bsd_die_gai(aTHX_ "address", rc, err, address,
-                    sv_2mortal(newSVpvf("cannot resolve host '%s'", host)));
+        bsd_die_gai(aTHX_ op, rc, err, address,
+                    sv_2mortal(flags & AI_NUMERICHOST
+                               ? newSVpvf("'%s' is not a numeric address", host)
+                               : newSVpvf("cannot resolve host '%s'", host)));
     }
     /* one result is enough; keep its address, our port comes later */
-    out->len = res->ai_addrlen < sizeof out->u ? res->ai_addrlen : sizeof out->u;
-    Copy(res->ai_addr, &out->u.sa, out->len, char);
+    bsd_addr_from_ai(res, out);
     freeaddrinfo(res);
 }
 
-static void
-S_inet4_from_sv(pTHX_ SV *address, bsd_addr *out)
+/* An address from getaddrinfo, as long as it is (never longer than ours). */
+void
+bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out)
 {
-    AV *av;
-    SV *host_sv, *port_sv;
-    const char *host;
-    in_port_t port;
-    struct sockaddr_in *const sin = &out->u.in4;
-
-    if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV)
-        bsd_die_address(aTHX_ address,
-                        "an AF_INET address is an array reference [host, port], got %" SVf,
-                        SVfARG(bsd_describe(aTHX_ address)));
-    av = MUTABLE_AV(SvRV(address));
-    if (av_count(av) != 2)
-        bsd_die_address(aTHX_ address,
-                        "an AF_INET address has 2 elements [host, port], got %" UVuf,
-                        (UV)av_count(av));
-    {
-        SV *elems[2];
-        S_elems(aTHX_ av, elems, 2);
-        host_sv = elems[0];
-        port_sv = elems[1];
-    }
-    /* the port first: a bad one must not cost a resolver call */
-    port = S_port_from_sv(aTHX_ port_sv, address);
-
-    Zero(sin, 1, struct sockaddr_in);
-    sin->sin_family = AF_INET;
-    sin->sin_port = port;
-    out->len = sizeof(struct sockaddr_in);
-
-    /* the common case, a dotted quad in a plain string */
-    if (LIKELY((SvFLAGS(host_sv) & (SVf_POK|SVf_UTF8|SVf_ROK)) == SVf_POK)
-        && bsd_parse_in4(SvPVX_const(host_sv), SvCUR(host_sv), &sin->sin_addr))
-        return;
-
-    host = S_host_from_sv(aTHX_ host_sv, address);
-    if (!*host)
-        sin->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (strEQ(host, "<broadcast>"))
-        sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
-    else if (!bsd_parse_in4(host, strlen(host), &sin->sin_addr)) {
-        struct in6_addr v6;
-        if (inet_pton(AF_INET6, host, &v6) == 1)
-            bsd_die_address(aTHX_ address,
-                            "'%s' is an IPv6 address, this is an AF_INET socket", host);
-        S_resolve(aTHX_ AF_INET, host, 0, address, out);
-        sin->sin_port = port;
-    }
+    out->len = ai->ai_addrlen < sizeof out->u ? (socklen_t)ai->ai_addrlen : sizeof out->u;
+    Copy(ai->ai_addr, &out->u.sa, out->len, char);
 }
 
-/* [$host, $port, $flowinfo = 0, $scope_id = 0]; $host may carry %scope
- * (an interface name or number), which an explicit non-zero $scope_id
- * overrides. */
+/* [$host, $port] (AF_INET), [$host, $port, $flowinfo = 0, $scope_id = 0]
+ * (AF_INET6; $host may carry %scope, an interface name or number, which
+ * an explicit non-zero $scope_id overrides), or either for AF_UNSPEC:
+ * three or four elements, or a host with a colon in it, is IPv6. */
 static void
-S_inet6_from_sv(pTHX_ SV *address, bsd_addr *out)
+S_inet_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
 {
-    AV *av;
+    const char *const op = (flags & BSD_ADDR_NUMERIC) ? "getnameinfo" : "address";
+    const char *const shape = family == AF_INET ? "[host, port]"
+        : family == AF_INET6 ? "[host, port, flowinfo, scope_id]"
+        : "[host, port] or [host, port, flowinfo, scope_id]";
+    const char *const name = family == AF_INET ? "an AF_INET" : family == AF_INET6
+        ? "an AF_INET6" : "an AF_INET or AF_INET6";
+    const SSize_t most = family == AF_INET ? 2 : 4;
     SV *elems[4];
     SSize_t count;
     const char *host;
-    IV flowinfo = 0, scope_id = 0;
+    IV flowinfo = 0;
+    UV scope_id = 0;
     in_port_t port;
-    struct sockaddr_in6 *const sin6 = &out->u.in6;
 
     if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV)
-        bsd_die_address(aTHX_ address,
-                        "an AF_INET6 address is an array reference [host, port, flowinfo, scope_id], got %" SVf,
-                        SVfARG(bsd_describe(aTHX_ address)));
-    av = MUTABLE_AV(SvRV(address));
-    count = av_count(av);
-    if (count < 2 || count > 4)
-        bsd_die_address(aTHX_ address,
-                        "an AF_INET6 address has 2 to 4 elements [host, port, flowinfo, scope_id], got %" UVuf,
-                        (UV)count);
-    S_elems(aTHX_ av, elems, count);
+        bsd_die_address(aTHX_ address, "%s address is an array reference %s, got %" SVf,
+                        name, shape, SVfARG(bsd_describe(aTHX_ address)));
+    count = av_count(MUTABLE_AV(SvRV(address)));
+    if (count < 2 || count > most)
+        bsd_die_address(aTHX_ address, "%s address has %s elements %s, got %" UVuf,
+                        name, most == 2 ? "2" : "2 to 4", shape, (UV)count);
+    S_elems(aTHX_ MUTABLE_AV(SvRV(address)), elems, count);
+    /* the port first: a bad one must not cost a resolver call */
     port = S_port_from_sv(aTHX_ elems[1], address);
-    if (count > 2 && bsd_parse_iv(aTHX_ elems[2], 0, 0xfffff, &flowinfo) != BSD_INT_OK)
+
+    /* the common case, a dotted quad in a plain string */
+    if (family != AF_INET6 && count == 2
+        && LIKELY((SvFLAGS(elems[0]) & (SVf_POK|SVf_UTF8|SVf_ROK)) == SVf_POK)
+        && bsd_parse_in4(SvPVX_const(elems[0]), SvCUR(elems[0]), &out->u.in4.sin_addr)) {
+        const struct in_addr in4 = out->u.in4.sin_addr;
+        Zero(&out->u.in4, 1, struct sockaddr_in);
+        out->u.in4.sin_family = AF_INET;
+        out->u.in4.sin_port = port;
+        out->u.in4.sin_addr = in4;
+        out->len = sizeof(struct sockaddr_in);
+        return;
+    }
+
+    host = S_host_from_sv(aTHX_ elems[0], address);
+    if (family == AF_UNSPEC)
+        family = count > 2 || strchr(host, ':') ? AF_INET6 : AF_INET;
+    if (family == AF_INET6 && count > 2
+        && bsd_parse_iv(aTHX_ elems[2], 0, 0xfffff, &flowinfo) != BSD_INT_OK)
         bsd_die_address(aTHX_ address, "flowinfo must be an integer in 0..1048575, got %" SVf,
                         SVfARG(bsd_describe(aTHX_ elems[2])));
-    if (count > 3 && bsd_parse_iv(aTHX_ elems[3], 0, 0xffffffff, &scope_id) != BSD_INT_OK)
+    if (family == AF_INET6 && count > 3
+        && bsd_parse_uv(aTHX_ elems[3], 0xffffffffU, &scope_id) != BSD_INT_OK)
         bsd_die_address(aTHX_ address, "scope_id must be an integer in 0..4294967295, got %" SVf,
                         SVfARG(bsd_describe(aTHX_ elems[3])));
 
     Zero(&out->u, 1, struct sockaddr_storage);
-    host = S_host_from_sv(aTHX_ elems[0], address);
-    if (*host && inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-        struct in_addr v4;
-        if (bsd_parse_in4(host, strlen(host), &v4))
+    if (family == AF_INET) {
+        struct sockaddr_in *const sin = &out->u.in4;
+        struct in6_addr v6;
+        if (!*host)
+            sin->sin_addr.s_addr = htonl(INADDR_ANY);
+        else if (strEQ(host, "<broadcast>"))
+            sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+        else if (bsd_parse_in4(host, strlen(host), &sin->sin_addr))
+            ;
+        else if (inet_pton(AF_INET6, host, &v6) == 1)
             bsd_die_address(aTHX_ address,
-                            "'%s' is an IPv4 address, this is an AF_INET6 socket (::ffff:%s maps it)",
-                            host, host);
-        S_resolve(aTHX_ AF_INET6, host, strchr(host, '%') ? AI_NUMERICHOST : 0, address, out);
+                            "'%s' is an IPv6 address, this is an AF_INET socket", host);
+        else
+            S_resolve(aTHX_ AF_INET, host, flags & BSD_ADDR_NUMERIC ? AI_NUMERICHOST : 0,
+                      address, out, op);
+        sin->sin_family = AF_INET;
+        sin->sin_port = port;
+        out->len = sizeof(struct sockaddr_in);
     }
-    /* '' is in6addr_any: all zeros, as Zero left it */
-    sin6->sin6_family = AF_INET6;
-    sin6->sin6_port = port;
-    sin6->sin6_flowinfo = htonl((uint32_t)flowinfo);
-    if (scope_id)
-        sin6->sin6_scope_id = (uint32_t)scope_id;
-    out->len = sizeof(struct sockaddr_in6);
+    else {
+        struct sockaddr_in6 *const sin6 = &out->u.in6;
+        if (*host && inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+            struct in_addr v4;
+            if (bsd_parse_in4(host, strlen(host), &v4))
+                bsd_die_address(aTHX_ address,
+                                "'%s' is an IPv4 address, this is an AF_INET6 socket (::ffff:%s maps it)",
+                                host, host);
+            S_resolve(aTHX_ AF_INET6, host,
+                      strchr(host, '%') || (flags & BSD_ADDR_NUMERIC) ? AI_NUMERICHOST : 0,
+                      address, out, op);
+        }
+        /* '' is in6addr_any: all zeros, as Zero left it */
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = port;
+        sin6->sin6_flowinfo = htonl((uint32_t)flowinfo);
+        if (scope_id)
+            sin6->sin6_scope_id = (uint32_t)scope_id;
+        out->len = sizeof(struct sockaddr_in6);
+    }
 }
 
 /* A path string; a leading NUL names the Linux abstract namespace, where
@@ -381,7 +387,7 @@ S_family_name(int family)
 }
 
 static void
-S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
+S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
 {
     /* an address array this module made knows its sockaddr already */
     if (SvROK(address) && SvRMAGICAL(SvRV(address))) {
@@ -389,7 +395,7 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
         if (mg) {
             const int has = ((const struct sockaddr *)mg->mg_ptr)->sa_family;
             const char *const has_name = S_family_name(has), *const want_name = S_family_name(family);
-            if (has == family) {
+            if (has == family || (family == AF_UNSPEC && (has == AF_INET || has == AF_INET6))) {
                 out->len = (socklen_t)mg->mg_len;
                 Copy(mg->mg_ptr, &out->u, mg->mg_len, char);
                 return;
@@ -402,10 +408,9 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
     }
     switch (family) {
     case AF_INET:
-        S_inet4_from_sv(aTHX_ address, out);
-        break;
     case AF_INET6:
-        S_inet6_from_sv(aTHX_ address, out);
+    case AF_UNSPEC:
+        S_inet_from_sv(aTHX_ family, address, out, flags);
         break;
     case AF_UNIX:
         S_unix_from_sv(aTHX_ address, out);
@@ -431,13 +436,13 @@ bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
                     family == AF_INET || family == AF_INET6 ? " or (host, port)" : "",
                     (int)nargs);
     SvGETMAGIC(address);
-    S_sockaddr_from_sv(aTHX_ family, address, out);
+    S_sockaddr_from_sv(aTHX_ family, address, out, 0);
 }
 
 void
-bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out)
+bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flags)
 {
-    S_sockaddr_from_sv(aTHX_ family, address, out);
+    S_sockaddr_from_sv(aTHX_ family, address, out, flags);
 }
 
 /* ------------------------------------------------------------ C -> Perl */

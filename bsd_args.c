@@ -21,15 +21,20 @@
  * memory!".  Smaller ones cannot fail in any way worth catching. */
 #define BSD_PROBE_MIN ((STRLEN)256 * 1024)
 
+/* An integer as its sign and magnitude, so that one parser serves both
+ * signed (IV) and unsigned (UV) ranges: a 32-bit value such as a scope
+ * id or an htonl argument is a UV where IVs are 32 bits wide. */
+typedef struct { bool negative; UV magnitude; } bsd_int_value;
+
 /* A decimal integer string: an optional '-' and ASCII digits, nothing
  * else (no blanks, no '+', no hex, no exponent). */
 static int
-S_parse_decimal(const char *pv, STRLEN len, IV *out)
+S_parse_decimal(const char *pv, STRLEN len, bsd_int_value *out)
 {
     const char *p = pv, *const end = pv + len;
-    const bool negative = p < end && *p == '-';
     UV value = 0;
-    if (negative)
+    out->negative = p < end && *p == '-';
+    if (out->negative)
         p++;
     if (p == end)
         return BSD_INT_NOT_INTEGER;
@@ -40,16 +45,7 @@ S_parse_decimal(const char *pv, STRLEN len, IV *out)
             return BSD_INT_RANGE;
         value = value * 10 + (UV)(*p - '0');
     }
-    if (negative) {
-        if (value > (UV)IV_MAX + 1)
-            return BSD_INT_RANGE;
-        *out = value == (UV)IV_MAX + 1 ? IV_MIN : -(IV)value;
-    }
-    else {
-        if (value > (UV)IV_MAX)
-            return BSD_INT_RANGE;
-        *out = (IV)value;
-    }
+    out->magnitude = value;
     return BSD_INT_OK;
 }
 
@@ -78,55 +74,103 @@ bsd_overload_converts(pTHX_ SV *sv)
 }
 
 static int
-S_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out, int depth)
+S_parse_int(pTHX_ SV *sv, bsd_int_value *out, int depth)
 {
+    out->negative = FALSE;
     if (SvROK(sv)) {
         /* an object with numeric overloading: use what its 0+ says */
         if (SvAMAGIC(sv) && depth < 4 && bsd_overload_converts(aTHX_ sv)) {
             SV *const num = AMG_CALLunary(bsd_plain_copy(aTHX_ sv), numer_amg);
             if (num)
-                return S_parse_iv(aTHX_ num, min, max, out, depth + 1);
+                return S_parse_int(aTHX_ num, out, depth + 1);
         }
         return BSD_INT_NOT_INTEGER;
     }
 #ifdef SvIsBOOL
     if (SvIsBOOL(sv)) {                /* !!1 and !!0 are the 1 and 0 they mean */
-        *out = SvTRUE_nomg_NN(sv) ? 1 : 0;
-        return *out < min || *out > max ? BSD_INT_RANGE : BSD_INT_OK;
-    }
-#endif
-    if (SvPOK(sv)) {
-        /* a string is judged as a string, whatever numeric value perl has
-         * cached for it: ' 80' is no port, even after ' 80' + 0 */
-        const int status = S_parse_decimal(SvPVX_const(sv), SvCUR(sv), out);
-        if (status != BSD_INT_OK)
-            return status;
-    }
-    else if (SvIOK(sv)) {
-        if (SvIsUV(sv) && SvUVX(sv) > (UV)IV_MAX)
-            return BSD_INT_RANGE;
-        *out = SvIVX(sv);
-    }
-    else if (SvNOK(sv)) {
-        const NV nv = SvNVX(sv);
-        if (Perl_isnan(nv) || (!Perl_isinf(nv) && nv != Perl_floor(nv)))
-            return BSD_INT_NOT_INTEGER;
-        /* (NV)max + 1 is exact for the small bounds and rounds to 2**63
-         * for IV_MAX, so the cast below never overflows */
-        if (nv < (NV)min || nv >= (NV)max + 1.0)
-            return BSD_INT_RANGE;
-        *out = (IV)nv;
+        out->magnitude = SvTRUE_nomg_NN(sv) ? 1 : 0;
         return BSD_INT_OK;
     }
-    else
-        return BSD_INT_NOT_INTEGER;   /* undef, globs, code, ... */
-    return *out < min || *out > max ? BSD_INT_RANGE : BSD_INT_OK;
+#endif
+    if (SvPOK(sv))
+        /* a string is judged as a string, whatever numeric value perl has
+         * cached for it: ' 80' is no port, even after ' 80' + 0 */
+        return S_parse_decimal(SvPVX_const(sv), SvCUR(sv), out);
+    if (SvIOK(sv)) {
+        if (SvIsUV(sv))
+            out->magnitude = SvUVX(sv);
+        else if (SvIVX(sv) < 0) {
+            out->negative = TRUE;
+            out->magnitude = (UV)(-(SvIVX(sv) + 1)) + 1;
+        }
+        else
+            out->magnitude = (UV)SvIVX(sv);
+        return BSD_INT_OK;
+    }
+    if (SvNOK(sv)) {
+        const NV nv = SvNVX(sv);
+        const NV size = nv < 0 ? -nv : nv;
+        if (Perl_isnan(nv) || (!Perl_isinf(nv) && nv != Perl_floor(nv)))
+            return BSD_INT_NOT_INTEGER;
+        /* (NV)UV_MAX + 1 is 2**64 (or 2**32) exactly: below it the cast
+         * cannot overflow */
+        if (size >= (NV)UV_MAX + 1.0)
+            return BSD_INT_RANGE;
+        out->negative = nv < 0;
+        out->magnitude = (UV)size;
+        return BSD_INT_OK;
+    }
+    return BSD_INT_NOT_INTEGER;       /* undef, globs, code, ... */
 }
 
 int
 bsd_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out)
 {
-    return S_parse_iv(aTHX_ sv, min, max, out, 0);
+    bsd_int_value v;
+    IV value;
+    const int status = S_parse_int(aTHX_ sv, &v, 0);
+    if (status != BSD_INT_OK)
+        return status;
+    if (v.negative) {
+        if (v.magnitude > (UV)IV_MAX + 1)
+            return BSD_INT_RANGE;
+        value = v.magnitude == (UV)IV_MAX + 1 ? IV_MIN : -(IV)v.magnitude;
+    }
+    else {
+        if (v.magnitude > (UV)IV_MAX)
+            return BSD_INT_RANGE;
+        value = (IV)v.magnitude;
+    }
+    if (value < min || value > max)
+        return BSD_INT_RANGE;
+    *out = value;
+    return BSD_INT_OK;
+}
+
+int
+bsd_parse_uv(pTHX_ SV *sv, UV max, UV *out)
+{
+    bsd_int_value v;
+    const int status = S_parse_int(aTHX_ sv, &v, 0);
+    if (status != BSD_INT_OK)
+        return status;
+    if ((v.negative && v.magnitude) || v.magnitude > max)
+        return BSD_INT_RANGE;
+    *out = v.magnitude;
+    return BSD_INT_OK;
+}
+
+/* A 32-bit unsigned argument (htonl's, a scope id): read as a UV, so it
+ * works the same where IVs are 32 bits wide. */
+U32
+bsd_sv_to_u32(pTHX_ SV *sv, const char *what, const char *op)
+{
+    UV value = 0;
+    SvGETMAGIC(sv);
+    if (bsd_parse_uv(aTHX_ sv, 0xffffffffU, &value) != BSD_INT_OK)
+        bsd_die_arg(aTHX_ op, "%s must be an integer in 0..4294967295, got %" SVf, what,
+                    SVfARG(bsd_describe(aTHX_ sv)));
+    return (U32)value;
 }
 
 /* "an integer in 0..65535", "a non-negative integer", ... */
@@ -220,6 +264,10 @@ bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op)
     SvUPGRADE(sv, SVt_PV);
     if (SvTHINKFIRST(sv))     /* copy-on-write or a string shared with a hash key */
         sv_force_normal_flags(sv, 0);
+    /* a string whose start was chopped off (substr($v, 0, 4, '')) points
+     * into its buffer: move it back, so that the buffer can be reallocated */
+    if (SvOOK(sv))
+        SvOOK_off(sv);
     if (SvLEN(sv) > want)
         return SvPVX(sv);
     if (want >= BSD_PROBE_MIN) {
@@ -231,8 +279,25 @@ bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op)
     return SvGROW(sv, want + 1);
 }
 
-double
-bsd_sv_to_timeout(pTHX_ SV *sv, const char *op)
+/* Zeroed memory for count items of size bytes, freed with the statement;
+ * ENOMEM when that much cannot be had (or count * size overflows). */
+void *
+bsd_scratch(pTHX_ size_t count, size_t size, const char *op)
+{
+    size_t total;
+    char *p;
+    if (size && count > ((size_t)SSize_t_MAX - 2) / size)
+        bsd_die_errno(aTHX_ op, ENOMEM, NULL);
+    total = count * size ? count * size : 1;
+    p = bsd_grow_or_die(aTHX_ sv_newmortal(), total, op);
+    Zero(p, total, char);
+    return p;
+}
+
+/* A timeout: undef (-1, blocking) or seconds, at least 0 or, where
+ * waiting for nothing makes no sense (create_connection), more than 0. */
+static double
+S_timeout(pTHX_ SV *sv, bool zero_ok, const char *op)
 {
     NV seconds;
     SvGETMAGIC(sv);
@@ -242,12 +307,24 @@ bsd_sv_to_timeout(pTHX_ SV *sv, const char *op)
                   : !looks_like_number(sv))
         goto bad;
     seconds = SvROK(sv) ? SvNV_nomg(bsd_plain_copy(aTHX_ sv)) : SvNV_nomg(sv);
-    if (Perl_isnan(seconds) || Perl_isinf(seconds) || seconds < 0)
+    if (Perl_isnan(seconds) || Perl_isinf(seconds) || seconds < 0 || (seconds == 0 && !zero_ok))
         goto bad;
     return seconds;
   bad:
-    bsd_die_arg(aTHX_ op, "timeout must be undef or a number of seconds >= 0, got %" SVf,
-                SVfARG(bsd_describe(aTHX_ sv)));
+    bsd_die_arg(aTHX_ op, "timeout must be undef or a number of seconds %s, got %" SVf,
+                zero_ok ? ">= 0" : "> 0", SVfARG(bsd_describe(aTHX_ sv)));
+}
+
+double
+bsd_sv_to_timeout(pTHX_ SV *sv, const char *op)
+{
+    return S_timeout(aTHX_ sv, TRUE, op);
+}
+
+double
+bsd_sv_to_wait_timeout(pTHX_ SV *sv, const char *op)
+{
+    return S_timeout(aTHX_ sv, FALSE, op);
 }
 
 /* A boolean argument (setblocking, set_inheritable): get-magic once; an

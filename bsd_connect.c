@@ -69,28 +69,10 @@ S_interleave(bsd_attempt *list, int n)
     }
 }
 
-/* The family a source address is for: four or three elements, or a host
- * with a colon in it, is IPv6. */
-static int
-S_source_family(pTHX_ SV *source)
-{
-    AV *av;
-    SV **hostp;
-    if (!SvROK(source) || SvTYPE(SvRV(source)) != SVt_PVAV)
-        return AF_UNSPEC;
-    av = MUTABLE_AV(SvRV(source));
-    if (av_count(av) > 2)
-        return AF_INET6;
-    hostp = av_fetch(av, 0, 0);
-    if (hostp && SvPOK(*hostp) && memchr(SvPVX(*hostp), ':', SvCUR(*hostp)))
-        return AF_INET6;
-    return AF_INET;
-}
-
 /* Start attempt a: a non-blocking socket (bound to source, if any),
  * connecting.  Returns TRUE if it connected at once. */
 static bool
-S_start(pTHX_ bsd_attempt *a, SV *source)
+S_start(pTHX_ bsd_attempt *a, const bsd_addr *source)
 {
     int fd;
     a->obj = bsd_sock_new(aTHX_ gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD), &a->sock);
@@ -108,14 +90,12 @@ S_start(pTHX_ bsd_attempt *a, SV *source)
     if (source) {
         /* the source address, for the attempts of its family; the others
          * fail (as a bind would), so a dual-stack host still gets a try */
-        bsd_addr from;
-        if (S_source_family(aTHX_ source) != a->family) {
+        if (source->u.sa.sa_family != a->family) {
             a->err = EAFNOSUPPORT;
             a->done = TRUE;
             return FALSE;
         }
-        bsd_sockaddr_from_args(aTHX_ a->family, &source, 1, &from);
-        if (bind(fd, &from.u.sa, from.len) < 0) {
+        if (bind(fd, &source->u.sa, source->len) < 0) {
             a->err = errno;
             a->done = TRUE;
             return FALSE;
@@ -161,10 +141,11 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
     int i, last_err = ETIMEDOUT;
     for (i = 0; i < n; i++) {
         const bsd_attempt *const a = &list[i];
-        AV *const entry = newAV();
+        AV *entry;
         SV *reason;
         if (!a->obj)
             continue;                  /* never started: the time ran out first */
+        entry = newAV();
         reason = a->err ? bsd_errno_message(aTHX_ a->err) : newSVpvs("timed out");
         av_push(entry, bsd_sockaddr_to_sv(aTHX_ &a->addr));
         av_push(entry, newSViv(a->err ? a->err : ETIMEDOUT));
@@ -186,8 +167,10 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
 /* create_connection([$host, $port], $timeout, $source_address).  timeout
  * < 0: blocking (no deadline); the connected socket gets that timeout. */
 SV *
-bsd_create_connection(pTHX_ SV *address, double timeout, SV *source)
+bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
 {
+    bsd_addr source_addr;
+    const bsd_addr *source = NULL;
     const char *op = "create_connection";
     struct addrinfo hints, *res = NULL, *ai;
     const char *host, *service;
@@ -218,13 +201,16 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source)
         if (!service)
             bsd_die_arg(aTHX_ op, "port must be an integer in 0..65535 or a service name, got undef");
     }
-    if (source) {
-        SvGETMAGIC(source);
-        if (!SvOK(source) && !SvROK(source))
-            source = NULL;
-        else if (S_source_family(aTHX_ source) == AF_UNSPEC)
-            bsd_die_arg(aTHX_ op, "source address must be [host, port], got %" SVf,
-                        SVfARG(bsd_describe(aTHX_ source)));
+    if (source_sv) {
+        SvGETMAGIC(source_sv);
+        if (SvOK(source_sv) || SvROK(source_sv)) {
+            if (!SvROK(source_sv) || SvTYPE(SvRV(source_sv)) != SVt_PVAV)
+                bsd_die_arg(aTHX_ op, "source address must be [host, port], got %" SVf,
+                            SVfARG(bsd_describe(aTHX_ source_sv)));
+            /* an IPv4 or an IPv6 address, whichever it is: converted once */
+            bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, source_sv, &source_addr, 0);
+            source = &source_addr;
+        }
     }
 
     Zero(&hints, 1, struct addrinfo);
@@ -243,9 +229,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source)
     Newx(pfds, n, struct pollfd);
     SAVEFREEPV(pfds);
     for (ai = res, i = 0; ai; ai = ai->ai_next, i++) {
-        list[i].addr.len = ai->ai_addrlen < sizeof list[i].addr.u
-                         ? ai->ai_addrlen : sizeof list[i].addr.u;
-        Copy(ai->ai_addr, &list[i].addr.u, list[i].addr.len, char);
+        bsd_addr_from_ai(ai, &list[i].addr);
         list[i].family = ai->ai_family;
         list[i].type = ai->ai_socktype;
         list[i].proto = ai->ai_protocol;

@@ -15,11 +15,12 @@
  *   - the method in that stash is still our XSUB (not redefined);
  *   - the op after it is a plain entersub (no debugger, no lvalue call,
  *     and no other module's replacement pp function);
- * and then it calls the XSUB the way pp_entersub's XS branch does, minus
- * the parts our XSUBs do not need: they never keep or return their
- * arguments (so PADTMPs need no copy), and their mortals belong to the
- * caller's statement either way (so no SAVETMPS).  Anything else goes to
- * perl's own pp_method_named, unchanged.
+ * and then it calls the XSUB the way pp_entersub's XS branch does
+ * (temporaries among the arguments are copied first, as perl does: a
+ * method like recv_into writes into its argument), minus what our XSUBs
+ * do not need: their mortals belong to the caller's statement either way
+ * (so no SAVETMPS).  Anything else goes to perl's own pp_method_named,
+ * unchanged.
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -43,30 +44,42 @@ static const char *const bsd_fast_names[BSD_FAST_COUNT] = { BSD_FAST_METHODS(X_N
 /* The XSUBs themselves: the same code in every interpreter. */
 static XSUBADDR_t bsd_fast_xsub[BSD_FAST_COUNT];
 
-/* Per interpreter: the class's stash and each method's glob in it. */
+/* Per interpreter: the class's stash and each method's glob in it, as
+ * they were when the stash's method generation was `gen` (perl bumps it
+ * whenever a method of the class is defined, redefined or deleted). */
 #define MY_CXT_KEY "BSDSocket::_fast_guts" XS_VERSION
 typedef struct {
     HV *stash;
-    GV *gv[BSD_FAST_COUNT];
+    U32 gen;
+    GV *gv[BSD_FAST_COUNT];     /* NULL: the class has no such glob now */
     UV  taken;          /* shortcuts taken, for the tests (t/53-fastcall.t) */
 } my_cxt_t;
 START_MY_CXT
 
 static Perl_check_t bsd_next_ck_method_named;
 
+/* A variable the data can go into directly: a plain scalar with no
+ * magic, not read-only, not holding a reference. */
+static bool
+S_plain_variable(SV *var)
+{
+    return SvTYPE(var) <= SVt_PVMG && !SvMAGICAL(var)
+        && !(SvFLAGS(var) & (SVf_READONLY | SVf_PROTECT | SVf_ROK));
+}
+
 /* `$lexical = $sock->recv(...)`: receive straight into $lexical's buffer,
  * as sysread does, instead of into a temporary that sassign then copies
  * (or, for big buffers, swaps: allocating and freeing 64 KiB per call makes
- * glibc trim and refault its heap).  Only for a plain lexical with no
- * magic, not read-only, not holding a reference; the padsv and sassign ops
- * are then done here (the padsv's "my" included) and skipped.  NULL: not
- * this pattern, take the usual path. */
+ * glibc trim and refault its heap).  Only for a plain lexical (see
+ * S_plain_variable); the padsv and sassign ops are then done here (the
+ * padsv's "my" included) and skipped.  NULL: not this pattern, take the
+ * usual path. */
 static OP *
 S_fast_recv_assign(pTHX_ SV **mark, OP *call)
 {
     OP *const padsv = call->op_next;
     OP *assign;
-    SV *var;
+    SV *var, *got;
     bsd_sock *s;
     STRLEN bufsize;
     int flags = 0;
@@ -80,9 +93,7 @@ S_fast_recv_assign(pTHX_ SV **mark, OP *call)
         || (assign->op_private & (OPpASSIGN_BACKWARDS | OPpASSIGN_CV_TO_GV)))
         return NULL;
     var = PAD_SVl(padsv->op_targ);
-    if (SvTYPE(var) > SVt_PVMG || SvMAGICAL(var)
-        || (SvFLAGS(var) & (SVf_READONLY | SVf_PROTECT | SVf_ROK))
-        || items < 2 || items > 3)
+    if (!S_plain_variable(var) || items < 2 || items > 3)
         return NULL;
 
     /* the XSUB's argument handling (see recv in BSDSocket.xs) */
@@ -91,12 +102,33 @@ S_fast_recv_assign(pTHX_ SV **mark, OP *call)
     if (items > 2)
         flags = int_arg(mark[3], "flags", "recv");
     PL_markstack_ptr--;
-    bsd_sock_recv(aTHX_ s, mark[1], var, bufsize, flags, NULL);
+    /* (converting the arguments can run Perl code that changes the
+     * variable: look at it again) */
+    got = bsd_sock_recv(aTHX_ s, mark[1], S_plain_variable(var) ? var : NULL,
+                        bufsize, flags, NULL);
     if (padsv->op_private & OPpLVAL_INTRO)      /* my $data = ... */
         save_clearsv(&PAD_SVl(padsv->op_targ));
+    if (got != var)                 /* the data went elsewhere: assign it */
+        SvSetMagicSV(var, got);
     PL_stack_sp = mark + 1;                      /* sassign leaves the variable */
     *PL_stack_sp = var;
     return assign->op_next;
+}
+
+/* The class's method globs as they are now. */
+static void
+S_find_methods(pTHX_ my_cxt_t *cxt)
+{
+    int i;
+    cxt->gen = HvMROMETA(cxt->stash)->pkg_gen;
+    for (i = 0; i < BSD_FAST_COUNT; i++) {
+        SV **const svp = hv_fetch(cxt->stash, bsd_fast_names[i],
+                                  (I32)strlen(bsd_fast_names[i]), 0);
+        GV *const gv = svp && isGV_with_GP(*svp) ? (GV *)*svp : NULL;
+        /* held for as long as we use it */
+        SvREFCNT_dec(cxt->gv[i]);
+        cxt->gv[i] = gv ? (GV *)SvREFCNT_inc_simple_NN(gv) : NULL;
+    }
 }
 
 PERL_STATIC_INLINE OP *
@@ -111,7 +143,10 @@ S_fast_method(pTHX_ int i)
         /* (a tied invocant takes perl's path, which reads it) */
         if (LIKELY(SvROK(invocant) && !SvGMAGICAL(invocant))) {
             SV *const obj = SvRV(invocant);
-            CV *const cv = GvCV(MY_CXT.gv[i]);
+            CV *cv;
+            if (UNLIKELY(HvMROMETA(MY_CXT.stash)->pkg_gen != MY_CXT.gen))
+                S_find_methods(aTHX_ &MY_CXT);    /* a method was (re)defined or deleted */
+            cv = MY_CXT.gv[i] ? GvCV(MY_CXT.gv[i]) : NULL;
             if (LIKELY(SvOBJECT(obj) && SvSTASH(obj) == MY_CXT.stash
                        && cv && CvISXSUB(cv) && CvXSUB(cv) == bsd_fast_xsub[i]
                        && call->op_ppaddr == PL_ppaddr[OP_ENTERSUB]
@@ -119,6 +154,7 @@ S_fast_method(pTHX_ int i)
                        && !(call->op_private & (OPpENTERSUB_DB | OPpLVAL_INTRO)))) {
                 const SSize_t markix = TOPMARK;
                 bool is_scalar;
+                SV **arg;
                 PL_op = call;               /* GIMME_V and dXSTARG read the entersub */
                 MY_CXT.taken++;
                 if (i == BSD_FAST_RECV) {
@@ -126,6 +162,10 @@ S_fast_method(pTHX_ int i)
                     if (next)
                         return next;
                 }
+                /* as pp_entersub: the XSUB gets copies of temporaries */
+                for (arg = mark + 1; arg <= PL_stack_sp; arg++)
+                    if (UNLIKELY(SvPADTMP(*arg)))
+                        *arg = sv_mortalcopy(*arg);
                 is_scalar = GIMME_V == G_SCALAR;
                 CvXSUB(cv)(aTHX_ cv);
                 if (is_scalar) {            /* as pp_entersub: exactly one value */
@@ -174,13 +214,12 @@ S_fill_cxt(pTHX_ my_cxt_t *cxt)
 {
     int i;
     cxt->taken = 0;
-    cxt->stash = gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD);
-    for (i = 0; i < BSD_FAST_COUNT; i++) {
-        /* the stash's own glob for the name, held for as long as we are */
-        GV *const gv = gv_fetchpv(Perl_form(aTHX_ "%s::%s", BSD_SOCKET_CLASS,
-                                            bsd_fast_names[i]), GV_ADD, SVt_PVCV);
-        cxt->gv[i] = (GV *)SvREFCNT_inc_simple_NN(gv);
-    }
+    /* (held: a stash freed and another made at its address must not pass
+     * for it) */
+    cxt->stash = (HV *)SvREFCNT_inc_simple_NN(gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD));
+    for (i = 0; i < BSD_FAST_COUNT; i++)
+        cxt->gv[i] = NULL;
+    S_find_methods(aTHX_ cxt);
 }
 
 /* BOOT: after the XSUBs exist. */

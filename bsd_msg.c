@@ -42,16 +42,6 @@
 #endif
 #define BSD_FDS_EXTRA_ROOM (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)))
 
-/* Memory for the call's own structures, freed with the statement. */
-static void *
-S_scratch(pTHX_ size_t size, const char *op)
-{
-    SV *const sv = sv_newmortal();
-    char *const p = bsd_grow_or_die(aTHX_ sv, size ? size : 1, op);
-    Zero(p, size ? size : 1, char);
-    return p;
-}
-
 /* The array behind an array reference argument whose get-magic has run,
  * with the array and all its elements held when reading any of them can
  * run Perl code (which could free the others). */
@@ -111,7 +101,8 @@ S_read_bytes(pTHX_ SV *item, SV **plain, const char *what, const char *op)
 {
     STRLEN len;
     const char *const pv = bsd_sv_to_bytes_nomg(aTHX_ item, &len, what, op);
-    *plain = (pv == SvPVX(item) && !SvGMAGICAL(item) && !SvROK(item))
+    /* (a reference has no string buffer to compare with) */
+    *plain = (!SvROK(item) && !SvGMAGICAL(item) && SvPOK(item) && pv == SvPVX(item))
            ? item : sv_2mortal(newSVpvn(pv, len));
 }
 
@@ -138,8 +129,8 @@ S_iovecs(pTHX_ SV *buffers, size_t *count, const char *op)
 {
     AV *const av = S_list_arg(aTHX_ buffers, "buffers", op);
     const SSize_t n = (SSize_t)av_count(av);
-    struct iovec *const iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *iov, op);
-    SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), op);
+    struct iovec *const iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)n, sizeof *iov, op);
+    SV **const plain = (SV **)bsd_scratch(aTHX_ (size_t)n, sizeof(SV *), op);
     SSize_t i;
     for (i = 0; i < n; i++) {
         SV *const item = S_item(aTHX_ av, i);
@@ -160,7 +151,7 @@ S_optional_address(pTHX_ bsd_sock *s, SV *sv, bsd_addr *out)
     SvGETMAGIC(sv);
     if (!SvOK(sv) && !SvROK(sv))
         return FALSE;
-    bsd_sockaddr_from_sv_nomg(aTHX_ s->family, sv, out);
+    bsd_sockaddr_from_sv_nomg(aTHX_ s->family, sv, out, 0);
     return TRUE;
 }
 
@@ -187,7 +178,7 @@ S_control(pTHX_ SV *ancillary, size_t *controllen, const char *op)
     if (!n)
         return NULL;
     /* each item converted once, into [level, type, bytes] of our own */
-    items = (SV **)S_scratch(aTHX_ (size_t)n * 3 * sizeof(SV *), op);
+    items = (SV **)bsd_scratch(aTHX_ (size_t)n * 3, sizeof(SV *), op);
     for (i = 0; i < n; i++) {
         SV *const item = S_item(aTHX_ av, i);
         AV *triple;
@@ -213,7 +204,7 @@ S_control(pTHX_ SV *ancillary, size_t *controllen, const char *op)
         items[i * 3 + 2] = sv_2mortal(newSVpvn(data, len));
         room += CMSG_SPACE(len);
     }
-    control = (char *)S_scratch(aTHX_ room, op);
+    control = (char *)bsd_scratch(aTHX_ room, 1, op);
     Zero(&fake, 1, struct msghdr);
     fake.msg_control = control;
     fake.msg_controllen = room;
@@ -226,6 +217,27 @@ S_control(pTHX_ SV *ancillary, size_t *controllen, const char *op)
     }
     *controllen = room;
     return control;
+}
+
+/* The fds send_fds passes: each item held, and where its number goes in
+ * the control buffer. */
+typedef struct { bsd_held_fd *held; int *fds; SSize_t n; } bsd_fds_out;
+
+/* send_fds: the fds go into the control buffer by number; after Perl
+ * code ran (a signal handler during a wait) each is looked up again from
+ * its item, and a call whose item was closed, or now has another file
+ * under it, dies EBADF rather than pass whatever file holds the number. */
+static void
+S_recheck_fds(pTHX_ bsd_call *c)
+{
+    bsd_fds_out *const out = (bsd_fds_out *)c->ctx;
+    SSize_t i;
+    for (i = 0; i < out->n; i++) {
+        const int fd = bsd_held_fd_again(aTHX_ &out->held[i], c->op);
+        if (fd < 0)
+            bsd_call_die(aTHX_ c, EBADF);
+        out->fds[i] = fd;
+    }
 }
 
 static ssize_t
@@ -266,14 +278,18 @@ S_carries_fds(char *control, size_t controllen)
 
 static ssize_t
 S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t controllen,
-          int flags, const bsd_addr *to, const char *op)
+          int flags, const bsd_addr *to, const char *op, bsd_fds_out *fds)
 {
     struct msghdr msg;
     bsd_call c;
     size_t iovcnt;
+    SSize_t i;
     Zero(&msg, 1, struct msghdr);
     msg.msg_iov = S_iovecs(aTHX_ buffers, &iovcnt, op);   /* last: see S_iovecs */
     msg.msg_iovlen = iovcnt;
+    /* the fds to pass, now that no more Perl code runs before the call */
+    for (i = 0; fds && i < fds->n; i++)
+        fds->fds[i] = bsd_held_fd_open(aTHX_ &fds->held[i], op);
     if (s->type == SOCK_STREAM && S_carries_fds(control, controllen)) {
         /* Linux sends nothing for no bytes on a stream, and the fds with
          * it: refuse rather than drop them without a word */
@@ -291,6 +307,10 @@ S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t contro
     }
     BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_sendmsg);
     c.guard = S_guard_sendmsg;
+    if (fds) {
+        c.recheck = S_recheck_fds;
+        c.ctx = fds;
+    }
     c.x.msg = &msg;
     c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
     return bsd_call_run(&c);
@@ -307,7 +327,7 @@ bsd_sock_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *ancillary, int fl
     char *const control = S_control(aTHX_ ancillary, &controllen, "sendmsg");
     const bool has_to = S_optional_address(aTHX_ s, address, &to);
     return S_sendmsg(aTHX_ s, self, buffers, control, controllen, flags, has_to ? &to : NULL,
-                     "sendmsg");
+                     "sendmsg", NULL);
 }
 
 /* send_fds(\@buffers, \@fds, $flags, $address?): the fds (integers, Perl
@@ -320,17 +340,23 @@ bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds_sv, int flag
     const SSize_t n = (SSize_t)av_count(av);
     const size_t room = n ? CMSG_SPACE((size_t)n * sizeof(int)) : 0;
     char *control = NULL;
+    bsd_fds_out out;
     bsd_addr to;
     bool has_to;
     SSize_t i;
     if (n > BSD_FDS_MAX)
         bsd_die_arg(aTHX_ "send_fds", "at most %d fds go in one message, got %" IVdf,
                     BSD_FDS_MAX, (IV)n);
+    out.n = n;
+    out.fds = NULL;
+    out.held = (bsd_held_fd *)bsd_scratch(aTHX_ (size_t)n, sizeof *out.held, "send_fds");
+    for (i = 0; i < n; i++)             /* (each item's magic, once) */
+        bsd_held_fd_take(aTHX_ S_item(aTHX_ av, i), &out.held[i]);
+    has_to = S_optional_address(aTHX_ s, address, &to);
     if (n) {
         struct msghdr fake;
         struct cmsghdr *cm;
-        int *fds;
-        control = (char *)S_scratch(aTHX_ room, "send_fds");
+        control = (char *)bsd_scratch(aTHX_ room, 1, "send_fds");
         Zero(&fake, 1, struct msghdr);
         fake.msg_control = control;
         fake.msg_controllen = room;
@@ -338,13 +364,10 @@ bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds_sv, int flag
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
         cm->cmsg_len = CMSG_LEN((size_t)n * sizeof(int));
-        fds = (int *)CMSG_DATA(cm);
-        for (i = 0; i < n; i++)
-            fds[i] = bsd_fd_of(aTHX_ S_item(aTHX_ av, i), "send_fds");
+        out.fds = (int *)CMSG_DATA(cm);
     }
-    has_to = S_optional_address(aTHX_ s, address, &to);
     return S_sendmsg(aTHX_ s, self, buffers, control, room, flags, has_to ? &to : NULL,
-                     "send_fds");
+                     "send_fds", n ? &out : NULL);
 }
 
 /* ------------------------------------------------------- receive side */
@@ -501,7 +524,7 @@ bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds, int fl
         }
     }
     if (count) {
-        all = (int *)S_scratch(aTHX_ count * sizeof(int), "recv_fds");
+        all = (int *)bsd_scratch(aTHX_ count, sizeof(int), "recv_fds");
         count = 0;
         for (cm = CMSG_FIRSTHDR(&in.msg); cm; cm = CMSG_NXTHDR(&in.msg, cm))
             if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
@@ -662,6 +685,16 @@ S_sendfile_by_copy(pTHX_ bsd_call *c, IV count)
     }
 }
 
+/* After Perl code ran: the input again from its handle (see bsd_held_fd). */
+static void
+S_recheck_input(pTHX_ bsd_call *c)
+{
+    const int fd = bsd_held_fd_again(aTHX_ (bsd_held_fd *)c->ctx, c->op);
+    if (fd < 0)
+        bsd_call_die(aTHX_ c, EBADF);
+    c->x.file.in_fd = fd;
+}
+
 /* sendfile($fh, $offset, $count): zero-copy with sendfile(2) where the
  * kernel can, reading and sending otherwise; one deadline for the whole
  * call, and the error's `sent` says how much went if it fails.  $count 0
@@ -670,18 +703,22 @@ S_sendfile_by_copy(pTHX_ bsd_call *c, IV count)
 STRLEN
 bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_sv)
 {
-    const int in_fd = bsd_fd_of(aTHX_ fh, "sendfile");
-    const IV offset = offset_sv ? bsd_sv_to_iv(aTHX_ offset_sv, 0, IV_MAX, "offset", "sendfile") : 0;
-    IV count = 0;
+    bsd_held_fd input;
+    IV offset, count = 0;
     bsd_call c;
+    bsd_held_fd_take(aTHX_ fh, &input);
+    offset = offset_sv ? bsd_sv_to_iv(aTHX_ offset_sv, 0, IV_MAX, "offset", "sendfile") : 0;
     if (count_sv) {
         SvGETMAGIC(count_sv);
         if (SvOK(count_sv) || SvROK(count_sv))
             count = bsd_iv_nomg(aTHX_ count_sv, 0, IV_MAX, "count", "sendfile");
     }
     BSD_CALL_INIT(c, s, self, "sendfile", NULL, POLLOUT, S_attempt_sendfile);
-    c.x.file.in_fd = in_fd;
+    /* (only now: the arguments' Perl code could have closed it) */
+    c.x.file.in_fd = bsd_held_fd_open(aTHX_ &input, "sendfile");
     c.x.file.offset = (off_t)offset;
+    c.recheck = S_recheck_input;
+    c.ctx = &input;
     c.sent = 0;
     c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
     if (s->timeout > 0)
@@ -866,7 +903,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
 {
     AV *const av = S_list_arg(aTHX_ messages, "messages", "send_many");
     const SSize_t n = (SSize_t)av_count(av);
-    SV **const plain = (SV **)S_scratch(aTHX_ (size_t)n * sizeof(SV *), "send_many");
+    SV **const plain = (SV **)bsd_scratch(aTHX_ (size_t)n, sizeof(SV *), "send_many");
     char *control = NULL;
     bsd_addr fallback;
     bool have_fallback, gso;
@@ -874,10 +911,16 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
     SSize_t i;
     bsd_call c;
 
-    b.vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)n * sizeof *b.vec, "send_many");
-    b.counts = (unsigned *)S_scratch(aTHX_ (size_t)n * sizeof *b.counts, "send_many");
-    b.iov = (struct iovec *)S_scratch(aTHX_ (size_t)n * sizeof *b.iov, "send_many");
-    b.names = (bsd_addr *)S_scratch(aTHX_ (size_t)n * sizeof *b.names, "send_many");
+    /* a datagram goes whole or not at all; on a stream a short send would
+     * count a message that only partly went (sendall is for streams) */
+    if (s->type == SOCK_STREAM)
+        bsd_throw(aTHX_ BSD_ERROR_CLASS, "send_many", 1, EOPNOTSUPP,
+                  newSVpvs("send_many sends datagrams; on a stream socket use sendall"),
+                  NULL, NULL, NULL);
+    b.vec = (struct mmsghdr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.vec, "send_many");
+    b.counts = (unsigned *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.counts, "send_many");
+    b.iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.iov, "send_many");
+    b.names = (bsd_addr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.names, "send_many");
     b.n = n;
     have_fallback = S_optional_address(aTHX_ s, address_sv, &fallback);
     /* pass one: everything that can run Perl code (see S_read_bytes) */
@@ -907,7 +950,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
     S_point_at_bytes(aTHX_ plain, n, b.iov, "each message", "send_many");
     gso = n > 1 && S_gso_usable(s);
     if (gso)
-        control = (char *)S_scratch(aTHX_ (size_t)n * BSD_GSO_CONTROL, "send_many");
+        control = (char *)bsd_scratch(aTHX_ (size_t)n, BSD_GSO_CONTROL, "send_many");
     b.entries = S_lay_out(b.vec, b.counts, control, b.iov, b.names, 0, n, gso);
     b.e = b.done = 0;
 
@@ -927,8 +970,17 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
         }
         /* fewer than offered: the next try starts at the one that did not
          * go, and reports why (sendmmsg drops that error) */
-        for (k = 0; k < r; k++)
+        for (k = 0; k < r; k++) {
+            const struct msghdr *const h = &b.vec[b.e + k].msg_hdr;
+            size_t whole = 0, j;
+            for (j = 0; j < h->msg_iovlen; j++)
+                whole += h->msg_iov[j].iov_len;
+            /* (a socket that only claims to be a datagram one, from
+             * fromfd: never count a message that did not all go) */
+            if (b.vec[b.e + k].msg_len < whole)
+                return b.done;
             b.done += b.counts[b.e + k];
+        }
         b.e += r;
     }
     return b.done;
@@ -976,9 +1028,9 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
     if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
         bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
     buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
-    vec = (struct mmsghdr *)S_scratch(aTHX_ (size_t)count * sizeof *vec, "recv_many");
-    iov = (struct iovec *)S_scratch(aTHX_ (size_t)count * sizeof *iov, "recv_many");
-    names = (bsd_addr *)S_scratch(aTHX_ (size_t)count * sizeof *names, "recv_many");
+    vec = (struct mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");
+    iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)count, sizeof *iov, "recv_many");
+    names = (bsd_addr *)bsd_scratch(aTHX_ (size_t)count, sizeof *names, "recv_many");
     for (i = 0; i < count; i++) {
         iov[i].iov_base = buf + (size_t)i * bufsize;
         iov[i].iov_len = bufsize;

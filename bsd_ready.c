@@ -71,8 +71,7 @@ S_merge_fds(pTHX_ bsd_select_item *items, SSize_t n, struct pollfd *pfds)
     bsd_fd_order *order;
     SSize_t k;
     nfds_t used = 0;
-    Newx(order, n ? n : 1, bsd_fd_order);
-    SAVEFREEPV(order);
+    order = (bsd_fd_order *)bsd_scratch(aTHX_ (size_t)n, sizeof *order, "select");
     for (k = 0; k < n; k++) {
         order[k].fd = items[k].fd;
         order[k].item = k;
@@ -145,10 +144,13 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
                         names[l], SVfARG(bsd_describe(aTHX_ list)));
         /* (held: the next list's magic could free this one) */
         avs[l] = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(list))));
+        /* (a tied array says its own size: it may be any number) */
+        if ((SSize_t)av_count(avs[l]) > SSize_t_MAX - total)
+            bsd_die_errno(aTHX_ "select", ENOMEM, NULL);
         total += (SSize_t)av_count(avs[l]);
     }
-    Newx(items, total ? total : 1, bsd_select_item);
-    SAVEFREEPV(items);
+    /* (a list too long to allocate for dies ENOMEM, as a recv too big would) */
+    items = (bsd_select_item *)bsd_scratch(aTHX_ (size_t)total, sizeof *items, "select");
     n = 0;
     for (l = 0; l < 3; l++) {
         SSize_t i, count;
@@ -167,8 +169,7 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
         }
     }
 
-    Newx(pfds, n ? n : 1, struct pollfd);
-    SAVEFREEPV(pfds);
+    pfds = (struct pollfd *)bsd_scratch(aTHX_ (size_t)n, sizeof *pfds, "select");
     used = S_merge_fds(aTHX_ items, n, pfds);
     deadline = timeout < 0 ? 0 : bsd_now() + timeout;
     while (bsd_poll_wait(aTHX_ pfds, used, deadline, NULL, "select") > 0
@@ -187,7 +188,6 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
 typedef struct {
     SV        *item;        /* a copy of what was registered; NULL: free slot */
     SV        *data;        /* reported instead of the item, or NULL */
-    bsd_sock  *sock;        /* item is a socket object: its struct (held by item) */
     dev_t      dev;         /* the file it was (checked for handles, bare fds) */
     ino_t      ino;
     U32        gen;         /* this registration's generation */
@@ -203,7 +203,10 @@ struct bsd_poller {
     int        room;        /* slots in watch */
     int        count;       /* registrations */
     U32        next_gen;
+    U32        closes_seen; /* bsd_sock_closes() when the sockets were last checked */
 };
+
+static void S_sweep(pTHX_ bsd_poller *p, bool every_kind);
 
 /* What a poller may be asked to watch for; POLLERR and POLLHUP always
  * come, asked or not. */
@@ -256,7 +259,6 @@ S_forget(pTHX_ bsd_poller *p, bsd_watch *w)
     if (w->data)
         sv_2mortal(w->data);
     w->item = w->data = NULL;
-    w->sock = NULL;
     p->count--;
 }
 
@@ -389,8 +391,9 @@ bsd_poller_fileno(bsd_poller *p)
 }
 
 int
-bsd_poller_count(bsd_poller *p)
+bsd_poller_count(pTHX_ bsd_poller *p)
 {
+    S_sweep(aTHX_ p, TRUE);
     return p->count;
 }
 
@@ -406,14 +409,39 @@ S_still_there(pTHX_ const bsd_watch *w, int fd)
 {
     struct stat st;
     switch (w->kind) {
-    case BSD_ITEM_SOCK:         /* (our close sets fd to -1) */
-        return w->sock->fd == fd;
+    case BSD_ITEM_SOCK: {       /* (our close sets fd to -1) */
+        /* the struct from the item each time: at global destruction the
+         * object may be freed while the poller still lives */
+        const bsd_sock *const s = bsd_sock_or_null(aTHX_ w->item);
+        return s && s->fd == fd;
+    }
     case BSD_ITEM_HANDLE:       /* and open() may put another file under it */
         if (bsd_item_current_fd(aTHX_ w->item) != fd)
             return FALSE;
         /* FALLTHROUGH */
     default:
         return fstat(fd, &st) == 0 && st.st_dev == w->dev && st.st_ino == w->ino;
+    }
+}
+
+/* Drop the registrations that no longer stand for their file: a socket
+ * or handle closed while registered (the epoll set dropped it with the
+ * file, so no event would ever report it stale).  Sockets say so cheaply;
+ * every_kind also checks handles and bare fds, with fstat. */
+static void
+S_sweep(pTHX_ bsd_poller *p, bool every_kind)
+{
+    int fd;
+    p->closes_seen = bsd_sock_closes(aTHX);
+    for (fd = 0; fd < p->room; fd++) {
+        bsd_watch *const w = &p->watch[fd];
+        if (w->item && (every_kind || w->kind == BSD_ITEM_SOCK) && !S_still_there(aTHX_ w, fd)) {
+#ifdef BSD_HAVE_EPOLL
+            if (!p->use_poll)       /* (fails harmlessly when the file is gone) */
+                (void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+#endif
+            S_forget(aTHX_ p, w);
+        }
     }
 }
 
@@ -518,7 +546,6 @@ bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
         S_forget(aTHX_ p, w);           /* a closed one whose number came back */
     }
     w->kind = (unsigned char)info.kind;
-    w->sock = info.sock;
     w->events = events;
     w->gen = ++p->next_gen;
     w->dev = st.st_dev;         /* (what S_still_there checks a bare fd by) */
@@ -623,6 +650,8 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
     int ready, i;
     /* a signal handler may drop the last reference to the poller */
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
+    if (p->closes_seen != bsd_sock_closes(aTHX))
+        S_sweep(aTHX_ p, FALSE);    /* a socket was closed since: is it one of ours? */
 #ifdef BSD_HAVE_EPOLL
     if (!p->use_poll) {
         bsd_epoll_args a;

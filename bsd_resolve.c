@@ -121,8 +121,7 @@ bsd_getaddrinfo(pTHX_ SV *host_sv, SV *port_sv, int family, int type,
         bsd_addr addr;
         AV *const entry = newAV();
         av_push(results, newRV_noinc(MUTABLE_SV(entry)));
-        addr.len = ai->ai_addrlen < sizeof addr.u ? ai->ai_addrlen : sizeof addr.u;
-        Copy(ai->ai_addr, &addr.u, addr.len, char);
+        bsd_addr_from_ai(ai, &addr);
         av_extend(entry, 4);
         av_push(entry, newSViv(ai->ai_family));
         av_push(entry, newSViv(ai->ai_socktype));
@@ -141,34 +140,16 @@ bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host_out, SV **service_out)
 {
     bsd_addr addr;
     char host[NI_MAXHOST], service[NI_MAXSERV];
-    int family = AF_INET, rc;
+    int rc;
 
     SvGETMAGIC(address);
     if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV)
         bsd_die_arg(aTHX_ "getnameinfo",
                     "getnameinfo takes an AF_INET or AF_INET6 address [host, port, ...], got %" SVf,
                     SVfARG(bsd_describe(aTHX_ address)));
-    {
-        /* which family: four or three elements, or a host with a colon */
-        AV *const av = MUTABLE_AV(SvRV(address));
-        SV **const hostp = av_fetch(av, 0, 0);
-        const SSize_t n = av_count(av);
-        if (n > 2)
-            family = AF_INET6;
-        else if (hostp && SvPOK(*hostp) && memchr(SvPVX(*hostp), ':', SvCUR(*hostp)))
-            family = AF_INET6;
-        if (hostp && SvPOK(*hostp)) {
-            /* numeric only: never a resolver call on the way in */
-            union { struct in_addr a4; struct in6_addr a6; } probe;
-            const char *const text = SvPVX(*hostp);
-            const char *const percent = strchr(text, '%');
-            SV *const bare = percent ? sv_2mortal(newSVpvn(text, percent - text)) : NULL;
-            if (inet_pton(family, bare ? SvPVX(bare) : text, &probe) != 1)
-                bsd_die_gai(aTHX_ "getnameinfo", EAI_NONAME, 0, address,
-                            sv_2mortal(newSVpvf("'%s' is not a numeric address", text)));
-        }
-    }
-    bsd_sockaddr_from_args(aTHX_ family, &address, 1, &addr);
+    /* numeric only, as in CPython: a reverse lookup starts from an address,
+     * never from a name the resolver would be asked about first */
+    bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, address, &addr, BSD_ADDR_NUMERIC);
     rc = getnameinfo(&addr.u.sa, addr.len, host, sizeof host, service, sizeof service, flags);
     if (rc != 0) {
         const int err = errno;
@@ -199,30 +180,67 @@ S_hostent_to_svs(pTHX_ const struct hostent *h, SV **out)
     out[2] = sv_2mortal(newRV_noinc(MUTABLE_SV(addresses)));
 }
 
-/* The _r calls want a buffer and say ERANGE when it is too small. */
-#define BSD_HOSTENT_ROOM_MAX (1024 * 1024)
+/* The _r calls want a buffer and say ERANGE when it is too small: one
+ * lookup with room enough.  lookup() makes the call into buf and returns
+ * its error (0: found, or not found with *found NULL).  A real error
+ * (ERANGE past the limit, EMFILE when the files cannot be opened) dies. */
+#define BSD_DB_ROOM_MAX (1024 * 1024)
+typedef int (*bsd_db_lookup)(void *ctx, char *buf, size_t room, void **found);
 
-static const struct hostent *
-S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
-              socklen_t addr_len, int family, struct hostent *entry)
+static void *
+S_db_lookup(pTHX_ bsd_db_lookup lookup, void *ctx, const char *op)
 {
     SV *const scratch = sv_newmortal();
-    struct hostent *found = NULL;
     size_t room = 1024;
-    int rc, h_err = 0;
+    void *found = NULL;
+    int rc;
     for (;;) {
-        char *const buf = bsd_grow_or_die(aTHX_ scratch, room, op);
-        rc = addr ? gethostbyaddr_r(addr, addr_len, family, entry, buf, room, &found, &h_err)
-                  : gethostbyname_r(what, entry, buf, room, &found, &h_err);
-        if (rc != ERANGE || room >= BSD_HOSTENT_ROOM_MAX)
+        rc = lookup(ctx, bsd_grow_or_die(aTHX_ scratch, room, op), room, &found);
+        if (rc != ERANGE || room >= BSD_DB_ROOM_MAX)
             break;
         room *= 2;
     }
-    if (!found) {
-        if (h_err == NETDB_INTERNAL)
-            bsd_die_errno(aTHX_ op, rc ? rc : errno, NULL);
-        bsd_die_host(aTHX_ op, h_err, what);
-    }
+    if (rc != 0 && !found)
+        bsd_die_errno(aTHX_ op, rc, NULL);
+    return found;
+}
+
+typedef struct {
+    const char *name;                   /* or the address: */
+    const void *addr;
+    socklen_t   addr_len;
+    int         family;
+    struct hostent entry;
+    int         h_err;
+} bsd_host_query;
+
+static int
+S_host_r(void *ctx, char *buf, size_t room, void **found)
+{
+    bsd_host_query *const q = (bsd_host_query *)ctx;
+    struct hostent *h = NULL;
+    const int rc = q->addr
+        ? gethostbyaddr_r(q->addr, q->addr_len, q->family, &q->entry, buf, room, &h, &q->h_err)
+        : gethostbyname_r(q->name, &q->entry, buf, room, &h, &q->h_err);
+    *found = h;
+    /* (h_errno NETDB_INTERNAL is a system error, in rc or errno) */
+    return h || q->h_err != NETDB_INTERNAL ? (rc == ERANGE ? ERANGE : 0)
+                                          : (rc ? rc : errno);
+}
+
+static const struct hostent *
+S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
+              socklen_t addr_len, int family, bsd_host_query *q)
+{
+    const struct hostent *found;
+    q->name = what;
+    q->addr = addr;
+    q->addr_len = addr_len;
+    q->family = family;
+    q->h_err = 0;
+    found = (const struct hostent *)S_db_lookup(aTHX_ S_host_r, q, op);
+    if (!found)
+        bsd_die_host(aTHX_ op, q->h_err, what);
     return found;
 }
 
@@ -241,9 +259,9 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
     if (!*name || strEQ(name, "<broadcast>"))
         in4.s_addr = htonl(*name ? INADDR_BROADCAST : INADDR_ANY);
     else {
-        struct hostent entry;
+        bsd_host_query q;
         const struct hostent *const h =
-            S_host_lookup(aTHX_ "gethostbyname", name, NULL, 0, 0, &entry);
+            S_host_lookup(aTHX_ "gethostbyname", name, NULL, 0, 0, &q);
         if (h->h_addrtype != AF_INET || !h->h_addr_list[0])
             bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
         Copy(h->h_addr_list[0], &in4, 1, struct in_addr);
@@ -258,7 +276,7 @@ void
 bsd_gethostbyname_ex(pTHX_ SV *name_sv, SV **out)
 {
     const char *const name = S_name_arg(aTHX_ name_sv, "host name", "gethostbyname_ex");
-    struct hostent entry;
+    bsd_host_query q;
     struct in_addr in4;
     if (bsd_parse_in4(name, strlen(name), &in4)) {
         AV *const addresses = newAV();
@@ -268,7 +286,7 @@ bsd_gethostbyname_ex(pTHX_ SV *name_sv, SV **out)
         out[2] = sv_2mortal(newRV_noinc(MUTABLE_SV(addresses)));
         return;
     }
-    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyname_ex", name, NULL, 0, 0, &entry),
+    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyname_ex", name, NULL, 0, 0, &q),
                      out);
 }
 
@@ -279,7 +297,7 @@ bsd_gethostbyaddr(pTHX_ SV *ip_sv, SV **out)
 {
     const char *const ip = S_name_arg(aTHX_ ip_sv, "IP address", "gethostbyaddr");
     union { struct in_addr a4; struct in6_addr a6; } addr;
-    struct hostent entry;
+    bsd_host_query q;
     int family;
     socklen_t len;
     if (inet_pton(AF_INET, ip, &addr.a4) == 1) {
@@ -292,7 +310,7 @@ bsd_gethostbyaddr(pTHX_ SV *ip_sv, SV **out)
     }
     else
         bsd_die_arg(aTHX_ "gethostbyaddr", "not an IPv4 or IPv6 address: '%s'", ip);
-    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyaddr", ip, &addr, len, family, &entry),
+    S_hostent_to_svs(aTHX_ S_host_lookup(aTHX_ "gethostbyaddr", ip, &addr, len, family, &q),
                      out);
 }
 
@@ -315,19 +333,49 @@ S_die_not_found(pTHX_ const char *op, SV *message)
     bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 0, 0, message, NULL, NULL, NULL);
 }
 
+typedef struct {
+    const char *name;       /* service or protocol name, or NULL for: */
+    int         port;       /* a port, in network order */
+    const char *proto;
+    struct servent serv;
+    struct protoent protocol;
+} bsd_db_query;
+
+static int
+S_serv_r(void *ctx, char *buf, size_t room, void **found)
+{
+    bsd_db_query *const q = (bsd_db_query *)ctx;
+    struct servent *f = NULL;
+    const int rc = q->name
+        ? getservbyname_r(q->name, q->proto, &q->serv, buf, room, &f)
+        : getservbyport_r(q->port, q->proto, &q->serv, buf, room, &f);
+    *found = f;
+    return rc;
+}
+
+static int
+S_proto_r(void *ctx, char *buf, size_t room, void **found)
+{
+    bsd_db_query *const q = (bsd_db_query *)ctx;
+    struct protoent *f = NULL;
+    const int rc = getprotobyname_r(q->name, &q->protocol, buf, room, &f);
+    *found = f;
+    return rc;
+}
+
 /* getservbyname: the port of a service; proto NULL or undef means any. */
 int
 bsd_getservbyname(pTHX_ SV *service_sv, SV *proto_sv)
 {
-    const char *const service = S_name_arg(aTHX_ service_sv, "service", "getservbyname");
-    const char *const proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyname");
-    struct servent entry, *found = NULL;
-    char buf[4096];
-
-    if (getservbyname_r(service, proto, &entry, buf, sizeof buf, &found) != 0 || !found)
+    bsd_db_query q;
+    const struct servent *found;
+    q.name = S_name_arg(aTHX_ service_sv, "service", "getservbyname");
+    q.proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyname");
+    found = (const struct servent *)S_db_lookup(aTHX_ S_serv_r, &q, "getservbyname");
+    if (!found)
         S_die_not_found(aTHX_ "getservbyname",
-                        newSVpvf("service '%s' not found%s%s", service,
-                                 proto ? " for protocol " : "", proto ? proto : ""));
+                        newSVpvf("service '%s' not found%s%s", q.name,
+                                 q.proto ? " for protocol " : "", q.proto ? q.proto : ""));
     return ntohs((in_port_t)found->s_port);
 }
 
@@ -336,26 +384,29 @@ SV *
 bsd_getservbyport(pTHX_ SV *port_sv, SV *proto_sv)
 {
     const int port = (int)bsd_sv_to_iv(aTHX_ port_sv, 0, 65535, "port", "getservbyport");
-    const char *const proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyport");
-    struct servent entry, *found = NULL;
-    char buf[4096];
-
-    if (getservbyport_r(htons((in_port_t)port), proto, &entry, buf, sizeof buf, &found) != 0
-        || !found)
+    bsd_db_query q;
+    const struct servent *found;
+    q.name = NULL;
+    q.port = htons((in_port_t)port);
+    q.proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyport");
+    found = (const struct servent *)S_db_lookup(aTHX_ S_serv_r, &q, "getservbyport");
+    if (!found)
         S_die_not_found(aTHX_ "getservbyport",
                         newSVpvf("no service on port %d%s%s", port,
-                                 proto ? " for protocol " : "", proto ? proto : ""));
+                                 q.proto ? " for protocol " : "", q.proto ? q.proto : ""));
     return sv_2mortal(newSVpv(found->s_name, 0));
 }
 
 int
 bsd_getprotobyname(pTHX_ SV *name_sv)
 {
-    const char *const name = S_name_arg(aTHX_ name_sv, "protocol name", "getprotobyname");
-    struct protoent entry, *found = NULL;
-    char buf[4096];
-    if (getprotobyname_r(name, &entry, buf, sizeof buf, &found) != 0 || !found)
-        S_die_not_found(aTHX_ "getprotobyname", newSVpvf("protocol '%s' not found", name));
+    bsd_db_query q;
+    const struct protoent *found;
+    q.name = S_name_arg(aTHX_ name_sv, "protocol name", "getprotobyname");
+    q.proto = NULL;
+    found = (const struct protoent *)S_db_lookup(aTHX_ S_proto_r, &q, "getprotobyname");
+    if (!found)
+        S_die_not_found(aTHX_ "getprotobyname", newSVpvf("protocol '%s' not found", q.name));
     return found->p_proto;
 }
 

@@ -24,11 +24,44 @@
 #include <math.h>
 #include <time.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bsdsocket.h"
 
 /* ------------------------------------------------------------ the object */
+
+/* Per interpreter: how many times one of its sockets gave up its fd. */
+#define MY_CXT_KEY "BSDSocket::_sock_guts" XS_VERSION
+typedef struct { U32 closes; } my_cxt_t;
+START_MY_CXT
+
+void
+bsd_sock_boot(pTHX)
+{
+    MY_CXT_INIT;
+    MY_CXT.closes = 0;
+}
+
+void
+bsd_sock_clone(pTHX)
+{
+    MY_CXT_CLONE;
+}
+
+U32
+bsd_sock_closes(pTHX)
+{
+    dMY_CXT;
+    return MY_CXT.closes;
+}
+
+static void
+S_count_close(pTHX)
+{
+    dMY_CXT;
+    MY_CXT.closes++;
+}
 
 static int
 S_sock_free(pTHX_ SV *sv, MAGIC *mg)
@@ -126,12 +159,21 @@ bsd_sock_of_slow(pTHX_ SV *sv, const char *op)
     SV *value = sv;
     if (SvGMAGICAL(sv) && !S_called_as_method(aTHX))
         value = sv_mortalcopy(sv);     /* runs get-magic once; holds the object */
-    if (SvROK(value) && SvTYPE(SvRV(value)) >= SVt_PVMG) {
-        const MAGIC *const mg = mg_findext(SvRV(value), PERL_MAGIC_ext, &bsd_sock_vtbl);
+    bsd_sock *const s = bsd_sock_or_null(aTHX_ value);
+    if (s)
+        return s;
+    bsd_die_not_socket(aTHX_ value, op);
+}
+
+bsd_sock *
+bsd_sock_or_null(pTHX_ SV *sv)
+{
+    if (SvROK(sv) && SvTYPE(SvRV(sv)) >= SVt_PVMG) {
+        const MAGIC *const mg = mg_findext(SvRV(sv), PERL_MAGIC_ext, &bsd_sock_vtbl);
         if (mg)
             return (bsd_sock *)mg->mg_ptr;
     }
-    bsd_die_not_socket(aTHX_ value, op);
+    return NULL;
 }
 
 /* The class a new socket is blessed into: a class name given as the
@@ -179,7 +221,9 @@ bsd_call_signals(pTHX_ bsd_call *c)
         S_guard_against_perl(aTHX_ c);
         PERL_ASYNC_CHECK();
         if (c->sock->fd < 0)            /* a handler closed it */
-            bsd_die_closed(aTHX_ c->op);
+            bsd_call_die(aTHX_ c, EBADF);
+        if (c->recheck)
+            c->recheck(aTHX_ c);
     }
 }
 
@@ -557,9 +601,26 @@ S_attempt_recv(bsd_call *c)
     return recv(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
 }
 
+/* recv, recv_into and recvfrom_into write into a scalar Perl code can
+ * reach (the variable a result is assigned to, the caller's buffer), and
+ * a signal handler could free or shrink its buffer under us: once Perl
+ * code is about to run, receive into a buffer of our own instead, and
+ * let the caller take the data from there. */
+static void
+S_guard_recv_target(pTHX_ bsd_call *c)
+{
+    c->bounce = sv_newmortal();
+    c->buf = bsd_grow_or_die(aTHX_ c->bounce, c->len, c->op);
+    /* and keep the scalar alive: the handler may drop the last reference
+     * to it (delete $h{buf}) */
+    sv_2mortal(SvREFCNT_inc_simple_NN(c->target));
+}
+
 /* Receive into `into` (a call site's target, or the variable the result
  * is assigned to; see bsd_fast.c), or into a new mortal when it is NULL.
- * Either way the bytes land in the scalar that is returned: no copy.  A
+ * Either way the bytes land in the scalar that is returned: no copy.  If
+ * Perl code ran while the call waited, they land in a new mortal instead
+ * (S_guard_recv_target), which is returned: the caller assigns it.  A
  * buffer left more than half empty, by more than BSD_RECV_SLACK bytes, is
  * shrunk to fit, so a short message does not pin a big buffer. */
 #define BSD_RECV_SLACK 4096
@@ -568,14 +629,16 @@ SV *
 bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
               int flags, bsd_addr *from)
 {
-    SV *const result = into ? into : sv_newmortal();
+    SV *result = into ? into : sv_newmortal();
     char *buf;
     ssize_t n;
     STRLEN unused;
     flags |= BSD_NOWAIT(s);
 
-    /* a target used before is ready for the next message as it is */
-    if (LIKELY(SvTYPE(result) >= SVt_PV && !SvTHINKFIRST(result)
+    /* a target used before is ready for the next message as it is (not
+     * one that copy-on-write shares, nor one whose start was chopped off:
+     * its buffer cannot be reallocated in place) */
+    if (LIKELY(SvTYPE(result) >= SVt_PV && !SvTHINKFIRST(result) && !SvOOK(result)
                && SvLEN(result) > bufsize))
         buf = SvPVX(result);
     else
@@ -592,11 +655,19 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
         bsd_call c;
         BSD_CALL_INIT(c, s, self, from ? "recvfrom" : "recv", NULL, POLLIN,
                       S_attempt_recv);
+        if (into) {
+            c.guard = S_guard_recv_target;
+            c.target = into;
+        }
         c.buf = buf;
         c.len = bufsize;
         c.flags = flags;
         c.addr = from;
         n = bsd_call_failed(aTHX_ &c, err);
+        if (c.bounce) {
+            result = c.bounce;
+            buf = c.buf;
+        }
     }
 
     if (n > (ssize_t)bufsize)        /* MSG_TRUNC reports the real length */
@@ -618,19 +689,6 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
     return result;
 }
 
-/* recv_into writes into the caller's scalar, and a signal handler could
- * free or shrink its buffer under us: once Perl code is about to run,
- * receive into a buffer of our own instead, and copy when done. */
-static void
-S_guard_recv_into(pTHX_ bsd_call *c)
-{
-    c->bounce = sv_newmortal();
-    c->buf = bsd_grow_or_die(aTHX_ c->bounce, c->len, c->op);
-    /* and keep the caller's scalar alive: the handler may drop the last
-     * reference to it (delete $h{buf}) */
-    sv_2mortal(SvREFCNT_inc_simple_NN(c->target));
-}
-
 STRLEN
 bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flags,
                    bsd_addr *from)
@@ -641,7 +699,7 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
     bsd_call c;
     ssize_t n;
     BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recv);
-    c.guard = S_guard_recv_into;
+    c.guard = S_guard_recv_target;
     c.target = buf;
     c.buf = dest;
     c.len = nbytes;
@@ -773,11 +831,17 @@ S_attempt_connect(bsd_call *c)
  * - a blocking one says EINPROGRESS only when another handle on its open
  *   file description made it non-blocking: wait as if it had blocked.
  * If after the wait the socket has no peer, the attempt never started (an
- * EINTR from before the kernel began, or one injected by strace): retry. */
+ * EINTR from before the kernel began, or one injected by strace): retry.
+ *
+ * An AF_UNIX stream socket whose listener's backlog is full says EAGAIN
+ * instead, and nothing will wake a poll when room comes: a socket that
+ * waits (a timeout, or blocking) pauses and tries again, as the driver
+ * does when poll cannot tell (1 ms, doubling up to BSD_PAUSE_MAX_MS). */
 int
 bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeout)
 {
     bsd_call c;
+    int pause_ms = 1;
     BSD_CALL_INIT(c, s, self, "connect", addr, POLLOUT, S_attempt_connect);
     c.addr = addr;
     bsd_sock_own_mode(aTHX_ s, "connect");
@@ -790,6 +854,20 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool report_timeou
         err = errno;
         if (err == EINTR)
             bsd_call_signals(aTHX_ &c);
+        else if (err == EAGAIN && s->family == AF_UNIX
+                 && (s->timeout > 0 || (s->timeout < 0 && S_blocking_should_wait(&c)))) {
+            if (s->timeout > 0 && c.deadline == 0)
+                c.deadline = bsd_now() + s->timeout;
+            if (c.deadline > 0 && bsd_now() >= c.deadline) {
+                if (report_timeout)
+                    return ETIMEDOUT;
+                bsd_call_timed_out(aTHX_ &c);
+            }
+            S_pause(aTHX_ &c, pause_ms);
+            if (pause_ms < BSD_PAUSE_MAX_MS)
+                pause_ms *= 2;
+            continue;
+        }
         else if (!(err == EINPROGRESS && s->timeout != 0))
             return err;
         if (S_wait(aTHX_ &c) == ETIMEDOUT) {
@@ -846,10 +924,21 @@ bsd_sock_close(pTHX_ bsd_sock *s)
     if (fd < 0)
         return;                      /* closing twice is fine */
     s->fd = -1;                      /* first, so nothing touches a reused fd */
+    S_count_close(aTHX);
     /* Never retried: after EINTR the fd is gone on Linux, and may already
      * belong to another thread.  ECONNRESET just means the peer was first. */
     if (close(fd) < 0 && errno != EINTR && errno != ECONNRESET)
         bsd_die_errno(aTHX_ "close", errno, NULL);
+}
+
+/* detach: the fd is the caller's now, and the object closes nothing. */
+int
+bsd_sock_detach(pTHX_ bsd_sock *s)
+{
+    const int fd = s->fd;
+    s->fd = -1;
+    S_count_close(aTHX);
+    return fd;
 }
 
 /* --------------------------------------------------------- options */
@@ -1031,11 +1120,10 @@ S_item_fd(pTHX_ SV *sv, bsd_item_info *info, const char *op, bool quiet)
     info->sock = NULL;
     if (SvROK(sv)) {
         SV *const target = SvRV(sv);
-        const MAGIC *const mg = SvTYPE(target) >= SVt_PVMG
-            ? mg_findext(target, PERL_MAGIC_ext, &bsd_sock_vtbl) : NULL;
-        if (mg) {
+        bsd_sock *const s = bsd_sock_or_null(aTHX_ sv);
+        if (s) {
             info->kind = BSD_ITEM_SOCK;
-            info->sock = (bsd_sock *)mg->mg_ptr;
+            info->sock = s;
             if (info->sock->fd < 0 && !quiet)
                 bsd_die_closed(aTHX_ op);
             return info->sock->fd;
@@ -1089,6 +1177,46 @@ bsd_item_current_fd(pTHX_ SV *handle)
     else if (SvTYPE(target) == SVt_PVIO)
         io = MUTABLE_IO(target);
     return io && IoIFP(io) ? PerlIO_fileno(IoIFP(io)) : -1;
+}
+
+/* An item a call goes on using while Perl code may run (a signal handler
+ * during a wait): taken once, its get-magic run, and held.  Its fd is
+ * looked up when the call starts (bsd_held_fd_open, running no Perl code),
+ * and again after any Perl code ran (bsd_held_fd_again), which may have
+ * closed it, or put another file under its number: the number alone
+ * would then read or pass that other file. */
+void
+bsd_held_fd_take(pTHX_ SV *sv, bsd_held_fd *h)
+{
+    SvGETMAGIC(sv);
+    h->item = sv_2mortal(newSVsv_nomg(sv));
+    h->fd = -1;
+}
+
+int
+bsd_held_fd_open(pTHX_ bsd_held_fd *h, const char *op)
+{
+    bsd_item_info info;
+    struct stat st;
+    const int fd = S_item_fd(aTHX_ h->item, &info, op, FALSE);
+    if (fstat(fd, &st) < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);       /* EBADF: no such fd */
+    h->fd = fd;
+    h->dev = st.st_dev;
+    h->ino = st.st_ino;
+    return fd;
+}
+
+int
+bsd_held_fd_again(pTHX_ bsd_held_fd *h, const char *op)
+{
+    bsd_item_info info;
+    struct stat st;
+    const int fd = S_item_fd(aTHX_ h->item, &info, op, TRUE);
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != h->dev || st.st_ino != h->ino)
+        return -1;
+    h->fd = fd;
+    return fd;
 }
 
 int

@@ -67,6 +67,14 @@ int bsd_magic_not_local(pTHX_ SV *nsv, MAGIC *mg);
 
 void bsd_die_not_socket(pTHX_ SV *sv, const char *op) __attribute__noreturn__;
 bsd_sock *bsd_sock_of_slow(pTHX_ SV *sv, const char *op);
+/* The struct of a socket object, or NULL for anything else (no magic
+ * runs, nothing dies). */
+bsd_sock *bsd_sock_or_null(pTHX_ SV *sv);
+/* How many times a socket of this interpreter gave up its fd (close,
+ * detach): the poller checks its registrations when this changes. */
+U32 bsd_sock_closes(pTHX);
+void bsd_sock_boot(pTHX);
+void bsd_sock_clone(pTHX);
 void bsd_die_closed(pTHX_ const char *op) __attribute__noreturn__;
 
 /* The type check on every method call: an object is ours exactly when its
@@ -171,6 +179,8 @@ SV *bsd_describe(pTHX_ SV *sv);
  * reads a value whose get-magic has run and says what is wrong with it. */
 enum { BSD_INT_OK, BSD_INT_NOT_INTEGER, BSD_INT_RANGE };
 int bsd_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out);
+int bsd_parse_uv(pTHX_ SV *sv, UV max, UV *out);
+U32 bsd_sv_to_u32(pTHX_ SV *sv, const char *what, const char *op);
 SV *bsd_int_range_text(pTHX_ IV min, IV max);
 
 /* An integer argument: get-magic once, then dies naming `what` unless the
@@ -214,6 +224,9 @@ bool bsd_is_stringish(pTHX_ SV *sv);
  * ENOMEM when that much memory cannot be had, instead of perl's fatal
  * "Out of memory!".  Returns the buffer. */
 char *bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op);
+/* Zeroed scratch memory for count items of size bytes, freed with the
+ * statement, or ENOMEM. */
+void *bsd_scratch(pTHX_ size_t count, size_t size, const char *op);
 
 /* The *_into calls' one validator, and what they do when done (see
  * bsd_args.c). */
@@ -240,8 +253,14 @@ void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
                             bsd_addr *out);
 #define sockaddr_from_sv(family, sv, out) \
     bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
-/* The same for one address whose get-magic has run already. */
-void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out);
+/* The same for one address whose get-magic has run already.  family
+ * AF_UNSPEC takes an AF_INET or AF_INET6 address, whichever it is;
+ * flags BSD_ADDR_NUMERIC refuses a host that would need the resolver. */
+#define BSD_ADDR_NUMERIC 1
+void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flags);
+/* An address as getaddrinfo gave it. */
+struct addrinfo;
+void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
 
 /* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef.
  * Arrays come out read-only and remember their sockaddr. */
@@ -267,6 +286,10 @@ struct bsd_call {
     /* Called once, before the first Perl code (a signal handler) runs in
      * the middle of the call: copy whatever that code could free. */
     void      (*guard)(pTHX_ bsd_call *c);
+    /* Called after Perl code ran in the middle of the call: look again at
+     * what that code could have changed (the fds a call passes on). */
+    void      (*recheck)(pTHX_ bsd_call *c);
+    void       *ctx;        /* the call's own data, for guard and recheck */
     double      deadline;   /* when a timeout runs out (monotonic s), 0 = not yet set */
     IV          sent;       /* sendall: bytes sent so far, for the error; -1 otherwise */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
@@ -292,7 +315,8 @@ struct bsd_call {
         (c).sock = (s_); (c).self = (self_); (c).op = (op_);          \
         (c).peer = (peer_); (c).events = (events_);                   \
         (c).guarded = FALSE; (c).attempt = (attempt_);                \
-        (c).guard = NULL; (c).deadline = 0; (c).sent = -1;            \
+        (c).guard = NULL; (c).recheck = NULL; (c).ctx = NULL;         \
+        (c).deadline = 0; (c).sent = -1;                              \
         (c).bounce = NULL; (c).target = NULL;                         \
         (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
     } STMT_END
@@ -368,7 +392,10 @@ double  bsd_get_default_timeout(void);
 void    bsd_set_default_timeout(double timeout);
 /* A timeout argument: undef (-1, blocking) or seconds >= 0; dies if not. */
 double  bsd_sv_to_timeout(pTHX_ SV *sv, const char *op);
+/* The same where 0 cannot be (a call that must wait for something). */
+double  bsd_sv_to_wait_timeout(pTHX_ SV *sv, const char *op);
 void    bsd_sock_close(pTHX_ bsd_sock *s);
+int     bsd_sock_detach(pTHX_ bsd_sock *s);
 SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
                             SV *buflen);
 void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
@@ -434,6 +461,11 @@ typedef struct { int kind; bsd_sock *sock; } bsd_item_info;
 int     bsd_item_fd_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
 int     bsd_item_fd_quiet_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
 int     bsd_item_current_fd(pTHX_ SV *handle);
+/* An item a call keeps using while Perl code may run (bsd_sock.c). */
+typedef struct { SV *item; int fd; dev_t dev; ino_t ino; } bsd_held_fd;
+void    bsd_held_fd_take(pTHX_ SV *sv, bsd_held_fd *h);
+int     bsd_held_fd_open(pTHX_ bsd_held_fd *h, const char *op);
+int     bsd_held_fd_again(pTHX_ bsd_held_fd *h, const char *op);
 
 /* Readiness (bsd_ready.c): BSDSocket::select and BSDSocket::Poller. */
 void    bsd_select(pTHX_ SV *lists[3], SV *timeout, SV **out);
@@ -443,7 +475,7 @@ SV         *bsd_poller_new(pTHX_ HV *stash, const char *backend);
 bsd_poller *bsd_poller_of(pTHX_ SV *sv, const char *op);
 const char *bsd_poller_backend(bsd_poller *p);
 int         bsd_poller_fileno(bsd_poller *p);
-int         bsd_poller_count(bsd_poller *p);
+int         bsd_poller_count(pTHX_ bsd_poller *p);
 void        bsd_poller_close(pTHX_ bsd_poller *p);
 void        bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
 void        bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);

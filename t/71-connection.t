@@ -115,8 +115,19 @@ SKIP: {
     $ce->([['127.0.0.1', 70000]], qr/port must be an integer in 0\.\.65535 or a service name/, 'port out of range');
     $ce->([['127.0.0.1', undef]], qr/port must be/, 'undef port');
     $ce->([["a\0b", 80]], qr/NUL character inside host name/, 'NUL in the host');
-    $ce->([['127.0.0.1', 80], -1], qr/timeout must be/, 'a negative timeout');
-    $ce->([['127.0.0.1', 80], 0], qr/timeout must be undef or more than 0/, 'timeout 0 cannot wait');
+    # one rule, one message, for -1 and for 0
+    $ce->([['127.0.0.1', 80], -1], qr/^timeout must be undef or a number of seconds > 0, got -1$/,
+          'a negative timeout');
+    $ce->([['127.0.0.1', 80], 0], qr/^timeout must be undef or a number of seconds > 0, got 0$/,
+          'timeout 0 cannot wait: the same message');
+    {
+        # no timeout given: the caller passed no 0, the default is 0
+        my $was = BSDSocket::getdefaulttimeout();
+        BSDSocket::setdefaulttimeout(0);
+        $ce->([['127.0.0.1', 80]], qr/^no timeout was given and the default timeout \(setdefaulttimeout\) is 0/,
+              'a default timeout of 0 is named as the default');
+        BSDSocket::setdefaulttimeout($was);
+    }
     $ce->([['127.0.0.1', 80], 1, 'x'], qr/source address must be \[host, port\]/, 'a bad source address');
     $ce->([['127.0.0.1', 80], 1, undef, 'extra'], qr/Usage/, 'too many arguments');
     dies_with(sub { BSDSocket::create_connection([no_dns_host(), 80], 1) },
