@@ -210,6 +210,36 @@ SKIP: {
                 'a returned AF_INET address on an AF_UNIX socket dies');
 }
 
+# ------------------------------------------------- AF_INET6 scope_id
+
+# 32 bits, unsigned: 4294967295 is a scope_id (a perl whose IVs are 32 bits
+# once took its bound for -1, and refused every 4-element address).
+# getnameinfo converts the address without a socket, so this runs where
+# IPv6 cannot be used too.
+{
+    my $numeric = NI_NUMERICHOST | NI_NUMERICSERV;
+    for my $scope (0, 1, 4294967295, '4294967295') {
+        my @r = eval { BSDSocket::getnameinfo(['::1', 80, 0, $scope], $numeric) };
+        like("@r", qr/^::1(%\Q$scope\E)? 80$/, 'scope_id ' . (($scope ^ $scope) ? "'$scope'" : $scope) . ' is accepted')
+            or diag $@;
+    }
+    for my $scope (4294967296, '4294967296', -1) {
+        dies_with(sub { BSDSocket::getnameinfo(['::1', 80, 0, $scope], $numeric) }, errno => EINVAL,
+                  op => 'address', message => qr/scope_id must be an integer in 0\.\.4294967295, got/,
+                  name => 'scope_id ' . (($scope ^ $scope) ? "'$scope'" : $scope) . ' dies EINVAL');
+    }
+  SKIP: {
+        my $six = eval { BSDSocket::socket(AF_INET6, SOCK_DGRAM) };
+        skip 'no AF_INET6 sockets here', 2 unless $six;
+        bad_address($six, ['::1', 0, 0, 4294967296], qr/scope_id must be an integer in 0\.\.4294967295/,
+                    'bind: scope_id 4294967296 dies EINVAL');
+        my $ok = eval { $six->bind(['::1', 0, 0, 4294967295]); 1 };
+        my $e = $@;
+        ok($ok || (ref $e && $e->op eq 'bind'), 'bind: scope_id 4294967295 is an address (the kernel may still say no)')
+            or diag $e;
+    }
+}
+
 # ---------------------------------------------------------------- AF_UNIX
 
 my $dir = temp_dir();

@@ -124,6 +124,47 @@ dies_with(sub { BSDSocket::getnameinfo(['127.0.0.1', 99999]) }, errno => EINVAL,
 dies_with(sub { BSDSocket::getnameinfo(['127.0.0.1', 1], -1) }, class => 'BSDSocket::Error::GAI',
           op => 'getnameinfo', name => 'getnameinfo: bad flags die GAI');
 
+# the address is converted once, numeric only: an object with string
+# overloading, or a tied element, is held to that rule like a string
+{
+    package HostObject;
+    use overload '""' => sub { ${ $_[0] } }, fallback => 1;
+}
+{
+    package CountingHost;
+    our $fetches = 0;
+    sub TIESCALAR { bless [$_[1]], $_[0] }
+    sub FETCH { $fetches++; $_[0][0] }
+    sub STORE { }
+}
+{
+    my $numeric = NI_NUMERICHOST | NI_NUMERICSERV;
+    my $object = sub { bless \(my $h = $_[0]), 'HostObject' };
+    my $e = dies_with(sub { BSDSocket::getnameinfo([$object->('localhost'), 22]) },
+                      class => 'BSDSocket::Error::GAI', op => 'getnameinfo', message => qr/not a numeric address/,
+                      name => 'getnameinfo: an object whose string is a name dies GAI (it is not resolved)');
+    is($e && $e->errname, 'EAI_NONAME', '... EAI_NONAME');
+    is(join(' ', eval { BSDSocket::getnameinfo([$object->('127.0.0.1'), 22], $numeric) }), '127.0.0.1 22',
+       'an object whose string is 127.0.0.1 works') or diag $@;
+    is(join(' ', eval { BSDSocket::getnameinfo([$object->('::1'), 22], $numeric) }), '::1 22',
+       '... and one whose string is ::1 (an IPv6 address, from its string)') or diag $@;
+
+    my @addr = (undef, 22);
+    tie $addr[0], 'CountingHost', 'localhost';
+    $e = dies_with(sub { BSDSocket::getnameinfo(\@addr) }, class => 'BSDSocket::Error::GAI', op => 'getnameinfo',
+                   name => 'a tied host element that says a name dies GAI');
+    is($e && $e->errname, 'EAI_NONAME', '... EAI_NONAME');
+    is($CountingHost::fetches, 1, '... and it was fetched once');
+    for my $host ('127.0.0.1', '::1') {
+        $CountingHost::fetches = 0;
+        my @tied = (undef, 22);
+        tie $tied[0], 'CountingHost', $host;
+        is(join(' ', eval { BSDSocket::getnameinfo(\@tied, $numeric) }), "$host 22",
+           "a tied host element that says $host works") or diag $@;
+        is($CountingHost::fetches, 1, '... fetched exactly once');
+    }
+}
+
 # ---------------------------------------------- the gethostbyname family
 
 {
@@ -204,6 +245,23 @@ SKIP: {
     is(BSDSocket::ntohs(BSDSocket::htons(0x1234)), 0x1234, 'ntohs undoes htons');
     is(BSDSocket::htonl(1), unpack('L', pack('N', 1)), 'htonl');
     is(BSDSocket::ntohl(BSDSocket::htonl(0xdeadbeef)), 0xdeadbeef, 'ntohl undoes htonl');
+    # 32-bit values are unsigned, the whole range (a perl whose IVs are 32
+    # bits once took 0xffffffff for its bound, as -1)
+    for my $fn ('htonl', 'ntohl') {
+        my $f = BSDSocket->can($fn);
+        for my $case ([0, 0], [1, unpack('L', pack('N', 1))], [4294967295, 4294967295],
+                      ['4294967295', 4294967295, "'4294967295'"], [4294967295.0, 4294967295, '4294967295.0'],
+                      [0x01020304, unpack('L', pack('N', 0x01020304))]) {
+            my ($v, $want, $label) = @$case;
+            is(eval { $f->($v) }, $want, "$fn(" . ($label // $v) . ")") or diag $@;
+        }
+        for my $v (4294967296, '4294967296', -1, '-1', 2**40) {
+            my $label = ($v ^ $v) ? "'$v'" : $v;      # (a string, or a number)
+            dies_with(sub { $f->($v) }, errno => EINVAL, op => $fn,
+                      message => qr/value must be an integer in 0\.\.4294967295\b/,
+                      name => "$fn($label) dies EINVAL, naming 0..4294967295");
+        }
+    }
     for my $case ([htons => 70000], [htons => -1], [ntohs => 65536], [htonl => 2**32], [htonl => -1],
                   [ntohl => 1.5], [htons => 'x'], [ntohl => undef]) {
         my ($fn, $v) = @$case;
@@ -276,6 +334,47 @@ PERL
     my @resolver = grep { m{/etc/(hosts|host\.conf|nsswitch|resolv|gai)|nscd} } @after;
     is(scalar @resolver, 0, 'numeric hosts open no resolver file and no nscd socket')
         or diag @resolver;
+}
+
+# a host given as an object or a tied element, that is a name: getnameinfo
+# refuses it without asking any resolver
+SKIP: {
+    my $strace = have_program('strace');
+    skip 'strace is not installed', 4 unless $strace;
+    skip 'strace cannot trace here', 4 unless system("$strace -f -o /dev/null true >/dev/null 2>&1") == 0;
+    my $log = temp_dir() . '/trace';
+    my $code = <<'PERL';
+use BSDSocket qw(:all);
+{ package HostObject; use overload '""' => sub { ${ $_[0] } }, fallback => 1; }
+{ package TiedHost; sub TIESCALAR { bless [$_[1]], $_[0] } sub FETCH { $_[0][0] } sub STORE { } }
+$| = 1;
+sub report { my ($k, $code) = @_; my @r = eval { $code->() }; print "$k=", (@r ? "@r" : ref $@ ? join(',', ref $@, $@->errname // '') : "plain: $@"), "\n" }
+my @tied = (undef, 22);
+tie $tied[0], 'TiedHost', 'localhost';
+open my $n, ">", "/dev/null"; syswrite $n, "MARK";
+report(object => sub { BSDSocket::getnameinfo([bless(\(my $h = 'localhost'), 'HostObject'), 22]) });
+report(tied => sub { BSDSocket::getnameinfo(\@tied) });
+syswrite $n, "DONE";
+PERL
+    open my $out, '-|', $strace, '-f', '-o', $log, '-e', 'trace=openat,connect,write', perl_cmd('-e', $code)
+        or die "strace: $!";
+    my %r = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } <$out>;
+    close $out;
+    is_deeply([@r{qw(object tied)}], [('BSDSocket::Error::GAI,EAI_NONAME') x 2],
+              'getnameinfo of an object or a tied element that says localhost dies EAI_NONAME')
+        or diag explain \%r;
+    open my $fh, '<', $log or die $!;
+    my (@between, $in);
+    while (<$fh>) {
+        $in = 1, next if /MARK/;
+        last if /DONE/;
+        push @between, $_ if $in;
+    }
+    ok($in, '(the trace has the calls)');
+    my @resolver = grep { m{/etc/(hosts|host\.conf|nsswitch|resolv|gai)|nscd} } @between;
+    is(scalar @resolver, 0, '... and asks no resolver: no resolver file, no nscd socket')
+        or diag @resolver;
+    ok(!grep({ /\bconnect\(/ } @between), '... nor connects anywhere') or diag grep { /\bconnect\(/ } @between;
 }
 
 done_testing;

@@ -181,6 +181,81 @@ SKIP: {
     is($d->connect_ex($l->getsockname), ETIMEDOUT, 'connect_ex reports ETIMEDOUT');
 }
 
+# an AF_UNIX listener whose backlog is full: Linux says EAGAIN (not
+# EINPROGRESS), and poll never says when room comes.  A socket that waits
+# (with a timeout, or blocking on an fd another handle made non-blocking)
+# keeps trying until its deadline; only timeout 0 dies EAGAIN at once.
+{
+    my $path = temp_dir() . '/backlog';
+    my $l = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    $l->bind($path);
+    $l->listen(0);
+    my @filler;
+    my $fill = sub {            # connects until the queue says EAGAIN
+        for (1 .. 64) {
+            my $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+            $c->settimeout(0);
+            my $ok = eval { $c->connect($path); 1 };
+            return 1 if !$ok && ref $@ && $@->errno == EAGAIN;
+            die $@ unless $ok;
+            push @filler, $c;
+        }
+        return 0;
+    };
+    # a child that takes one connection off the queue after $delay
+    my $accept_later = sub {
+        my ($delay) = @_;
+        my $pid = fork // die "fork: $!";
+        return $pid if $pid;
+        sleep $delay;
+        my $conn = eval { $l->accept };
+        POSIX::_exit($conn ? 0 : 1);
+    };
+    ok($fill->(), 'an AF_UNIX listener with listen(0): its queue fills (EAGAIN)');
+
+    my $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    $c->settimeout(0.5);
+    my ($t, $e) = elapsed { $c->connect($path) };
+    is_timeout($e, 'connect', 'connect with a timeout to a full AF_UNIX backlog times out');
+    ok($t >= 0.45 && $t < 5, sprintf '... after %.2f s of 0.5, not at once', $t);
+
+    $fill->();
+    $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    $c->settimeout(2);
+    my $pid = $accept_later->(0.3);
+    ($t, $e) = elapsed { $c->connect($path) };
+    waitpid $pid, 0;
+    is($e, '', 'with a timeout of 2 s it connects once the listener accepts one (after 0.3 s)');
+    ok($t >= 0.25 && $t < 5, sprintf '... after %.2f s', $t);
+    is(eval { $c->getpeername }, $path, '... and is connected');
+
+    $fill->();
+    $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    my $d = $c->dup;
+    $d->setblocking(0);                 # the shared description: non-blocking
+    $pid = $accept_later->(0.3);
+    ($t, $e) = elapsed {
+        local $SIG{ALRM} = sub { die "alarm\n" };
+        alarm 10;
+        $c->connect($path);
+        alarm 0;
+    };
+    alarm 0;
+    guard_alarm(120);
+    waitpid $pid, 0;
+    is($e, '', 'a blocking connect on an fd a dup made non-blocking waits for room, and connects');
+    ok($t >= 0.25 && $t < 5, sprintf '... after %.2f s', $t);
+
+    $fill->();
+    $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM);
+    $c->settimeout(0);
+    ($t, $e) = elapsed { $c->connect($path) };
+    ok(ref $e && $e->isa('BSDSocket::Error') && !$e->isa('BSDSocket::Error::Timeout')
+       && $e->errno == EAGAIN && $e->op eq 'connect', 'timeout 0 still dies EAGAIN')
+        or diag "got: $e";
+    ok($t < 0.2, sprintf '... at once (%.3f s)', $t);
+}
+
 # ------------------------------------------------------------ sendall
 
 {

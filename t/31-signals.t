@@ -103,6 +103,229 @@ guard_alarm(60);
     waitpid $pid, 0;
 }
 
+# ------------------------------------ the variable recv is assigned to
+#
+# (issue 12) `$data = $sock->recv(...)` receives straight into $data.  A
+# handler that ran while the call waited and freed $data's buffer (undef
+# $data, a new value, a reference, a tie) had the retried recv(2) write
+# into freed memory.  Now the data goes to a buffer of the call's own
+# once Perl code runs, and is then assigned as `$data = ...` would.  Each
+# case runs in a child (the old code could crash), where another child
+# sends SIGUSR1 while the call waits and then the data; the variable must
+# hold exactly the bytes sent.
+
+# Run $code in a child process; in_child returns its wait status and the
+# name => value list it returned.  spawn starts one and returns at once,
+# so that the cases (each waiting a tenth of a second for its signal)
+# run side by side; collect waits for it.
+sub spawn {
+    my ($code) = @_;
+    my ($pid, $from_child) = start_child();
+    unless ($pid) {
+        my @out = eval { $code->() };
+        finish_child($@ eq '' ? @out : (died => "$@"));
+    }
+    return [$pid, $from_child];
+}
+sub collect { end_child(@{ $_[0] }) }
+sub in_child { collect(spawn(@_)) }
+my $to_parent;
+sub start_child {
+    pipe(my $from_child, $to_parent) or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if ($pid) {
+        close $to_parent;
+        return ($pid, $from_child);
+    }
+    close $from_child;
+    $SIG{ALRM} = 'DEFAULT';     # a child that hangs dies of its own alarm
+    alarm 20;
+    return (0, undef);
+}
+sub finish_child {
+    print {$to_parent} pack '(w/a)*', map { defined $_ ? "d$_" : 'u' } @_;
+    close $to_parent;
+    POSIX::_exit(0);
+}
+sub end_child {
+    my ($pid, $from_child) = @_;
+    my $packed = do { local $/; <$from_child> } // '';
+    close $from_child;
+    waitpid $pid, 0;
+    return ($?, map { /^d/ ? substr($_, 1) : undef } unpack '(w/a)*', $packed);
+}
+sub child_ok {
+    my ($status, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    ok($status == 0, $name)
+        or diag($status & 127 ? 'the child was killed by signal ' . ($status & 127)
+                              : 'the child exited with ' . ($status >> 8));
+}
+# what a variable holds, in words when it is no string
+sub holds {
+    my ($v) = @_;
+    return 'undef' unless defined $v;
+    return 'a ' . ref($v) . ' reference' if ref $v;
+    return utf8::is_utf8($v) ? "characters '$v'" : $v;
+}
+{
+    package Recorder;
+    sub TIESCALAR { bless { stores => 0, value => 'tied at first' }, shift }
+    sub FETCH { $_[0]{value} }
+    sub STORE { $_[0]{stores}++; $_[0]{value} = $_[1] }
+}
+
+# the handlers: what they do to the variable
+my @arrays = ([1, 2, 3]);
+my %rewrite = (
+    'undefines it'            => sub { undef ${ $_[0] } },
+    'gives it a new string'   => sub { ${ $_[0] } = 'n' x 1_000_000 },
+    'gives it a short string' => sub { ${ $_[0] } = 'short' },
+    'gives it a number'       => sub { ${ $_[0] } = 42.5 },
+    'makes it a reference'    => sub { ${ $_[0] } = $arrays[0] },
+    'ties it'                 => sub { tie ${ $_[0] }, 'Recorder' },
+    'chops it'                => sub { substr(${ $_[0] }, 0, 10, '') },
+    'gives it characters'     => sub { ${ $_[0] } = "\x{263a}" x 100 },
+);
+
+my %running;
+for my $how (sort keys %rewrite) {
+    my $payload = "sent after a handler that $how";
+    $running{$how} = spawn(sub {
+        my ($a, $b) = BSDSocket::socketpair();
+        my $data = 'x' x 10;
+        local $SIG{USR1} = sub { $rewrite{$how}->(\$data) };
+        my $sender = signals_then_send(gap => 0.05, last_gap => 0.1, peer => $a, data => $payload);
+        my $before = BSDSocket::_fastcall_count();
+        $data = $b->recv(65536);
+        my $taken = BSDSocket::_fastcall_count() - $before;
+        waitpid $sender, 0;
+        my $tied = tied $data;
+        return (data => holds($data), taken => $taken,
+                stores => $tied ? $tied->{stores} : 'not tied', array => "@{ $arrays[0] }");
+    });
+}
+for my $how (sort keys %rewrite) {
+    my $payload = "sent after a handler that $how";
+    my ($status, %got) = collect($running{$how});
+    child_ok($status, "\$data = recv, a handler that $how while it waits: the child lived");
+    is($got{data}, $payload, '... and $data holds exactly the bytes sent');
+    is($got{taken}, 1, '... through the shortcut');
+    is($got{stores}, 1, '... stored once through the tie') if $how eq 'ties it';
+    is($got{array}, '1 2 3', '... and the array it referred to is intact') if $how eq 'makes it a reference';
+}
+
+# the same through a timer (SIGALRM), with the socket's timeout
+{
+    my ($status, %got) = in_child(sub {
+        my ($a, $b) = BSDSocket::socketpair();
+        $b->settimeout(10);
+        my $data = 'x' x 100;
+        local $SIG{ALRM} = sub { $data = $arrays[0]; $a->send('sent by the handler') };
+        ualarm(100_000);
+        $data = $b->recv(65536);
+        return (data => holds($data));
+    });
+    child_ok($status, '$data = recv with a timeout, an ALRM handler that rewrites it and sends: the child lived');
+    is($got{data}, 'sent by the handler', '... and $data holds the bytes');
+    guard_alarm(60);
+}
+
+# `my $data = $sock->recv(...)`: a named sub sees the file's lexical, so
+# a handler can reach the variable the statement declares
+{
+    my ($pid, $from_child) = start_child();
+    unless ($pid) {
+      eval {
+        my ($a, $b) = BSDSocket::socketpair();
+        local $SIG{USR1} = \&undef_my_data;
+        my $sender = signals_then_send(gap => 0.05, last_gap => 0.1, peer => $a, data => 'into my $data, undefined');
+        my $my_data = $b->recv(65536);
+        waitpid $sender, 0;
+        $SIG{USR1} = \&replace_my_other;
+        $sender = signals_then_send(gap => 0.05, last_gap => 0.1, peer => $a, data => 'into my $data, replaced');
+        my $my_other = $b->recv(65536);
+        waitpid $sender, 0;
+        $SIG{USR1} = \&ref_my_third;
+        $sender = signals_then_send(gap => 0.05, last_gap => 0.1, peer => $a, data => 'into my $data, a reference');
+        my $my_third = $b->recv(65536);
+        waitpid $sender, 0;
+        finish_child(map { holds($_) } $my_data, $my_other, $my_third);
+        sub undef_my_data    { undef $my_data }
+        sub replace_my_other { $my_other = 'n' x 1_000_000 }
+        sub ref_my_third     { $my_third = $arrays[0] }
+      };
+      finish_child("died: $@");
+    }
+    my ($status, @got) = end_child($pid, $from_child);
+    child_ok($status, 'my $data = recv, with handlers that rewrite $data: the child lived');
+    is_deeply(\@got, ['into my $data, undefined', 'into my $data, replaced', 'into my $data, a reference'],
+              '... and each variable holds exactly the bytes sent');
+}
+
+# other places the data can go while a handler runs: a list, a list
+# assignment, recv_into and recvfrom_into (whose buffer the handler rewrites)
+{
+    my @cases = (
+        ['my @r = recv(65536)' => sub {
+            my ($b, $data) = @_;
+            my @r = $b->recv(65536);
+            return "@r";
+        }],
+        ['my @r = recv(100) (a call-site target)' => sub {
+            my ($b, $data) = @_;
+            my @r = $b->recv(100);
+            return "@r";
+        }],
+        ['($data) = recv(100), a list assignment' => sub {
+            my ($b, $data) = @_;
+            ($$data) = $b->recv(100);
+            return holds($$data);
+        }],
+        ['recvfrom in list context' => sub {
+            my ($b, $data) = @_;
+            my ($d, $from) = $b->recvfrom(65536);
+            return "$d from '$from'";
+        }],
+        ['recv_into a buffer the handler rewrites' => sub {
+            my ($b, $data) = @_;
+            my $n = $b->recv_into($$data, 65536);
+            return "$n " . holds($$data);
+        }],
+        ['recvfrom_into a buffer the handler rewrites' => sub {
+            my ($b, $data) = @_;
+            my ($n, $from) = $b->recvfrom_into($$data, 65536);
+            return "$n " . holds($$data) . " from '$from'";
+        }],
+    );
+    my $payload = 'the payload';
+    my @hows = ('undefines it', 'gives it a new string', 'ties it');
+    my %running;
+    for my $case (@cases) {
+        my ($name, $code) = @$case;
+        for my $how (@hows) {
+            $running{"$name/$how"} = spawn(sub {
+                my ($a, $b) = BSDSocket::socketpair();
+                my $data = 'x' x 50;
+                local $SIG{USR1} = sub { $rewrite{$how}->(\$data) };
+                my $sender = signals_then_send(gap => 0.05, last_gap => 0.1, peer => $a, data => $payload);
+                my $r = $code->($b, \$data);
+                waitpid $sender, 0;
+                return (result => $r);
+            });
+        }
+    }
+    for my $case (@cases) {
+        my ($name) = @$case;
+        for my $how (@hows) {
+            my ($status, %got) = collect($running{"$name/$how"});
+            child_ok($status, "$name, a handler that $how: the child lived");
+            my $want = ($name =~ /_into/ ? '11 ' : '') . $payload . ($name =~ /recvfrom/ ? " from ''" : '');
+            is($got{result}, $want, '... and the data arrived whole');
+        }
+    }
+}
+
 # sending never raises SIGPIPE
 {
     my ($a, $b) = BSDSocket::socketpair();

@@ -224,6 +224,78 @@ PERL
     }
 }
 
+# issue 19: when the deadline passed with attempts still pending, the
+# error gathered every address, and leaked one array for each that was
+# never tried.  A name with 30 addresses, the first silent (a full
+# backlog: its SYNs go unanswered) and a deadline of 0.5 ms: the other 29
+# are never tried.  Memory must stay flat over thousands of such calls.
+# (A private /etc/hosts, and an nsswitch.conf that says "files", in a
+# mount namespace of the child's own: no DNS.)
+SKIP: {
+    skip 'RSS means nothing under AddressSanitizer', 4 if $ENV{BSD_SANITIZER_LOG_DIR};
+    skip 'RSS means nothing under valgrind', 4 if $ENV{BSD_TEST_SLOW_TOOL};
+    skip 'no /proc/self/status', 4 unless -r '/proc/self/status';
+    my ($unshare, $sh) = (have_program('unshare'), have_program('sh'));
+    skip 'no unshare for a private /etc/hosts', 4 unless $unshare && $sh;
+    skip 'cannot make a mount namespace here (needs root)', 4
+        unless system("$unshare -m $sh -c 'mount --bind /dev/null /dev/null' >/dev/null 2>&1") == 0;
+    my $dir = temp_dir();
+    open my $hosts, '>', "$dir/hosts" or die $!;
+    print {$hosts} "127.0.0.1 localhost\n", map { "127.0.0.$_ multi\n" } 2 .. 31;
+    close $hosts;
+    open my $conf, '>', "$dir/nsswitch.conf" or die $!;
+    print {$conf} "hosts: files\n";
+    close $conf;
+
+    my $child = <<'PERL';
+use strict; use warnings;
+use BSDSocket qw(:all);
+$| = 1;
+my $calls = shift;
+sub rss_kib {
+    open my $fh, '<', '/proc/self/status' or return 0;
+    while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)\s+kB/ }
+    return 0;
+}
+my @order = map { $_->[4][0] } BSDSocket::getaddrinfo('multi', 80, AF_INET, SOCK_STREAM);
+print "addresses=", scalar(@order), "\n";
+# the first address is silent: a listener whose queue is full
+my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
+$l->bind([$order[0], 0]);
+$l->listen(0);
+my $port = $l->getsockname->[1];
+my @filler;
+for (1 .. 16) {
+    my $f = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $f->settimeout(0.2);
+    eval { $f->connect([$order[0], $port]); 1 } or last;
+    push @filler, $f;
+}
+my $try = sub { eval { BSDSocket::create_connection(['multi', $port], 0.0005); 1 } ? undef : $@ };
+my $e = $try->();
+print "first=", (ref $e ? join(',', ref $e, scalar @{ $e->{attempts} }) : $e // 'connected'), "\n";
+$try->() for 1 .. 300;                      # warm up
+my $before = rss_kib();
+$try->() for 1 .. $calls;
+my $after = rss_kib();
+print "before=$before\nafter=$after\n";
+PERL
+    my $calls = 3000;
+    open my $out, '-|', $unshare, '-m', $sh, '-c',
+        'mount --bind "$1/hosts" /etc/hosts && mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf && shift && exec "$@"',
+        'sh', $dir, perl_cmd('-e', $child, $calls) or die "unshare: $!";
+    my %r = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } <$out>;
+    close $out;
+    skip "the mount namespace did not work here: $?", 4 unless defined $r{addresses};
+    is($r{addresses}, 30, 'a name with 30 addresses (private /etc/hosts)');
+    is($r{first}, 'BSDSocket::Error::Timeout,1',
+       'create_connection with a deadline of 0.5 ms: timed out, the first attempt only started');
+    ok($r{before} && $r{after}, 'RSS measured');
+    my $growth = ($r{after} // 0) - ($r{before} // 0);
+    cmp_ok($growth, '<', 1024,
+           "RSS flat over $calls such calls ($r{before} KiB -> $r{after} KiB): nothing kept per untried address");
+}
+
 # ------------------------------------------------------- create_server
 
 {

@@ -1,8 +1,9 @@
 use strict;
 use warnings;
 use Test::More;
-use Errno qw(EINVAL ENOMEM EAGAIN EBADF EPIPE);
+use Errno qw(EINVAL ENOMEM EAGAIN EBADF EPIPE EOPNOTSUPP);
 use File::Temp ();
+use JSON::PP ();
 use POSIX ();
 use Time::HiRes ();
 
@@ -765,6 +766,375 @@ SKIP: {
     my $said = do { local $/; <$run> };
     close $run;
     is($said, 10, 'send_many: a GSO run refused after an EAGAIN wait is sent one datagram at a time');
+}
+
+# ------------------------------------ fixes: streams, reused fds, sent
+
+# The ualarm tests above took over SIGALRM's timer: arm the guard again.
+guard_alarm(120);
+
+# Run $child in a forked process, so that a crash or a hang there fails
+# the tests that look at its report, not the whole file.  $child gets a
+# function that sends the parent a line ('ready', 'handled'), and returns
+# a list of plain key/value pairs: its report, which comes back as JSON.
+# Meanwhile $meanwhile runs here with the child's pid and a function that
+# waits for one of those lines (false if the child finished first).
+# Returns (\%report, wait status, what $meanwhile returned).
+sub in_child {
+    my ($child, $meanwhile) = @_;
+    my ($r, $w) = pipe_pair();
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        $w->autoflush(1);
+        guard_alarm(30);
+        my $tell = sub { print {$w} "$_[0]\n" };
+        my %report = eval { $child->($tell) };
+        %report = (died => "$@") if $@;
+        print {$w} 'report ', JSON::PP->new->canonical->latin1->encode(\%report), "\n";
+        close $w;
+        POSIX::_exit(0);
+    }
+    close $w;
+    my $json;
+    my $hear = sub {
+        my ($want) = @_;
+        while (defined(my $line = <$r>)) {
+            chomp $line;
+            return 1 if $line eq $want;
+            if ($line =~ /^report (.*)/s) { $json = $1; return 0 }
+        }
+        return 0;
+    };
+    my @also = $meanwhile ? eval { $meanwhile->($pid, $hear) } : ();
+    diag("while the child ran: $@") if $@;
+    $hear->('(the report)') unless defined $json;
+    close $r;
+    waitpid $pid, 0;
+    my $status = $?;
+    my $report = defined $json ? JSON::PP->new->latin1->decode($json) : { died => "no report, wait status $status" };
+    diag("the child: $report->{died}") if $report->{died};
+    return ($report, $status, @also);
+}
+
+# What a BSDSocket::Error says, as plain values for a report.
+sub error_fields {
+    my ($e) = @_;
+    return (error => undef) unless $e;
+    return (error => "$e") unless ref $e && eval { $e->isa('BSDSocket::Error') };
+    return (error => "$e", class => ref $e, errno => $e->errno, op => $e->op, sent => $e->sent);
+}
+
+sub report_died_with {
+    my ($report, $errno, $op, $name) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    ok(defined $report->{errno} && $report->{errno} == $errno && ($report->{op} // '') eq $op, $name)
+        or diag(explain $report);
+}
+
+# Until process $pid sleeps in the kernel: the call under test waits.
+sub wait_asleep {
+    my ($pid) = @_;
+    for (1 .. 1000) {
+        open my $stat, '<', "/proc/$pid/stat" or return 0;
+        if ((<$stat> // '') =~ /\) S /) {
+            select undef, undef, undef, 0.05;
+            return 1;
+        }
+        select undef, undef, undef, 0.01;
+    }
+    return 0;
+}
+
+# Everything the peer has until EOF (or, with $nonblocking, until none is
+# there).
+sub drain {
+    my ($sock, $nonblocking) = @_;
+    $sock->settimeout($nonblocking ? 0 : 10);
+    my $got = '';
+    while (1) {
+        my $chunk = eval { $sock->recv(1 << 20) };
+        last unless defined $chunk && length $chunk;
+        $got .= $chunk;
+    }
+    return $got;
+}
+
+sub file_of {
+    my ($path, $bytes) = @_;
+    open my $out, '>', $path or die "$path: $!";
+    print {$out} $bytes;
+    close $out or die "$path: $!";
+    return $path;
+}
+
+# send_many on a stream socket: a short write would count a message that
+# only partly went (it returned 1 for an 8 MB message of which the peer
+# got 3.9 MB).  It dies EOPNOTSUPP and sends nothing.
+{
+    my (undef, $tcp, $tcp_peer) = tcp_pair();
+    my ($unix, $unix_peer) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM);
+    for my $case (['TCP', $tcp, $tcp_peer], ['AF_UNIX stream', $unix, $unix_peer]) {
+        my ($name, $a, $b) = @$case;
+        $a->settimeout(undef);
+        dies_with(sub { $a->send_many(['small', 'messages']) }, errno => EOPNOTSUPP, op => 'send_many',
+                  message => qr/stream socket/, name => "$name: send_many dies EOPNOTSUPP (blocking)");
+        $a->settimeout(2);
+        dies_with(sub { $a->send_many(['A' x 8_000_000, 'B' x 10]) }, errno => EOPNOTSUPP, op => 'send_many',
+                  name => "$name: send_many of 8 MB and 10 bytes with a timeout dies EOPNOTSUPP");
+        $b->settimeout(0);
+        my $got = eval { $b->recv(1 << 20) };
+        ok(!defined $got && ref $@ && $@->errno == EAGAIN, "$name: ... and the peer received nothing")
+            or diag('the peer received ' . length(($got // '') . drain($b, 1)) . ' bytes');
+        $a->settimeout(5);
+        is($a->sendall('after'), 5, "$name: the socket still sends");
+        $b->settimeout(5);
+        is($b->recv(100), 'after', '... and the peer gets just that');
+    }
+}
+{
+    # datagrams and records still go, each whole
+    for my $case (['AF_UNIX datagram', SOCK_DGRAM], ['AF_UNIX seqpacket', SOCK_SEQPACKET]) {
+        my ($name, $type) = @$case;
+        my ($a, $b) = BSDSocket::socketpair(AF_UNIX, $type);
+        is($a->send_many(['one', 'two', 'x' x 1000]), 3, "$name: send_many still sends");
+        $b->settimeout(5);
+        my @got;
+        push @got, map { $_->[0] } $b->recv_many(8, 2000) while @got < 3;
+        is_deeply(\@got, ['one', 'two', 'x' x 1000], "$name: ... each message whole, in order");
+    }
+}
+
+# sendfile and send_fds: a signal handler closes the handle while the call
+# waits, and opens another file, which gets the same fd number.  The fd is
+# looked up again from the handle (and its file compared), so the call
+# dies EBADF instead of sending that file, or passing a descriptor for it.
+my $dir = temp_dir();
+my $first = file_of("$dir/first", 'a' x 4_000_000);
+my $second = file_of("$dir/second", 'Z' x 4_000_000);
+my $second_id = join ':', (stat $second)[0, 1];
+for my $timeout (undef, 10) {
+    my $mode = defined $timeout ? 'with a timeout' : 'blocking';
+    my ($s, $peer) = BSDSocket::socketpair();
+    my ($report, $status, $got) = in_child(sub {
+        my ($tell) = @_;
+        $peer->close;
+        $s->settimeout($timeout);
+        open my $fh, '<', $first or die "$first: $!";
+        my $number = fileno $fh;
+        my ($other, $same);
+        local $SIG{USR1} = sub {
+            close $fh;
+            open $other, '<', $second or die "$second: $!";
+            $same = fileno($other) == $number ? 1 : 0;
+            $tell->('handled');
+        };
+        $tell->('ready');
+        my $n = eval { $s->sendfile($fh) };
+        return (returned => $n, same_fd => $same, error_fields($@));
+    }, sub {
+        my ($pid, $hear) = @_;
+        $s->close;
+        $hear->('ready') && wait_asleep($pid) or return;
+        kill 'USR1', $pid;
+        $hear->('handled') or return;
+        return drain($peer);
+    });
+    is($status, 0, "sendfile, handle reopened by a handler ($mode): the child finished");
+    ok($report->{same_fd}, '... the other file got the same fd number');
+    report_died_with($report, EBADF, 'sendfile', '... sendfile died EBADF');
+    ok(defined $report->{sent} && $report->{sent} > 0, '... with sent defined: ' . ($report->{sent} // 'undef'));
+    $got //= '';
+    is(length $got, $report->{sent} // -1, '... which is what the peer received');
+    ok($got =~ /\Aa+\z/, '... all of it from the first file, nothing from the second')
+        or diag('bytes of the second file: ' . ($got =~ tr/Z//));
+}
+for my $timeout (undef, 10) {
+    my $mode = defined $timeout ? 'with a timeout' : 'blocking';
+    my ($s, $peer) = BSDSocket::socketpair();
+    my ($report, $status, $data, @ids) = in_child(sub {
+        my ($tell) = @_;
+        $peer->close;
+        $s->settimeout(0);
+        my $filled = 0;
+        for my $size (4096, 1) {
+            while (1) { my $n = eval { $s->send('f' x $size) } or last; $filled += $n }
+        }
+        $s->settimeout($timeout);
+        open my $fh, '<', $first or die "$first: $!";
+        my $number = fileno $fh;
+        my ($other, $same);
+        local $SIG{USR1} = sub {
+            close $fh;
+            open $other, '<', $second or die "$second: $!";
+            $same = fileno($other) == $number ? 1 : 0;
+            $tell->('handled');
+        };
+        $tell->('ready');
+        my $n = eval { $s->send_fds(['payload'], [$fh]) };
+        return (filled => $filled, returned => $n, same_fd => $same, error_fields($@));
+    }, sub {
+        my ($pid, $hear) = @_;
+        $s->close;
+        $hear->('ready') && wait_asleep($pid) or return;
+        kill 'USR1', $pid;
+        $hear->('handled') or return;
+        $peer->settimeout(10);
+        my ($data, @ids) = ('');
+        while (1) {
+            my ($bytes, $handles) = $peer->recv_fds(1 << 20, 8);
+            last unless length $bytes;
+            $data .= $bytes;
+            push @ids, map { join ':', (stat $_)[0, 1] } @$handles;
+        }
+        return ($data, @ids);
+    });
+    is($status, 0, "send_fds, handle reopened by a handler ($mode): the child finished");
+    ok($report->{same_fd}, '... the other file got the same fd number');
+    report_died_with($report, EBADF, 'send_fds', '... send_fds died EBADF');
+    ok(!grep({ $_ eq $second_id } @ids), '... the receiver got no fd of the other file');
+    is(scalar @ids, 0, '... nor any fd');
+    ok(defined $data && length $data == ($report->{filled} // -1) && $data =~ /\Af+\z/,
+       '... and only the bytes that filled the buffer, none of the message');
+}
+
+# The arguments' own Perl code closes the handle and opens another file on
+# its number: the fd is looked up after that code ran.  (In children: a
+# string-overloaded buffer was also the -DDEBUGGING abort, below.)
+my $small = file_of("$dir/small", 'first ' x 100);
+my $other_small = file_of("$dir/other-small", 'SECOND' x 100);
+my $other_small_id = join ':', (stat $other_small)[0, 1];
+# An object whose conversion, to a number or a string, does that to $$fh.
+{
+    package ReopensHandle;
+    use overload '0+' => \&reopen, '""' => \&reopen, fallback => 1;
+    sub new { my ($class, $fh, $path, $value) = @_; bless { fh => $fh, path => $path, value => $value }, $class }
+    sub reopen {
+        my ($self) = @_;
+        my $number = fileno ${ $self->{fh} };
+        close ${ $self->{fh} };
+        open $self->{other}, '<', $self->{path} or die "$self->{path}: $!";
+        $self->{same} = fileno($self->{other}) == $number ? 1 : 0;
+        return $self->{value};
+    }
+}
+{
+    my ($s, $peer) = BSDSocket::socketpair();
+    my ($report, $status) = in_child(sub {
+        open my $fh, '<', $small or die "$small: $!";
+        my $offset = ReopensHandle->new(\$fh, $other_small, 0);
+        my $n = eval { $s->sendfile($fh, $offset) };
+        my %r = (returned => $n, same_fd => $offset->{same}, error_fields($@));
+        $r{received} = drain($peer, 1);
+        return %r;
+    });
+    is($status, 0, 'sendfile, an offset whose numeric overloading reopens the handle: the child finished');
+    ok($report->{same_fd}, '... the other file got the same fd number');
+    report_died_with($report, EBADF, 'sendfile', '... sendfile died EBADF');
+    is(length($report->{received} // ''), 0, '... and the peer received nothing')
+        or diag('the peer got: ' . substr($report->{received}, 0, 24) . '...');
+}
+{
+    my ($s, $peer) = BSDSocket::socketpair();
+    my ($report, $status) = in_child(sub {
+        open my $fh, '<', $small or die "$small: $!";
+        my $buffer = ReopensHandle->new(\$fh, $other_small, 'buffer');
+        my $n = eval { $s->send_fds(['x', $buffer], [$fh]) };
+        my %r = (returned => $n, same_fd => $buffer->{same}, error_fields($@));
+        $peer->settimeout(0);
+        my ($data, $handles) = eval { $peer->recv_fds(100, 4) };
+        $r{received} = $data;
+        $r{fds} = join ' ', map { join ':', (stat $_)[0, 1] } @{ $handles || [] };
+        return %r;
+    });
+    is($status, 0, 'send_fds, a buffer whose string overloading reopens the handle: the child finished');
+    ok($report->{same_fd}, '... the other file got the same fd number');
+    report_died_with($report, EBADF, 'send_fds', '... send_fds died EBADF');
+    ok(!defined $report->{received}, '... and nothing was sent')
+        or diag("the peer got '$report->{received}'");
+    ok(index($report->{fds} // '', $other_small_id) < 0, '... no fd of the other file was passed');
+}
+
+# a handler closes the socket while sendall or sendfile waits on a full
+# buffer: EBADF, and sent says how many bytes went (it was undef)
+my $big = file_of("$dir/big", 'q' x 4_000_000);
+for my $op (qw(sendall sendfile)) {
+    for my $timeout (undef, 10) {
+        my $mode = defined $timeout ? 'with a timeout' : 'blocking';
+        my ($s, $peer) = BSDSocket::socketpair();
+        my ($report, $status) = in_child(sub {
+            my ($tell) = @_;
+            $s->settimeout($timeout);
+            open my $in, '<', $big or die "$big: $!";
+            my $bytes = 'q' x 4_000_000;
+            local $SIG{USR1} = sub { $s->close };
+            $tell->('ready');
+            my $n = eval { $op eq 'sendall' ? $s->sendall($bytes) : $s->sendfile($in) };
+            my %r = (returned => $n, error_fields($@));
+            $r{received} = length drain($peer, 1);
+            return %r;
+        }, sub {
+            my ($pid, $hear) = @_;
+            $s->close;
+            $peer->close;
+            $hear->('ready') && wait_asleep($pid) or return;
+            kill 'USR1', $pid;
+            return;
+        });
+        is($status, 0, "$op, socket closed by a handler ($mode): the child finished");
+        report_died_with($report, EBADF, $op, "... $op died EBADF");
+        ok(defined $report->{sent}, '... with sent defined: ' . ($report->{sent} // 'undef'));
+        ok(($report->{sent} // 0) > 0 && $report->{sent} == ($report->{received} // -1),
+           '... the bytes that went, as many as the peer read: ' . ($report->{received} // 'undef'));
+    }
+}
+
+# messages that are objects with string overloading: what goes is the
+# string (under a -DDEBUGGING perl this was an assertion failure, reading
+# the reference's string buffer: each case runs in a child)
+{
+    package StringObject;
+    use overload '""' => sub { ${ $_[0] } }, fallback => 1;
+    sub new { my ($class, $text) = @_; bless \$text, $class }
+}
+{
+    my ($u, $v) = udp_pair();
+    my ($report, $status) = in_child(sub {
+        my $count = $u->send_many([StringObject->new('udp object'),
+                                   [StringObject->new('with its own address'), $v->getsockname], 'plain'],
+                                  $v->getsockname);
+        $v->settimeout(5);
+        my @got;
+        push @got, map { $_->[0] } $v->recv_many(8, 100) while @got < 3;
+        return (count => $count, got => join '|', @got);
+    });
+    is($status, 0, 'send_many on UDP with objects as messages: the child finished');
+    is($report->{count}, 3, '... all three went');
+    is($report->{got}, 'udp object|with its own address|plain', '... and the peer got their strings');
+}
+{
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    my ($report, $status) = in_child(sub {
+        my $count = $a->send_many([StringObject->new('unix object'), 'plain']);
+        $b->settimeout(5);
+        my @got;
+        push @got, map { $_->[0] } $b->recv_many(8, 100) while @got < 2;
+        return (count => $count, got => join '|', @got);
+    });
+    is($status, 0, 'send_many on AF_UNIX datagrams with an object as a message: the child finished');
+    is($report->{count}, 2, '... both went');
+    is($report->{got}, 'unix object|plain', '... and the peer got the string');
+}
+{
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    my ($report, $status) = in_child(sub {
+        my $count = $a->sendmsg([StringObject->new('object '), 'and plain']);
+        $b->settimeout(5);
+        return (count => $count, got => scalar $b->recv(100));
+    });
+    is($status, 0, 'sendmsg with an object as a buffer: the child finished');
+    is($report->{count}, 16, '... counting its bytes');
+    is($report->{got}, 'object and plain', '... and the peer got its string');
 }
 
 done_testing;

@@ -185,6 +185,42 @@ SKIP: {
     is($got, 'EBADF', 'select on fd 2**31-1 dies EBADF in 1 GB of address space');
 }
 
+# a list too long to allocate for dies ENOMEM, as a recv too big does,
+# instead of perl's "Out of memory!" exit: tied arrays that say they hold
+# 2**31 - 1 items, in a child limited to 1 GB (whatever the machine has)
+SKIP: {
+    skip "address space limits mean nothing under a sanitizer", 5 if $ENV{BSD_SANITIZER_LOG_DIR};
+    my $sh = have_program('sh') or skip "no sh for ulimit", 5;
+    my $code = <<'PERL';
+package Huge;
+sub TIEARRAY { bless [], shift }
+sub FETCHSIZE { 2**31 - 1 }
+sub FETCH { 0 }
+package main;
+use BSDSocket;
+$| = 1;
+tie my @huge, 'Huge';
+my %lists = (read => [\@huge, [], []], write => [[], \@huge, []], error => [[0], [], \@huge],
+             all => [\@huge, \@huge, \@huge]);
+for my $name (sort keys %lists) {
+    my $e = eval { BSDSocket::select(@{ $lists{$name} }, 0); 1 } ? 'no error' : $@;
+    print "$name=", (ref $e ? join(',', ref $e, $e->op, $e->errname // 'undef') : $e), "\n";
+}
+print "alive=1\n";
+PERL
+    open my $out, '-|', $sh, '-c', 'ulimit -v 1000000 2>/dev/null; exec "$@" 2>&1', 'sh', perl_cmd('-e', $code)
+        or die "sh: $!";
+    my $text = do { local $/; <$out> } // '';
+    close $out;
+    my %r = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } split /\n/, $text;
+    is($r{read}, 'BSDSocket::Error,select,ENOMEM', 'a read list of 2**31 - 1 items dies ENOMEM')
+        or diag $text;
+    is($r{write}, 'BSDSocket::Error,select,ENOMEM', '... so does such a write list');
+    is($r{error}, 'BSDSocket::Error,select,ENOMEM', '... and an error list');
+    is($r{all}, 'BSDSocket::Error,select,ENOMEM', '... and three of them (6e9 items in all)');
+    is($?, 0, '... and perl lives on: the child exits 0');
+}
+
 # bad arguments
 {
     my ($a) = BSDSocket::socketpair();

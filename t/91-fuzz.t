@@ -12,7 +12,12 @@ use BSDSocket qw(:all);
 # Random Perl values through every argument of every call.  Each call
 # either works or dies with a BSDSocket::Error (or with the exception the
 # fuzzer's own overload/tie code threw); the process survives; no fd is
-# left open.  Seeded, so a failure can be replayed:
+# left open.  The method-call shortcut's own paths are checked for what
+# they did, not only that they lived: receiving into targets of every
+# shape (also rewritten by a signal handler mid-call) gets the data
+# known to be queued, and every method called as $s->method(...) does
+# what BSDSocket::Socket::method($s, ...) does on a twin socket (see "the
+# shortcut's own paths" below).  Seeded, so a failure can be replayed:
 #   BSD_FUZZ_SEED=n BSD_FUZZ_CALLS=m prove -b t/91-fuzz.t
 # The ASan pass in CI runs it with many more calls (t/README).
 #
@@ -497,6 +502,578 @@ my @ops = (
     [create_server => sub { my $s = apply(\&BSDSocket::create_server, server_args()) }],
 );
 
+# ------------------------------------------ the shortcut's own paths
+#
+# `$lexical = $sock->recv(...)` receives straight into the lexical, and
+# recv_into/recvfrom_into into the caller's scalar: those targets come in
+# every shape a scalar takes (chopped, copy-on-write, a hash key's copy,
+# tied, read-only, magical, a reference), before the call and, through a
+# signal handler, in the middle of it.  The data is known, so what the
+# target holds afterwards is checked, not only that perl lived.  A wrong
+# result dies with a message of its own (counted as bad, below).
+
+sub mismatch { die "fuzz mismatch: $_[0]\n" }
+{
+    package Fuzz::Store;
+    sub TIESCALAR { bless { value => 'tied value', stores => 0 }, shift }
+    sub FETCH { $_[0]{value} }
+    sub STORE { $_[0]{stores}++; $_[0]{value} = $_[1] }
+}
+# Make ${$_[0]} a target of this kind; returns what to check afterwards.
+my %target_kinds = (
+    undef     => sub { undef ${ $_[0] }; {} },
+    empty     => sub { ${ $_[0] } = ''; {} },
+    string    => sub { ${ $_[0] } = pick('abc', 'x' x 5000, 'y' x 70_000); {} },
+    number    => sub { ${ $_[0] } = pick(42, -1.5, 2**53); {} },
+    chars     => sub { ${ $_[0] } = "\x{263a}" x pick(1, 5, 3000); {} },
+    chopped   => sub { ${ $_[0] } = 'c' x pick(50, 5000, 100_000);
+                       substr(${ $_[0] }, 0, pick(4, 10, 40), ''); {} },
+    cow       => sub { my $other = pick('abc', 'shared ') x 1000; ${ $_[0] } = $other;
+                       { other => \$other, other_was => $other } },
+    hash_key  => sub { my %h = (the_key_of_a_hash => 1); (${ $_[0] }) = keys %h;
+                       { hash => \%h } },
+    tied      => sub { tie ${ $_[0] }, 'Fuzz::Store'; { tied => 1 } },
+    read_only => sub { ${ $_[0] } = 'fixed'; Internals::SvREADONLY(${ $_[0] }, 1); { read_only => 1 } },
+    pos       => sub { ${ $_[0] } = 'abcabc'; ${ $_[0] } =~ /b/g; { pos => 1 } },
+    vstring   => sub { ${ $_[0] } = v1.22.333; {} },
+    weak      => sub { my $weak = $_[0]; Scalar::Util::weaken($weak); { weak => \$weak } },
+    reference => sub { ${ $_[0] } = pick([1], {}, \1); { not_plain => 1 } },
+    glob      => sub { ${ $_[0] } = *STDOUT; { not_plain => 1 } },
+);
+my @target_kind_names = sort keys %target_kinds;
+# the kinds the shortcut's fast paths read as they are (no magic, writable)
+my @plain_target_kinds = qw(undef empty string number chars chopped cow hash_key);
+
+# Receive into a target of $kind with $form.  The handler, if any, runs
+# while the call waits; returns what happened, for the caller to judge.
+sub receive_into_target {
+    my ($form, $s, $n, $kind, $arm) = @_;
+    my $t;
+    my $check = $target_kinds{$kind}->(\$t);
+    my $want_len = $form eq 'recv_into_len' ? do { no warnings; length($t) // 0 } : undef;
+    my $disarm = $arm ? $arm->(\$t) : undef;
+    my ($r, $from);
+    my $taken = BSDSocket::_fastcall_count();
+    my $ok = eval {
+        if    ($form eq 'assign_recv')       { $t = $s->recv($n) }
+        elsif ($form eq 'assign_recv_flags') { $t = $s->recv($n, 0) }
+        elsif ($form eq 'assign_recvfrom')   { $t = $s->recvfrom($n) }
+        elsif ($form eq 'list_recvfrom')     { ($t, $from) = $s->recvfrom($n) }
+        elsif ($form eq 'recv_into')         { $r = $s->recv_into($t, $n) }
+        elsif ($form eq 'recv_into_len')     { $r = $s->recv_into($t) }
+        elsif ($form eq 'recvfrom_into')     { ($r, $from) = $s->recvfrom_into($t, $n) }
+        elsif ($form eq 'into_temporary')    { $r = $s->recv_into($t . '', $n) }
+        elsif ($form eq 'into_constant')     { $r = $s->recv_into('k' x 10, $n) }
+        else  { die "no form $form" }
+        1;
+    };
+    my $e = $ok ? undef : $@;
+    $taken = BSDSocket::_fastcall_count() - $taken;
+    $disarm->() if $disarm;
+    my %got = (error => $e, r => $r, from => $from, taken => $taken,
+               want_len => $want_len, check => $check);
+    # what the target holds, then let it go
+    if (my $tied = tied $t) {
+        @got{qw(value stores tied)} = ($tied->{value}, $tied->{stores}, 1);
+    }
+    else {
+        $got{value} = $t;
+    }
+    $got{pos} = pos($t) if $check->{pos} && !ref $t;
+    { no warnings 'untie'; untie $t }
+    Internals::SvREADONLY($t, 0);
+    return \%got;
+}
+
+my @assign_forms = qw(assign_recv assign_recv_flags assign_recvfrom list_recvfrom);
+my @into_forms = qw(recv_into recvfrom_into);
+
+# Judge it: $data is what the call should have received, given that it
+# went into the target (into forms: unless it died first)
+sub judge_target {
+    my ($what, $form, $kind, $got, $data, %o) = @_;
+    my $e = $got->{error};
+    my $check = $got->{check};
+    my $assigns = grep { $_ eq $form } @assign_forms;
+    my $temp = $form eq 'into_temporary' || $form eq 'into_constant';
+    my $read_only = $o{read_only} // $check->{read_only};
+    my $not_plain = $o{not_plain} // $check->{not_plain};
+    if (!$temp && $read_only) {
+        mismatch("$what: $form into a read-only $kind did not die") unless defined $e;
+        if ($assigns) {
+            mismatch("$what: $form into a read-only $kind died with '$e'")
+                unless !ref $e && $e =~ /^Modification of a read-only value attempted/;
+        }
+        elsif (!(ref $e && $e->isa('BSDSocket::Error') && $e->errno == Errno::EINVAL()
+                 && $e->message =~ /read-only|cannot be written/)) {
+            mismatch("$what: $form into a read-only $kind died with '$e'");
+        }
+        return 'died';
+    }
+    # (a tied target a handler gave a glob may still take the data: its
+    # own value is no glob, and the data goes to STORE as usual)
+    if (!$assigns && !$temp && $not_plain && !(!defined $e && $got->{tied} && $o{rewritten})) {
+        mismatch("$what: $form into a $kind did not die") unless defined $e;
+        mismatch("$what: $form into a $kind died with '$e'")
+            unless ref $e && $e->isa('BSDSocket::Error') && $e->errno == Errno::EINVAL()
+                   && $e->message =~ /plain scalar|cannot be written/;
+        return 'died';
+    }
+    mismatch("$what: $form into a $kind died: $e") if defined $e;
+    my $value = $got->{value};
+    if ($temp) {
+        mismatch("$what: $form returned " . ($got->{r} // 'undef') . ', not ' . length $data)
+            unless defined $got->{r} && $got->{r} == length $data;
+        return 'worked';
+    }
+    mismatch("$what: $form into a $kind holds " . (defined $value ? ref $value || "'" . substr($value, 0, 40) . "'" : 'undef')
+             . " instead of the " . length($data) . ' bytes received')
+        unless defined $value && !ref $value && $value eq $data && !utf8::is_utf8($value);
+    if (!$assigns) {
+        mismatch("$what: $form returned " . ($got->{r} // 'undef') . ' for ' . length($data) . ' bytes')
+            unless defined $got->{r} && $got->{r} == length $data;
+    }
+    if ($form eq 'list_recvfrom' || $form eq 'recvfrom_into') {
+        mismatch("$what: $form gave the address " . ($got->{from} // 'undef'))
+            unless defined $got->{from} && $got->{from} eq '';
+    }
+    if ($got->{tied}) {
+        # (a handler that rewrote a tied target stored into it too)
+        mismatch("$what: $form stored $got->{stores} times into a tied $kind")
+            unless $o{rewritten} ? $got->{stores} >= 1 : $got->{stores} == 1;
+    }
+    if ($check->{other}) {
+        mismatch("$what: $form into a copy-on-write string changed the string it shared")
+            unless ${ $check->{other} } eq $check->{other_was};
+    }
+    if ($check->{hash}) {
+        mismatch("$what: $form into a hash key's copy changed the hash")
+            unless join(',', keys %{ $check->{hash} }) eq 'the_key_of_a_hash';
+    }
+    if ($check->{pos} && $assigns && !$o{rewritten}) {
+        mismatch("$what: $form left pos() at $got->{pos}") if defined $got->{pos};
+    }
+    return 'worked';
+}
+
+# a socketpair for one call: stream or datagram; blocking, with a
+# timeout, or non-blocking (only where the data is there already)
+sub target_pair {
+    my ($may_wait) = @_;
+    my $type = pick(SOCK_STREAM, SOCK_DGRAM);
+    my ($p, $q) = BSDSocket::socketpair(AF_UNIX, $type);
+    $q->settimeout($may_wait ? pick(undef, 5) : pick(undef, 0, 5));
+    return ($p, $q, $type);
+}
+sub some_data {
+    my ($type) = @_;
+    my $data = pick('a', 'hello', "\xff\0bytes\x80", 'z' x 3000, 'q' x 70_000,
+                    ($type == SOCK_DGRAM ? '' : ()));
+    return $data;
+}
+
+# the calls: targets with the data queued before
+push @ops, [fast_target => sub {
+    my ($p, $q, $type) = target_pair();
+    my $data = some_data($type);
+    my $form = pick(@assign_forms, @into_forms, qw(recv_into_len into_temporary into_constant));
+    my $kind = pick(@target_kind_names);
+    my $n = pick(1, 7, length($data) || 1, length($data) + 7, 4096, 65536, 100_000);
+    $p->send($data);
+    my $got = receive_into_target($form, $q, $n, $kind);
+    my $want = $form eq 'recv_into_len' ? $got->{want_len} : $n;
+    my $verdict = judge_target('fast_target', $form, $kind, $got, substr($data, 0, $want));
+    if ($verdict eq 'died' && !grep { $_ eq $form } @assign_forms) {
+        # a call that refused its buffer left the data where it was
+        my $left = eval { $q->recv(100_000, MSG_DONTWAIT) };
+        mismatch("fast_target: $form refused a $kind buffer but took the data")
+            unless defined $left && $left eq $data;
+    }
+    mismatch("fast_target: $form took the shortcut $got->{taken} times") unless $got->{taken} == 1;
+}];
+
+# and with a signal handler that rewrites the target while the call waits:
+# a timer whose handler rewrites it and then sends the data (so the data
+# can only come after it), or now and then a child that signals until the
+# handler says it ran, and then sends.  Either way the handler runs
+# before the data exists: if it is late for the wait, the call waits on.
+my %target_rewrites = (
+    undefine     => sub { undef ${ $_[0] }; {} },
+    long_string  => sub { ${ $_[0] } = 'n' x pick(100, 100_000, 1_000_000); {} },
+    short_string => sub { ${ $_[0] } = 'short'; {} },
+    number       => sub { ${ $_[0] } = 7.5; {} },
+    characters   => sub { ${ $_[0] } = "\x{263a}" x 50; {} },
+    chop         => sub { ${ $_[0] } = 'c' x 5000 if !defined ${ $_[0] } || ref ${ $_[0] } || length ${ $_[0] } < 20;
+                          substr(${ $_[0] }, 0, 10, ''); {} },
+    reference    => sub { ${ $_[0] } = [1, 2]; { not_plain => 1 } },
+    glob         => sub { ${ $_[0] } = *STDERR; { not_plain => 1 } },
+    tie          => sub { tie ${ $_[0] }, 'Fuzz::Store'; { tied => 1 } },
+    read_only    => sub { Internals::SvREADONLY(${ $_[0] }, 1); { read_only => 1 } },
+);
+my @target_rewrite_names = sort keys %target_rewrites;
+my $usr1_handler;
+$SIG{USR1} = sub { $usr1_handler->() if $usr1_handler };
+push @ops, [signal_target => sub {
+    my ($p, $q, $type) = target_pair(1);
+    my $data = some_data($type);
+    $data = 'after the signal' if $data eq '';    # an empty datagram would look like nothing
+    my $form = pick(@assign_forms, @into_forms);
+    my $kind = pick(@plain_target_kinds, qw(tied pos));
+    my $n = pick(length $data, length($data) + 7, 65536, 100_000);
+    my $how = pick(@target_rewrite_names);
+    my $by_child = rand() < 0.05;
+    my $effect = {};
+    my $runs = 0;
+    my $arm = sub {
+        my ($target) = @_;
+        if ($by_child) {
+            pipe(my $ack_r, my $ack_w) or die "pipe: $!";
+            my $parent = $$;
+            my $pid = fork // die "fork: $!";
+            unless ($pid) {
+                close $ack_w;
+                my $rin = '';
+                vec($rin, fileno $ack_r, 1) = 1;
+                for (1 .. 250) {
+                    kill 'USR1', $parent;
+                    last if select(my $rout = $rin, undef, undef, 0.02);
+                }
+                $p->send($data);
+                POSIX::_exit(0);
+            }
+            close $ack_r;
+            $usr1_handler = sub {
+                return if ++$runs > 1;      # (a signal sent again, still pending)
+                $effect = $target_rewrites{$how}->($target);
+                local $SIG{PIPE} = 'IGNORE';
+                syswrite $ack_w, 'x';
+            };
+            return sub { waitpid $pid, 0; undef $usr1_handler };
+        }
+        my $guard_left = alarm 0;
+        my $guard_handler = $SIG{ALRM};
+        $SIG{ALRM} = sub {
+            $runs++;
+            die $OWN_DEATH if $runs > 250;          # 5 s: something is stuck
+            return unless $runs == 1;
+            $effect = $target_rewrites{$how}->($target);
+            $p->send($data);
+        };
+        Time::HiRes::ualarm(1000, 20_000);
+        return sub {
+            Time::HiRes::ualarm(0);
+            $SIG{ALRM} = $guard_handler;
+            alarm($guard_left > 1 ? $guard_left : 1);
+        };
+    };
+    my $got = receive_into_target($form, $q, $n, $kind, $arm);
+    die $got->{error} if defined $got->{error} && !ref $got->{error} && $got->{error} eq $OWN_DEATH;
+    mismatch("signal_target: the handler never ran") unless $runs;
+    # a reference or a read-only flag the handler set is the target's now
+    judge_target("signal_target ($how" . ($by_child ? ', from a child' : '') . ')', $form, $kind, $got,
+                 substr($data, 0, $n), %$effect, rewritten => 1);
+}];
+
+# ------------------------------------ the shortcut against the function
+#
+# Every method, called as a method on our object (the shortcut's path,
+# when the method is one of its names) and as BSDSocket::Socket::method($s,
+# ...), with the same arguments on two sockets made alike (socketpairs
+# with the same data queued, fresh IP sockets, listeners with the same
+# clients waiting): what each did must be the same.  That is its return
+# (a socket or handle compared by its kind, an address by its parts, the
+# socket's own ephemeral port by name), or its error (class, errno, op,
+# message, sent, address), its warnings, what was left to read and what
+# the peer got, the socket's state afterwards, and for recv_into and
+# recvfrom_into the buffer.  The arguments are made twice from one seed,
+# and each call starts from one seed too (a tied argument draws its values
+# when fetched), so both see the same values; the first pair is torn down
+# (its files unlinked) before the second is made.
+
+my @socket_methods = qw(accept bind close connect connect_ex detach dup family fileno
+                        get_inheritable getblocking getpeername getsockname getsockopt gettimeout
+                        listen makefile new proto recv recv_fds recv_into recv_many recvfrom
+                        recvfrom_into recvmsg send send_fds send_many sendall sendfile sendmsg
+                        sendto set_inheritable setblocking setsockopt settimeout shutdown type);
+# the methods the shortcut takes (bsd_fast.c)
+my %fast_method = map { $_ => 1 } qw(send recv sendto recvfrom fileno accept connect close sendall
+                                     recv_into recvfrom_into send_many recv_many);
+# the two forms of each call, in list and scalar context (`my $r =
+# $s->recv(...)` is the shortcut's receive-into-the-lexical path), and for
+# the *_into methods with the buffer a variable, a temporary or a constant
+my %twin_call;
+for my $m (@socket_methods) {
+    for my $buffer ($m =~ /_into\z/ ? qw(variable temporary constant) : 'variable') {
+        my $take = $buffer eq 'variable' ? '' : 'my $b = shift; ';
+        my $pass = $buffer eq 'temporary' ? '"$b", ' : $buffer eq 'constant' ? q{'k' x 10, } : '';
+        for my $context (qw(list scalar)) {
+            my ($lhs, $ret) = $context eq 'list' ? ('my @r', '@r') : ('my $r', '$r');
+            $twin_call{method}{$context}{$buffer}{$m} =
+                eval "sub { my \$s = shift; $take$lhs = \$s->$m($pass\@_); $ret }" || die $@;
+            $twin_call{function}{$context}{$buffer}{$m} =
+                eval "sub { my \$s = shift; $take$lhs = BSDSocket::Socket::$m(\$s, $pass\@_); $ret }" || die $@;
+        }
+    }
+}
+
+# what each method is given (as the other ops give it; the same for both forms)
+sub an_address_for { my ($s) = @_; rand() < 0.5 ? arg(sub { rand() < 0.4 ? good_address($s) : address_of($s) })
+                                                : (arg(sub { host_for($s) }), arg(\&a_port)) }
+my %twin_args = (
+    accept          => sub { rand() < 0.1 ? args(1) : () },
+    bind            => \&an_address_for,
+    close           => sub { rand() < 0.2 ? args(1) : () },
+    connect         => \&an_address_for,
+    connect_ex      => \&an_address_for,
+    detach          => sub { rand() < 0.1 ? args(1) : () },
+    dup             => sub { rand() < 0.1 ? args(1) : () },
+    getsockopt      => sub { my ($level, $option) = rand() < 0.5 ? @{ pick(@good_options) }[0, 1] : (a_level(), an_option());
+                             # SO_PEERPIDFD (77) opens a pidfd for the caller to close
+                             $option = SO_TYPE if !ref $option && defined $option && $option eq '77';
+                             (\$level, \$option, (rand() < 0.3 ? arg(sub { pick(4, 8, 64, 1024, scalar_value()) }) : ())) },
+    listen          => sub { args(int rand 2) },
+    makefile        => sub { args(int rand 3) },
+    new             => sub { socket_args() },
+    recv            => sub { (arg(\&a_size), maybe()) },
+    recv_fds        => sub { (arg(\&a_size), arg(\&a_count), maybe()) },
+    recv_into       => sub { ((rand() < 0.8 ? arg(\&a_size) : ()), maybe()) },
+    recv_many       => sub { (arg(\&a_count), arg(\&a_small_size), maybe()) },
+    recvfrom        => sub { (arg(\&a_size), maybe()) },
+    recvfrom_into   => sub { ((rand() < 0.8 ? arg(\&a_size) : ()), maybe()) },
+    recvmsg         => sub { (arg(\&a_size), (rand() < 0.5 ? (arg(\&an_ancbufsize), maybe()) : ())) },
+    send            => sub { (arg(\&a_datum), (rand() < 0.5 ? arg(\&some_flags) : ())) },
+    send_fds        => sub { my ($s) = @_; (arg(\&some_buffers), arg(\&some_fds), flags_and_address($s)) },
+    send_many       => sub { my ($s) = @_; my $m = some_messages($s);
+                             (\$m, (rand() < 0.5 ? do { my $to = address_of($s); \$to } : ())) },
+    sendall         => sub { (arg(\&a_datum), (rand() < 0.5 ? arg(\&some_flags) : ())) },
+    sendfile        => sub { my $fh = a_file(); (\$fh, maybe(), maybe()) },
+    sendmsg         => sub { my ($s) = @_; (arg(\&some_buffers), arg(\&some_ancillary), flags_and_address($s)) },
+    sendto          => sub { my ($s) = @_; (arg(\&a_datum), (rand() < 0.5 ? arg(\&some_flags) : ()),
+                                            arg(sub { rand() < 0.4 ? good_address($s) : address_of($s) })) },
+    set_inheritable => sub { args(1) },
+    setblocking     => sub { args(1) },
+    setsockopt      => sub { if (rand() < 0.5) {
+                                 my ($level, $option, $value) = @{ pick(@good_options) };
+                                 return (arg(sub { $level }), arg(sub { $option }), arg(sub { rand() < 0.8 ? $value : scalar_value() }));
+                             }
+                             my ($level, $option) = (a_level(), an_option());
+                             # a fuzzed SO_LINGER could make a later close wait
+                             $option = SO_KEEPALIVE if !ref $option && defined $option && $option eq SO_LINGER;
+                             (\$level, \$option, arg()) },
+    settimeout      => sub { arg(\&a_timeout) },
+    shutdown        => sub { args(1) },
+);
+$twin_args{$_} = sub { rand() < 0.1 ? args(1) : () }
+    for qw(family fileno proto type get_inheritable getblocking gettimeout getpeername getsockname);
+
+# Two sockets made alike: the one called, and what is around it
+my @twin_kinds = qw(stream dgram udp tcp listener closed);
+sub twin_env {
+    my ($kind) = @_;
+    my %env = (kind => $kind);
+    if ($kind eq 'stream' || $kind eq 'closed') {
+        @env{qw(self peer)} = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        $env{peer}->send(pick('queued for the twin', 'x' x 3000, "\xff\0")) if rand() < 0.7;
+        $env{self}->close if $kind eq 'closed';
+    }
+    elsif ($kind eq 'dgram') {
+        @env{qw(self peer)} = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+        $env{peer}->send(pick('one', '', 'y' x 2000)) for 1 .. int rand 3;
+    }
+    elsif ($kind eq 'udp') {
+        $env{self} = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        $env{self}->bind(['127.0.0.1', 0]);
+        $env{peer} = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        $env{peer}->bind(['127.0.0.1', 0]);
+        $env{peer}->sendto(pick('to udp', 'z' x 1500), $env{self}->getsockname) for 1 .. int rand 3;
+    }
+    elsif ($kind eq 'tcp') {
+        $env{self} = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    }
+    else {
+        $env{self} = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        $env{self}->bind("$dir/twin-listener");
+        $env{self}->listen(8);
+        $env{clients} = [map { my $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+                               $c->connect("$dir/twin-listener"); $c } 1 .. int rand 3];
+    }
+    $env{self}->settimeout(0) if $env{self}->fileno >= 0;
+    $env{fd} = $env{self}->fileno;
+    return \%env;
+}
+
+# the pool's datagram queues (10 deep on Linux) and accept queues, empty:
+# a send or connect of the first call must not fill what the second needs
+sub quiet_pool {
+    for my $s (grep { defined } @pool{qw(udp udp6 ubound udgram d1 d2)}) {
+        for (1 .. 100) { eval { $s->recv(65536, MSG_DONTWAIT); 1 } or last }
+    }
+    for my $l (grep { defined } @pool{qw(listen listen6 ulisten)}) {
+        for (1 .. 100) { my $c = eval { $l->accept } or last; $c->close }
+    }
+}
+sub dir_entries { opendir my $dh, '.' or die "opendir: $!"; my @e = grep { !/^\.\.?\z/ } readdir $dh; @e }
+
+# a value as words: sockets and handles by kind, addresses by their parts
+# with the pair's own ephemeral ports named (the two pairs get different ones)
+sub twin_summary {
+    my ($v, $names, $depth) = @_;
+    $depth //= 0;
+    return 'undef' unless defined $v;
+    return '...' if $depth > 4;
+    if (my $ref = ref $v) {
+        if (Scalar::Util::blessed($v)) {
+            return 'socket(' . join(',', map { my $x = eval { $v->$_ }; $x // '?' } qw(family type proto)) . ')'
+                if $v->isa('BSDSocket::Socket');
+            return "a $ref object";
+        }
+        return 'a handle' if $ref eq 'GLOB';
+        if ($ref eq 'ARRAY') {
+            my @parts = map { twin_summary($_, $names, $depth + 1) } @$v;
+            $parts[1] = $names->{ $v->[1] }
+                if @$v >= 2 && @$v <= 4 && defined $v->[0] && !ref $v->[0] && $v->[0] =~ /[.:]/
+                   && defined $v->[1] && !ref $v->[1] && exists $names->{ $v->[1] };
+            return '[' . join(',', @parts) . ']';
+        }
+        return $ref;
+    }
+    # Linux's autobind: a unique abstract name of five hex digits
+    return 'an autobound name' if $v =~ /\A\0[0-9a-f]{5}\z/;
+    return (utf8::is_utf8($v) ? 'characters ' : '') . "'$v'";
+}
+sub without_place { my ($s) = @_; $s =~ s/ at .*? line \d+\.?\n?\z//s; $s }
+sub twin_error {
+    my ($e, $names) = @_;
+    return 'none' unless defined $e && (ref $e || $e ne '');
+    return join '|', ref $e, $e->errno // 'undef', $e->op // '', $e->message // '', $e->sent // '-',
+                     twin_summary($e->address, $names)
+        if ref $e && eval { $e->isa('BSDSocket::Error') };
+    return 'died: ' . without_place("$e");
+}
+# what can be read from a socket now, without waiting
+sub twin_drain {
+    my ($s, $names) = @_;
+    my @got;
+    for (1 .. 20) {
+        my ($d, $from) = eval { $s->recvfrom(65536, MSG_DONTWAIT) };
+        unless (defined $d) {
+            my $e = $@;
+            push @got, ref $e && eval { $e->isa('BSDSocket::Error') } ? $e->errname // $e->errno : 'died';
+            last;
+        }
+        push @got, length($d) . " bytes '" . substr($d, 0, 20) . "' from " . twin_summary($from, $names);
+        last if $d eq '' && eval { $s->type } == SOCK_STREAM;
+    }
+    return join ', ', @got;
+}
+sub twin_state {
+    my ($env, $names, $method) = @_;
+    my $self = $env->{self};
+    my @state;
+    # a non-blocking connect over loopback may still be on its way
+    eval { BSDSocket::select([], [$self], [], 1) } if $env->{kind} eq 'tcp' && $method =~ /^connect/;
+    if (eval { $self->fileno >= 0 }) {
+        for my $m (qw(gettimeout getblocking get_inheritable getsockname getpeername)) {
+            my $v = eval { $self->$m };
+            push @state, "$m " . ($@ ? twin_error($@, $names) : twin_summary($v, $names));
+        }
+        eval { $self->settimeout(0) };
+        push @state, 'left: ' . twin_drain($self, $names);
+        if ($env->{kind} eq 'listener') {
+            my $waiting = 0;
+            for (1 .. 5) { eval { $self->accept; 1 } or last; $waiting++ }
+            push @state, "$waiting clients waiting";
+        }
+    }
+    else {
+        push @state, 'closed';
+    }
+    push @state, 'the peer got: ' . twin_drain($env->{peer}, $names) if $env->{peer};
+    return join '; ', @state;
+}
+sub twin_teardown {
+    my ($env, $before) = @_;
+    for my $s (grep { defined } $env->{self}, $env->{peer}, @{ $env->{clients} || [] }) {
+        eval { $s->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 0, 0)) };
+        eval { $s->close };
+    }
+    -d $_ or unlink $_ for grep { !$before->{$_} } dir_entries();
+}
+
+my ($two_form_calls, %two_form_compared) = (0);
+push @ops, [two_forms => sub {
+    # each method in turn, so that a short run still compares them all
+    my $method = $socket_methods[$two_form_calls++ % @socket_methods];
+    my $kind = pick(@twin_kinds);
+    my $context = pick('list', 'scalar');
+    my $buffer = $method =~ /_into\z/ ? pick(qw(variable variable temporary constant)) : 'variable';
+    my ($seed_env, $seed_args, $seed_call, $seed_after) = map { int rand 2**31 } 1 .. 4;
+    my %did;
+    for my $form (qw(method function)) {
+        quiet_pool();
+        my %before = map { $_ => 1 } dir_entries();
+        srand $seed_env;
+        my $env = twin_env($kind);
+        my $self = $env->{self};
+        srand $seed_args;
+        my $buf = rand() < 0.5 ? a_buffer() : pick('', 'x' x 10, undef);
+        my @refs = $twin_args{$method}->($self);
+        unshift @refs, \$buf if $method =~ /_into\z/;
+        my @warnings;
+        my $outer_warn = $SIG{__WARN__};
+        local $SIG{__WARN__} = sub { push @warnings, without_place($_[0]); $outer_warn->(@_) };
+        my $code = $twin_call{$form}{$context}{$buffer}{$method};
+        srand $seed_call;
+        my $taken = BSDSocket::_fastcall_count();
+        my @r = eval { apply(sub { $code->($self, @_) }, @refs) };
+        my $e = $@;
+        $taken = BSDSocket::_fastcall_count() - $taken;
+        # the pair's own ports, by name
+        my %names;
+        for my $role (qw(self peer)) {
+            my $name = $env->{$role} && eval { $env->{$role}->getsockname };
+            $names{ $name->[1] } = uc($role) . '_PORT' if ref $name eq 'ARRAY' && ($name->[1] // 0) > 0;
+        }
+        my $result = join ', ', map {
+            ($method eq 'fileno' || $method eq 'detach') && defined $_ && !ref $_ && $_ eq $env->{fd} ? 'its fd'
+            : $method eq 'getsockopt' && defined $_ && !ref $_ ? 'a value of ' . length($_) . ' characters'
+            : twin_summary($_, \%names)
+        } @r;
+        %{ $did{$form} } = (
+            result   => $e ? '(died)' : $result,
+            error    => twin_error($e, \%names),
+            warnings => join('', @warnings),
+            state    => twin_state($env, \%names, $method),
+            ($method =~ /_into\z/ ? (buffer => twin_summary($buf, \%names)) : ()),
+            shortcut => $taken,
+        );
+        POSIX::close($env->{fd}) if $method eq 'detach' && !$e && @r && defined $r[0] && $r[0] eq $env->{fd};
+        close_rights($r[1]) if $method eq 'recvmsg' && !$e;
+        @r = ();
+        twin_teardown($env, \%before);
+    }
+    srand $seed_after;
+    $two_form_compared{$method}++;
+    # The shortcut is taken once more by the method form, when the method
+    # is one of its names.  (The arguments' own code may take it too, as
+    # often in each form: a tied argument's FETCH can call ->fileno.  And
+    # an argument that dies as it is evaluated, a temporary made from an
+    # object whose overloading dies, ends both before the call.)
+    my $extra = $did{method}{shortcut} - $did{function}{shortcut};
+    my $want_extra = $fast_method{$method} ? 1 : 0;
+    mismatch("two_forms: \$s->$method took the shortcut $extra more times than BSDSocket::Socket::$method, not $want_extra")
+        unless $extra == $want_extra
+               || ($extra == 0 && $did{function}{error} eq 'died: ' . without_place($OWN_DEATH));
+    for my $what (qw(result error warnings state buffer)) {
+        next unless exists $did{method}{$what};
+        my ($m, $f) = map { $did{$_}{$what} } qw(method function);
+        next if $m eq $f;
+        $_ = length > 300 ? substr($_, 0, 300) . '...' : $_ for $m, $f;
+        mismatch("two_forms: $method on a $kind socket ($context context, buffer a $buffer): "
+                 . "the $what differs:\n  \$s->$method: $m\n  BSDSocket::Socket::$method: $f");
+    }
+}];
+
 # BSD_FUZZ_ONLY=send,recv narrows the run to those calls
 if (my $only = $ENV{BSD_FUZZ_ONLY}) {
     my %want = map { $_ => 1 } split /,/, $only;
@@ -727,6 +1304,11 @@ $SIG{__WARN__} = sub {
     push @perl_warnings, "call $now_call ($now_op): $_[0]";
 };
 
+# SPEC: a peer that went away is EPIPE, never SIGPIPE (which would end
+# the run with no word of which call raised it)
+my @sigpipes;
+$SIG{PIPE} = sub { push @sigpipes, "call $now_call ($now_op)" };
+
 my (%worked, %died, %bad);
 fresh_sockets();
 for my $i (1 .. $calls) {
@@ -762,6 +1344,15 @@ for my $op (map { $_->[0] } @ops) {
     ok(($worked{$op} // 0) + ($died{$op} // 0) > 0,
        sprintf '%-13s %5d worked, %5d died cleanly', $op, $worked{$op} // 0, $died{$op} // 0);
 }
+if (grep { $_->[0] eq 'two_forms' } @ops) {
+    no strict 'refs';
+    is("@socket_methods", join(' ', sort grep { defined &{"BSDSocket::Socket::$_"} } keys %BSDSocket::Socket::),
+       'two_forms knows every method BSDSocket::Socket has');
+    is(join(' ', grep { !$two_form_compared{$_} } @socket_methods), '',
+       sprintf 'each was called in both forms and compared (%d comparisons)', $two_form_calls)
+        if $two_form_calls >= @socket_methods;
+}
+is(join(', ', @sigpipes), '', 'no call raised SIGPIPE');
 is(open_fds(), $fds_before, 'no file descriptor left open');
 is(scalar @perl_warnings, 0, 'perl warned about nothing (no refcount trouble)')
     or diag(join '', @perl_warnings[0 .. ($#perl_warnings < 9 ? $#perl_warnings : 9)]);

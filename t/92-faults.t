@@ -72,6 +72,42 @@ PERL
     is($r->{exit}, 0, 'the child exited cleanly');
 }
 
+# the services and protocols databases cannot be opened without a free
+# descriptor: that is the error (EMFILE, with errno), not "not found"
+SKIP: {
+    skip 'no sh for ulimit', 7 unless $sh;
+    skip 'no /etc/services or /etc/protocols', 7 unless -r '/etc/services' && -r '/etc/protocols';
+    my $r = child($common . <<'PERL', nofile => 32);
+sub db_report {
+    my ($k, $code) = @_;
+    my $found = eval { $code->() };
+    my $e = $@;
+    return print "$k=found $found\n" if defined $found;
+    print "$k=", (ref $e ? join(',', ref $e, $e->op, $e->errname // 'undef', $e->errno // 'undef') : "plain:$e"), "\n";
+    print "${k}_message=", (ref $e ? $e->message : ''), "\n";
+}
+my @hog;
+while (open my $fh, '<', '/dev/null') { push @hog, $fh }
+print "exhausted=", ($!{EMFILE} ? 'EMFILE' : $! + 0), "\n";
+db_report(getservbyname => sub { BSDSocket::getservbyname('http', 'tcp') });
+db_report(getservbyport => sub { BSDSocket::getservbyport(80, 'tcp') });
+db_report(getprotobyname => sub { BSDSocket::getprotobyname('tcp') });
+splice @hog, 0, 4;
+print "after=", join(',', BSDSocket::getservbyname('http', 'tcp'), BSDSocket::getservbyport(80, 'tcp'),
+                     BSDSocket::getprotobyname('tcp')), "\n";
+PERL
+    my $emfile = 'BSDSocket::Error,%s,EMFILE,' . EMFILE;
+    is($r->{exhausted}, 'EMFILE', 'the child used up its descriptors');
+    is($r->{getservbyname}, sprintf($emfile, 'getservbyname'), 'getservbyname then dies EMFILE, errno set');
+    is($r->{getservbyport}, sprintf($emfile, 'getservbyport'), 'getservbyport dies EMFILE, errno set');
+    is($r->{getprotobyname}, sprintf($emfile, 'getprotobyname'), 'getprotobyname dies EMFILE, errno set');
+    is($r->{after}, '80,http,6', 'all three work again once descriptors are free');
+    is($r->{exit}, 0, 'the child exited cleanly');
+    my @messages = map { $r->{"${_}_message"} // '' } qw(getservbyname getservbyport getprotobyname);
+    ok(!grep({ /not found|no service/ } @messages), 'none of them says "not found"')
+        or diag join "\n", @messages;
+}
+
 # --------------------------------------------------- injected errors
 
 SKIP: {
