@@ -4,23 +4,18 @@
  *
  * One thin XSUB per function or method: unpack the arguments (the typemap
  * does the socket object, integers and addresses), call the helper that
- * does the work, return.  The helpers live in bsd_*.c; see bsdsocket.h.
+ * does the work, return.  The helpers live in src/ (src/README says which
+ * file owns what; src/bsdsocket.h declares them).
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
 #include "perl.h"
 #include "XSUB.h"
-#include "ppport.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <netinet/udp.h>
-#include <unistd.h>
 
 #include "bsdsocket.h"
+#include "constant-headers.h"
 
 /* A wrong number of arguments is an argument error like any other: a
  * BSDSocket::Error, not the plain string xsubpp's usage message dies with. */
@@ -54,9 +49,9 @@ static const struct bsd_const bsd_constants[] = {
 XS_INTERNAL(S_missing_constant)
 {
     const char *const name = (const char *)CvXSUBANY(cv).any_ptr;
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, name, 1, ENOSYS,
-              newSVpvf("BSDSocket::%s is not defined on this platform", name),
-              NULL, NULL, NULL);
+    bsd_error e = BSD_ERROR(name, ENOSYS);
+    e.message = newSVpvf("BSDSocket::%s is not defined on this platform", name);
+    bsd_throw(aTHX_ &e);
 }
 
 static void
@@ -385,17 +380,14 @@ accept(self)
     EXTEND(SP, 2);
     PUSHs(conn);
     if (GIMME_V == G_LIST)
-        PUSHs(sv_2mortal(sockaddr_to_sv(&peer)));
+        PUSHs(sv_2mortal(sockaddr_to_sv(&peer, self->family)));
 
 void
 bind(self, address, ...)
     bsd_sock *self
     bsd_addr address
   CODE:
-    if (bind(self->fd, &address.u.sa, address.len) < 0) {
-        const int err = errno;
-        bsd_die_errno(aTHX_ "bind", err, sv_2mortal(sockaddr_to_sv(&address)));
-    }
+    bsd_sock_bind(aTHX_ self, &address);
 
 void
 close(self)
@@ -407,12 +399,8 @@ void
 connect(self, address, ...)
     bsd_sock *self
     bsd_addr address
-  PREINIT:
-    int err;
   CODE:
-    err = bsd_sock_connect(aTHX_ self, ST(0), &address, FALSE);
-    if (err)
-        bsd_die_errno(aTHX_ "connect", err, sv_2mortal(sockaddr_to_sv(&address)));
+    (void)bsd_sock_connect(aTHX_ self, ST(0), &address, FALSE);
 
 int
 connect_ex(self, address, ...)
@@ -480,32 +468,37 @@ makefile(self, mode = NULL, bufsize = NULL)
     PUSHs(bsd_sock_makefile(aTHX_ self, mode, bufsize));
 
 void
-recv(self, bufsize, flags = 0)
-    bsd_sock *self
-    bsd_size bufsize
-    bsd_int flags
+recv(...)
   PREINIT:
     dXSTARG;
+    bsd_recv_args a;
   PPCODE:
-    PUSHs(bsd_sock_recv(aTHX_ self, ST(0), BSD_RECV_TARG(TARG, bufsize), bufsize,
-                        flags, NULL));
+    /* (self, bufsize, flags = 0), read as the method-call shortcut reads
+     * them (see src/fast.c) */
+    if (items < 2 || items > 3)
+        croak_xs_usage(cv, "self, bufsize, flags = 0");
+    bsd_recv_args_from(&ST(0), items, "recv", &a);
+    PUSHs(bsd_sock_recv(aTHX_ a.sock, ST(0), BSD_RECV_TARG(TARG, a.bufsize), a.bufsize,
+                        a.flags, NULL));
 
 void
-recvfrom(self, bufsize, flags = 0)
-    bsd_sock *self
-    bsd_size bufsize
-    bsd_int flags
+recvfrom(...)
   PREINIT:
     dXSTARG;
+    bsd_recv_args a;
     bsd_addr from;
     SV *data;
   PPCODE:
-    data = bsd_sock_recv(aTHX_ self, ST(0), BSD_RECV_TARG(TARG, bufsize), bufsize,
-                         flags, &from);
+    if (items < 2 || items > 3)
+        croak_xs_usage(cv, "self, bufsize, flags = 0");
+    bsd_recv_args_from(&ST(0), items, "recvfrom", &a);
+    data = bsd_sock_recv(aTHX_ a.sock, ST(0), BSD_RECV_TARG(TARG, a.bufsize), a.bufsize,
+                         a.flags, &from);
     EXTEND(SP, 2);
     PUSHs(data);
     if (GIMME_V == G_LIST)
-        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, &self->last_peer)));
+        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, a.sock->family,
+                                                   &a.sock->last_peer)));
 
 IV
 recv_into(self, buffer, nbytes = NULL, flags = 0)
@@ -532,7 +525,8 @@ recvfrom_into(self, buffer, nbytes = NULL, flags = 0)
     EXTEND(SP, 2);
     mPUSHu(n);
     if (GIMME_V == G_LIST)
-        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, &self->last_peer)));
+        PUSHs(sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ &from, self->family,
+                                                   &self->last_peer)));
 
 void
 dup(self)

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Echo client program: the seed's, in Perl.
+# Echo client program: the one in Python's socket documentation, in Perl.
 #   perl -Mblib eg/echo-client.pl [host] [port]     (defaults: localhost and 50007)
 use strict;
 use warnings;

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Echo server program: the seed's, in Perl.
+# Echo server program: the one in Python's socket documentation, in Perl.
 #   perl -Mblib eg/echo-server.pl [host] [port]     (defaults: '' and 50007)
 use strict;
 use warnings;

@@ -37,7 +37,7 @@ our %EXPORT_TAGS = (
 );
 
 # The class every error is (or inherits from), so that
-# $@->isa(BSDSocket::error) reads like the seed's "except socket.error".
+# $@->isa(BSDSocket::error) reads like Python's "except socket.error".
 sub error () { 'BSDSocket::Error' }
 
 # Can this host serve IPv4 and IPv6 from one AF_INET6 socket?
@@ -468,7 +468,7 @@ process, as in CPython.
 
   $class = BSDSocket::error      # 'BSDSocket::Error'
 
-So that C<< $@->isa(BSDSocket::error) >> reads like the seed's C<except
+So that C<< $@->isa(BSDSocket::error) >> reads like Python's C<except
 socket.error>.
 
 =head1 SOCKET METHODS
@@ -502,7 +502,7 @@ of descriptors, ...
 =head2 bind
 
   $sock->bind($address)
-  $sock->bind($host, $port)             # AF_INET, the seed's form
+  $sock->bind($host, $port)             # AF_INET and AF_INET6, the older form
 
 Dies with C<EADDRINUSE>, C<EACCES>, C<EINVAL>, ...; the error's C<address>
 is the address, in its Perl form.
@@ -524,7 +524,7 @@ keep the connection.
 =head2 connect
 
   $sock->connect($address)
-  $sock->connect($host, $port)          # AF_INET, the seed's form
+  $sock->connect($host, $port)          # AF_INET and AF_INET6, the older form
 
 Dies with C<ECONNREFUSED>, C<ETIMEDOUT>, C<ENETUNREACH>, ...; the error's
 C<address> is the address, in its Perl form.  A host name in the address
@@ -922,8 +922,9 @@ C<EINVAL> for any other C<$how>, C<EBADF> on a closed socket.
   $family = $sock->family
 
 The address family the socket was made with (read from the fd for
-C<fromfd>), an integer.  Dies with C<EBADF> after C<close> (SPEC 2.2:
-every later call does; CPython's C<family> keeps answering).
+C<fromfd>), an integer.  Dies with C<EBADF> after C<close>, as every
+method but C<close> and C<fileno> does (CPython's C<family> keeps
+answering).
 
 =head2 type
 
@@ -954,7 +955,7 @@ C<[$host, $port]>, exactly two elements.  C<$host> is a dotted quad
 (taken as is), a host name (resolved with C<getaddrinfo>), C<''> for
 C<INADDR_ANY> or C<'E<lt>broadcastE<gt>'> for C<INADDR_BROADCAST>.
 Returned as C<[$dotted_quad, $port]>.  C<bind>, C<connect> (and
-C<connect_ex>) also take the seed's two arguments C<($host, $port)>.
+C<connect_ex>) also take the older form, two arguments C<($host, $port)>.
 
 =item C<AF_UNIX>
 
@@ -970,7 +971,7 @@ or number, which sets the scope id unless C<$scope_id> is given), a host
 name (resolved for IPv6), or C<''> for the wildcard C<::>.  An IPv4
 literal is refused (C<::ffff:a.b.c.d> maps one).  C<$flowinfo> is
 0..1048575, C<$scope_id> 0..4294967295.  Returned as all four, the host
-without C<%scope> (the scope is in C<$scope_id>).  The seed's
+without C<%scope> (the scope is in C<$scope_id>).  The older
 C<($host, $port)> form works here too.
 
 =item any other family
@@ -1086,10 +1087,9 @@ works.  See L<BSDSocket::Error>.
 Every call that can wait (C<accept>, C<connect>, C<recv>, C<recvfrom>,
 C<recv_into>, C<recvfrom_into>, C<recvmsg>, C<recv_fds>, C<recv_many>,
 C<send>, C<sendto>, C<sendall>, C<sendmsg>, C<send_fds>, C<send_many>,
-C<sendfile>) goes through one driver in the C code
-(C<bsd_call_failed> and C<S_wait> in F<bsd_sock.c>; the first attempt is
-made directly, and anything but success goes to the driver).  What it
-does depends on the socket's timeout (L</settimeout>):
+C<sendfile>) goes through one driver in the C code (F<src/call.c>; the
+first attempt is made directly, and anything but success goes to the
+driver).  What it does depends on the socket's timeout (L</settimeout>):
 
 =over 4
 
@@ -1302,7 +1302,7 @@ L<Socket>, the core module with the same constants and functional
 pack/unpack helpers; L<IO::Socket::IP>, the handle-based interface that
 does IPv4 and IPv6; Python's C<socket> module, whose design this follows.
 The examples in F<eg/>: F<echo-server.pl> and F<echo-client.pl> (the
-seed's pair), F<poller-echo-server.pl> (many clients on one poller),
+echo pair of Python's socket documentation, in Perl), F<poller-echo-server.pl> (many clients on one poller),
 F<udp-echo.pl> (datagrams in batches) and F<fd-passing.pl> (a file
 descriptor handed to another process).
 

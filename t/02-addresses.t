@@ -94,8 +94,8 @@ is_deeply($e->address, ['127.0.0.1', 70000], 'the error carries the bad address'
 
 bad_address($inet, ["127.0.0.1\0evil", 80], qr/NUL character inside host name/,
             'NUL inside a host name dies');
-bad_address($inet, [undef, 80], qr/host must be a string, got undef/, 'undef host dies');
-bad_address($inet, [['127.0.0.1'], 80], qr/host must be a string/, 'array ref host dies');
+bad_address($inet, [undef, 80], qr/host name must be a string, got undef/, 'undef host dies');
+bad_address($inet, [['127.0.0.1'], 80], qr/host name must be a string/, 'array ref host dies');
 bad_address($inet, ["\x{263a}", 80], qr/Wide character in host name/, 'wide host dies');
 bad_address($inet, ['::1', 80], qr/IPv6 address, this is an AF_INET socket/,
             'an IPv6 literal on an AF_INET socket says so');

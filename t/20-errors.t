@@ -99,7 +99,7 @@ for my $case (
               message => qr/data must be a string, got a OnlyEquals object/,
               name => 'a data argument with only == overloaded');
     dies_with(sub { $s->connect([$obj, 80]) }, errno => EINVAL, op => 'address',
-              message => qr/host must be a string/, name => 'a host with only == overloaded');
+              message => qr/host name must be a string/, name => 'a host with only == overloaded');
 }
 
 # a forged object with a plausible struct inside is still refused, and the

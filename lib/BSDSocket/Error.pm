@@ -5,7 +5,7 @@ use warnings;
 
 our $VERSION = '0.01';
 
-# The objects are built in C (bsd_error.c, bsd_throw) as blessed hashes;
+# The objects are built in C (src/error.c) as blessed hashes;
 # this file only reads them.
 
 use overload

@@ -1,11 +1,11 @@
 /*
- * bsd_error.c - the one error thrower.
+ * error.c - the one error thrower.
  *
  * Every failure in BSDSocket ends in bsd_throw(): it builds a
  * BSDSocket::Error object (a blessed hash, the accessors live in
- * lib/BSDSocket/Error.pm), sets $! for system errors, and croak_sv()s it.
- * Nothing here calls back into Perl code, so a failing system call never
- * runs a Perl constructor on its way out.
+ * lib/BSDSocket/Error.pm) from a bsd_error, sets $! for system errors,
+ * and croak_sv()s it.  Nothing here calls back into Perl code, so a
+ * failing system call never runs a Perl constructor on its way out.
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -63,9 +63,9 @@ S_code_name(const struct bsd_code_name *table, int code)
 static const struct bsd_code_name *
 S_names_for_class(const char *klass)
 {
-    if (strEQ(klass, "BSDSocket::Error::GAI"))
+    if (strEQ(klass, BSD_GAI_CLASS))
         return gai_names;
-    if (strEQ(klass, "BSDSocket::Error::Host"))
+    if (strEQ(klass, BSD_HOST_CLASS))
         return h_errno_names;
     return errno_names;
 }
@@ -96,37 +96,37 @@ S_user_cop(pTHX)
 }
 
 void
-bsd_throw(pTHX_ const char *klass, const char *op, int has_errno, int errnum,
-          SV *message, SV *address, SV *sent, SV *attempts)
+bsd_throw(pTHX_ const bsd_error *e)
 {
     HV *const hv = newHV();
     SV *const rv = sv_2mortal(newRV_noinc(MUTABLE_SV(hv)));
     const COP *const cop = S_user_cop(aTHX);
+    const struct bsd_code_name *const names = S_names_for_class(e->klass);
     const char *errname = NULL;
 
-    if (has_errno) {
-        hv_stores(hv, "errno", newSViv(errnum));
-        errname = S_code_name(S_names_for_class(klass), errnum);
+    if (e->has_errno) {
+        hv_stores(hv, "errno", newSViv(e->errnum));
+        errname = S_code_name(names, e->errnum);
     }
     hv_stores(hv, "errname", errname ? newSVpv(errname, 0) : newSV(0));
-    hv_stores(hv, "message", message);
-    hv_stores(hv, "op", newSVpv(op, 0));
+    hv_stores(hv, "message", e->message ? e->message : bsd_errno_message(aTHX_ e->errnum));
+    hv_stores(hv, "op", newSVpv(e->op, 0));
     /* the address was fetched already: copy the value, run no magic */
-    hv_stores(hv, "address", address ? newSVsv_nomg(address) : newSV(0));
-    if (sent)
-        hv_stores(hv, "sent", sent);
-    if (attempts)
-        hv_stores(hv, "attempts", attempts);
+    hv_stores(hv, "address", e->address ? newSVsv_nomg(e->address) : newSV(0));
+    if (e->sent >= 0)
+        hv_stores(hv, "sent", newSViv(e->sent));
+    if (e->attempts)
+        hv_stores(hv, "attempts", e->attempts);
     if (cop) {
         hv_stores(hv, "file", newSVpv(CopFILE(cop), 0));
         hv_stores(hv, "line", newSVuv(CopLINE(cop)));
     }
-    sv_bless(rv, gv_stashpv(klass, GV_ADD));
+    sv_bless(rv, gv_stashpv(e->klass, GV_ADD));
 
     /* $! is the errno of a failed system call; the resolver's codes are
      * not errnos, so leave $! alone for those. */
-    if (has_errno && S_names_for_class(klass) == errno_names)
-        SETERRNO(errnum, 0);
+    if (e->has_errno && names == errno_names)
+        SETERRNO(e->errnum, 0);
     croak_sv(rv);
 }
 
@@ -143,31 +143,32 @@ bsd_errno_message(pTHX_ int errnum)
 void
 bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
 {
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, errnum,
-              bsd_errno_message(aTHX_ errnum), address, NULL, NULL);
+    bsd_error e = BSD_ERROR(op, errnum);
+    e.address = address;
+    bsd_throw(aTHX_ &e);
 }
 
 void
 bsd_die_arg(pTHX_ const char *op, const char *fmt, ...)
 {
     va_list ap;
-    SV *message;
+    bsd_error e = BSD_ERROR(op, EINVAL);
     va_start(ap, fmt);
-    message = vnewSVpvf(fmt, &ap);
+    e.message = vnewSVpvf(fmt, &ap);
     va_end(ap);
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, EINVAL, message, NULL, NULL, NULL);
+    bsd_throw(aTHX_ &e);
 }
 
 void
 bsd_die_address(pTHX_ SV *address, const char *fmt, ...)
 {
     va_list ap;
-    SV *message;
+    bsd_error e = BSD_ERROR("address", EINVAL);
     va_start(ap, fmt);
-    message = vnewSVpvf(fmt, &ap);
+    e.message = vnewSVpvf(fmt, &ap);
     va_end(ap);
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, "address", 1, EINVAL, message, address,
-              NULL, NULL);
+    e.address = address;
+    bsd_throw(aTHX_ &e);
 }
 
 void
@@ -217,13 +218,15 @@ void
 bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
             SV *context)
 {
-    SV *message;
+    bsd_error e = BSD_ERROR(op, code);
     if (code == EAI_SYSTEM)
         bsd_die_errno(aTHX_ op, sys_errno, address);
-    message = context
+    e.klass = BSD_GAI_CLASS;
+    e.message = context
         ? newSVpvf("%" SVf ": %s", SVfARG(context), gai_strerror(code))
         : newSVpv(gai_strerror(code), 0);
-    bsd_throw(aTHX_ "BSDSocket::Error::GAI", op, 1, code, message, address, NULL, NULL);
+    e.address = address;
+    bsd_throw(aTHX_ &e);
 }
 
 /* A gethostbyname-family failure: h_errno's code and hstrerror's words,
@@ -231,6 +234,8 @@ bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
 void
 bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
 {
-    bsd_throw(aTHX_ "BSDSocket::Error::Host", op, 1, h_err,
-              newSVpvf("%s: '%s'", hstrerror(h_err), name), NULL, NULL, NULL);
+    bsd_error e = BSD_ERROR(op, h_err);
+    e.klass = BSD_HOST_CLASS;
+    e.message = newSVpvf("%s: '%s'", hstrerror(h_err), name);
+    bsd_throw(aTHX_ &e);
 }

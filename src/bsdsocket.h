@@ -1,22 +1,16 @@
 /*
- * bsdsocket.h - what the XSUBs in BSDSocket.xs share with the C helpers.
+ * bsdsocket.h - what BSDSocket.xs and the C files in src/ share.
  *
- * The shape (see STYLE.md):
- *   bsd_sock.c   the socket object, the call driver, one helper per method
- *   bsd_addr.c   the address converter pair: Perl value <-> sockaddr
- *   bsd_args.c   argument conversion: integers, sizes, byte strings
- *   bsd_error.c  the one error thrower
- *   bsd_msg.c    sendmsg/recvmsg, fd passing, sendfile, batches
- *   bsd_ready.c  select and the poller
- *   bsd_resolve.c, bsd_connect.c, bsd_fast.c: the resolver,
- *                create_connection, the method-call shortcut
- *
- * Every helper takes pTHX_ and has a short macro without it, as perl's own
- * sources do.  Names are prefixed bsd_ because the .o files are linked
- * into one shared object together with whatever else perl loads.
+ * src/README says which file owns what, and the naming rules.  Every
+ * function here takes pTHX_ when it touches Perl; the few called on
+ * every argument also have a short macro without it (int_arg, ...).
+ * Names are prefixed bsd_ because the objects are linked into one shared
+ * object together with whatever else perl loads.
  */
 #ifndef BSDSOCKET_H
 #define BSDSOCKET_H
+
+#include "ppport.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -24,7 +18,13 @@
 #include <sys/un.h>
 #include <poll.h>
 
-/* ---------------------------------------------------------------- object */
+#define BSD_SOCKET_CLASS  "BSDSocket::Socket"
+#define BSD_ERROR_CLASS   "BSDSocket::Error"
+#define BSD_TIMEOUT_CLASS "BSDSocket::Error::Timeout"
+#define BSD_GAI_CLASS     "BSDSocket::Error::GAI"
+#define BSD_HOST_CLASS    "BSDSocket::Error::Host"
+
+/* ---------------------------------------------------- object (object.c) */
 
 /* The C side of a BSDSocket::Socket.  It lives in the mg_ptr of an ext
  * magic on the blessed scalar (the magic's mg_len is sizeof(bsd_sock), so
@@ -40,7 +40,7 @@ typedef struct bsd_sock {
     SV    *last_peer; /* the address array recvfrom returned last (see
                          bsd_sockaddr_to_sv_cached), or NULL */
     signed char gso;  /* send_many may use UDP GSO: 1 yes, -1 no, 0 not
-                         yet asked (bsd_msg.c) */
+                         yet asked (msg.c) */
 } bsd_sock;
 
 /* The flag every send and receive adds on a socket with a timeout (0 or
@@ -55,12 +55,9 @@ typedef struct bsd_sock {
  * family, ...). */
 typedef bsd_sock bsd_sock_any;
 
-/* Typemap names for strict integer arguments (see bsd_args.c). */
+/* Typemap names for strict integer arguments (see args.c). */
 typedef int    bsd_int;
 typedef STRLEN bsd_size;
-
-#define BSD_SOCKET_CLASS "BSDSocket::Socket"
-#define BSD_ERROR_CLASS  "BSDSocket::Error"
 
 extern MGVTBL bsd_sock_vtbl;
 int bsd_magic_not_local(pTHX_ SV *nsv, MAGIC *mg);
@@ -70,11 +67,6 @@ bsd_sock *bsd_sock_of_slow(pTHX_ SV *sv, const char *op);
 /* The struct of a socket object, or NULL for anything else (no magic
  * runs, nothing dies). */
 bsd_sock *bsd_sock_or_null(pTHX_ SV *sv);
-/* How many times a socket of this interpreter gave up its fd (close,
- * detach): the poller checks its registrations when this changes. */
-U32 bsd_sock_closes(pTHX);
-void bsd_sock_boot(pTHX);
-void bsd_sock_clone(pTHX);
 void bsd_die_closed(pTHX_ const char *op) __attribute__noreturn__;
 
 /* The type check on every method call: an object is ours exactly when its
@@ -97,17 +89,6 @@ S_bsd_sock_of(pTHX_ SV *sv, const char *op)
     }
     return bsd_sock_of_slow(aTHX_ sv, op);
 }
-#define bsd_sock_of(sv, op) S_bsd_sock_of(aTHX_ sv, op)
-
-PERL_STATIC_INLINE bsd_sock *
-S_bsd_sock_live(pTHX_ SV *sv, const char *op)
-{
-    bsd_sock *const s = S_bsd_sock_of(aTHX_ sv, op);
-    if (UNLIKELY(s->fd < 0))
-        bsd_die_closed(aTHX_ op);
-    return s;
-}
-#define bsd_sock_live(sv, op) S_bsd_sock_live(aTHX_ sv, op)
 
 /* The typemap's entry: the socket in args[0], with items - 1 more
  * arguments after it.  Those are converted after this, and if one of them
@@ -117,9 +98,10 @@ S_bsd_sock_live(pTHX_ SV *sv, const char *op)
 PERL_STATIC_INLINE bsd_sock *
 S_bsd_sock_arg(pTHX_ SV **args, I32 items, const char *op, bool live)
 {
-    bsd_sock *const s = live ? S_bsd_sock_live(aTHX_ args[0], op)
-                             : S_bsd_sock_of(aTHX_ args[0], op);
+    bsd_sock *const s = S_bsd_sock_of(aTHX_ args[0], op);
     I32 i;
+    if (live && UNLIKELY(s->fd < 0))
+        bsd_die_closed(aTHX_ op);
     for (i = 1; i < items; i++)
         if (UNLIKELY(SvFLAGS(args[i]) & (SVs_GMG | SVs_RMG | SVf_ROK))) {
             if (SvROK(args[0]))
@@ -135,35 +117,83 @@ S_bsd_sock_arg(pTHX_ SV **args, I32 items, const char *op, bool live)
  * between leaks nothing. */
 SV *bsd_sock_new(pTHX_ HV *stash, bsd_sock **out);
 HV *bsd_sock_stash(pTHX_ SV *klass);
+SV     *bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto);
+void    bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto,
+                      SV **a, SV **b);
+SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
+                        SV *proto);
+SV     *bsd_sock_dup(pTHX_ bsd_sock *s, SV *self);
+/* A new socket's fields (an accepted connection's, a fresh one's):
+ * timeout 0 if SOCK_NONBLOCK asked for a non-blocking one, else the
+ * default (whose blocking mode the fd was made with). */
+void    bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto);
+/* The type flag that gives a new socket the default timeout's blocking
+ * mode in the same system call that makes it. */
+int     bsd_default_nonblock_flag(void);
+void    bsd_sock_close(pTHX_ bsd_sock *s);
+int     bsd_sock_detach(pTHX_ bsd_sock *s);
+/* How many times a socket of this interpreter gave up its fd (close,
+ * detach): the poller checks its registrations when this changes. */
+U32     bsd_sock_closes(pTHX);
+void    bsd_sock_boot(pTHX);
+void    bsd_sock_clone(pTHX);
 
-/* ---------------------------------------------------------------- errors */
+void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
+/* For the calls that have no MSG_DONTWAIT (accept, connect, sendfile): a
+ * socket with a timeout makes its fd non-blocking again, in case another
+ * handle on the same open file description made it blocking. */
+void    bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op);
+int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
+bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
+void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
+double  bsd_get_default_timeout(void);
+void    bsd_set_default_timeout(double timeout);
+int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
 
-/* The one thrower: builds a BSDSocket::Error (or subclass) object, sets $!
- * for system errors, and dies with it.  has_errno false means errno undef. */
-void bsd_throw(pTHX_ const char *klass, const char *op, int has_errno,
-               int errnum, SV *message, SV *address, SV *sent, SV *attempts)
-    __attribute__noreturn__;
+/* ---------------------------------------------------- errors (error.c) */
+
+/* An error, built by name and thrown by bsd_throw:
+ *
+ *     bsd_error e = BSD_ERROR("connect", ECONNREFUSED);
+ *     e.address = address_sv;
+ *     bsd_throw(aTHX_ &e);
+ *
+ * Fields left alone keep the defaults BSD_ERROR gives them, so a new
+ * field touches no caller.  message and attempts are new SVs that the
+ * error takes over; address is copied (its magic has run already). */
+typedef struct bsd_error {
+    const char *klass;      /* the class: BSD_ERROR_CLASS or a subclass */
+    const char *op;         /* what failed: 'connect', 'address', ... */
+    int         errnum;     /* errno, or the EAI/h_errno code of GAI/Host */
+    bool        has_errno;  /* FALSE: errno is undef */
+    SV         *message;    /* NULL: the errno's own words, as $! says them */
+    SV         *address;    /* the address involved (Perl form), or NULL */
+    IV          sent;       /* bytes sent before the failure, < 0: none */
+    SV         *attempts;   /* create_connection: every address and why */
+} bsd_error;
+
+#define BSD_ERROR(op_, errnum_) \
+    ((bsd_error){ .klass = BSD_ERROR_CLASS, .op = (op_), .errnum = (errnum_), \
+                  .has_errno = TRUE, .sent = -1 })
+
+void bsd_throw(pTHX_ const bsd_error *e) __attribute__noreturn__;
 
 /* strerror's words for an errno, as $! would say them (a new SV). */
 SV *bsd_errno_message(pTHX_ int errnum);
 
+/* Shorthands for the common kinds. */
 /* A failed system call: message from strerror(errnum). */
 void bsd_die_errno(pTHX_ const char *op, int errnum, SV *address)
     __attribute__noreturn__;
-#define die_errno(op, e, addr) bsd_die_errno(aTHX_ op, e, addr)
-
 /* A bad argument: EINVAL with the module's own words. */
 void bsd_die_arg(pTHX_ const char *op, const char *fmt, ...)
     __attribute__noreturn__ __attribute__format__(__printf__, pTHX_2, pTHX_3);
-
 /* A bad address value: op 'address', the value kept in the error. */
 void bsd_die_address(pTHX_ SV *address, const char *fmt, ...)
     __attribute__noreturn__ __attribute__format__(__printf__, pTHX_2, pTHX_3);
-
 /* A resolver failure (EAI_SYSTEM becomes the system error it stands for). */
 void bsd_die_gai(pTHX_ const char *op, int code, int sys_errno, SV *address,
                  SV *context) __attribute__noreturn__;
-
 /* A gethostbyname-family failure: BSDSocket::Error::Host with h_errno. */
 void bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
     __attribute__noreturn__;
@@ -172,16 +202,16 @@ void bsd_die_host(pTHX_ const char *op, int h_err, const char *name)
  * an ARRAY reference, ... */
 SV *bsd_describe(pTHX_ SV *sv);
 
-/* ------------------------------------------------------------- arguments */
+/* --------------------------------------------------- arguments (args.c) */
 
 /* Strict integers: an IV, an integral NV, a decimal string ('-'? digits,
  * nothing else), or an object with numeric overloading.  bsd_parse_iv()
- * reads a value whose get-magic has run and says what is wrong with it. */
+ * reads a value whose get-magic has run and says what is wrong with it;
+ * bsd_parse_uv() the same for an unsigned range. */
 enum { BSD_INT_OK, BSD_INT_NOT_INTEGER, BSD_INT_RANGE };
 int bsd_parse_iv(pTHX_ SV *sv, IV min, IV max, IV *out);
 int bsd_parse_uv(pTHX_ SV *sv, UV max, UV *out);
 U32 bsd_sv_to_u32(pTHX_ SV *sv, const char *what, const char *op);
-SV *bsd_int_range_text(pTHX_ IV min, IV max);
 
 /* An integer argument: get-magic once, then dies naming `what` unless the
  * value is an integer in min..max. */
@@ -207,18 +237,33 @@ S_bsd_iv_arg(pTHX_ SV *sv, IV min, IV max, const char *what, const char *op)
  * ("Wide character in <op>", as syswrite says). */
 const char *bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what,
                             const char *op);
-
 /* bsd_sv_to_bytes for a value whose get-magic has run already. */
 const char *bsd_sv_to_bytes_nomg(pTHX_ SV *sv, STRLEN *len, const char *what,
                                  const char *op);
-
-/* The same without the get-magic and the checks: NULL for wide characters.
+/* The same without the checks: NULL for wide characters.
  * bsd_is_stringish() says whether a value may be read as a string at all. */
 const char *bsd_bytes_nomg(pTHX_ SV *sv, STRLEN *len);
+bool bsd_is_stringish(pTHX_ SV *sv);
+/* A name for C (a host, a service, a path): bytes with no NUL inside, as
+ * a C string that lives until the statement ends.  A bad one dies with
+ * op `op` naming `what`, keeping `address` in the error when there is
+ * one (then op is 'address'). */
+const char *bsd_cstring_nomg(pTHX_ SV *sv, const char *what, const char *op,
+                             SV *address);
 SV *bsd_plain_copy(pTHX_ SV *sv);
 bool bsd_sv_to_bool(pTHX_ SV *sv);
 bool bsd_overload_converts(pTHX_ SV *sv);
-bool bsd_is_stringish(pTHX_ SV *sv);
+
+/* What comes from outside the program is tainted under -T (received
+ * data, addresses, names from the resolver), as perl's own are. */
+PERL_STATIC_INLINE SV *
+S_bsd_tainted(pTHX_ SV *sv)
+{
+    if (UNLIKELY(TAINTING_get))
+        SvTAINTED_on(sv);
+    return sv;
+}
+#define bsd_tainted(sv) S_bsd_tainted(aTHX_ sv)
 
 /* Make sv a string with room for `want` bytes (plus the NUL), or die with
  * ENOMEM when that much memory cannot be had, instead of perl's fatal
@@ -228,12 +273,32 @@ char *bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op);
  * statement, or ENOMEM. */
 void *bsd_scratch(pTHX_ size_t count, size_t size, const char *op);
 
-/* The *_into calls' one validator, and what they do when done (see
- * bsd_args.c). */
+/* The *_into calls' one validator, and what they do when done. */
 char *bsd_into_prepare(pTHX_ SV *buf, SV *nbytes_sv, STRLEN *nbytes, const char *op);
 void  bsd_into_finish(pTHX_ SV *buf, STRLEN n);
 
-/* ------------------------------------------------------------- addresses */
+/* A timeout argument: undef (-1, blocking) or seconds >= 0; the _wait
+ * one, where 0 cannot be (a call that must wait for something), > 0. */
+double  bsd_sv_to_timeout(pTHX_ SV *sv, const char *op);
+double  bsd_sv_to_wait_timeout(pTHX_ SV *sv, const char *op);
+
+
+/* recv's and recvfrom's arguments, for the XSUBs and the method-call
+ * shortcut alike: args[0] the socket, then $bufsize and $flags = 0
+ * (items counts them all, and is 2 or 3).  Inline: it is on every
+ * receive's path. */
+typedef struct { bsd_sock *sock; STRLEN bufsize; int flags; } bsd_recv_args;
+
+PERL_STATIC_INLINE void
+S_bsd_recv_args(pTHX_ SV **args, I32 items, const char *op, bsd_recv_args *out)
+{
+    out->sock = S_bsd_sock_arg(aTHX_ args, items, op, TRUE);
+    out->bufsize = size_arg(args[1], "bufsize", op);
+    out->flags = items > 2 ? int_arg(args[2], "flags", op) : 0;
+}
+#define bsd_recv_args_from(args, items, op, out) S_bsd_recv_args(aTHX_ args, items, op, out)
+
+/* -------------------------------------------------- addresses (addr.c) */
 
 typedef struct bsd_addr {
     socklen_t len;
@@ -248,7 +313,7 @@ typedef struct bsd_addr {
 
 /* Perl value -> sockaddr for a socket of `family`.  `args` points at the
  * address argument and nargs counts it and what follows it on the stack:
- * one value is an address (SPEC 3); two are the seed's (host, port). */
+ * one value is an address; two are (host, port), the older form. */
 void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
                             bsd_addr *out);
 #define sockaddr_from_sv(family, sv, out) \
@@ -262,36 +327,80 @@ void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int
 struct addrinfo;
 void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
 
-/* sockaddr -> a new Perl value (SPEC 3); a zero length gives undef.
- * Arrays come out read-only and remember their sockaddr. */
-SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr);
-#define sockaddr_to_sv(addr) bsd_sockaddr_to_sv(aTHX_ addr)
-SV *bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache);
+/* sockaddr -> a new Perl value, for a socket of `family`: a zero length
+ * is undef (no address), or '' for AF_UNIX (an unbound sender; Linux
+ * gives no name at all for one).  Arrays come out read-only and remember
+ * their sockaddr. */
+SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family);
+#define sockaddr_to_sv(addr, family) bsd_sockaddr_to_sv(aTHX_ addr, family)
+SV *bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, int family, SV **cache);
 
-/* ------------------------------------------------------------ the calls */
+/* Dotted quads, strictly as inet_pton reads them, and back. */
+bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);
+STRLEN  bsd_format_in4(const struct in_addr *in, char *text);
 
-/* One call through the driver (bsd_call_run in bsd_sock.c): the system
- * call to make and what to do around it.  attempt() makes the call once
- * and returns >= 0, or -1 with errno set. */
+/* ------------------------------------------------- the driver (call.c) */
+
+/* One socket call through the driver: the system call to make and what to
+ * do around it.  bsd_call_init() fills in the defaults; a method sets what
+ * its call needs, and bsd_call_run() does the rest:
+ *
+ *   - attempt() makes the system call once, returning >= 0 or -1 with
+ *     errno set.  EINTR runs Perl's signal handlers and tries again;
+ *     EAGAIN waits (per the timeout, within one deadline) and tries again;
+ *     anything else is the call's error.
+ *   - progress(), for calls that move data in pieces (sendall, sendfile,
+ *     send_many): counts what an attempt did, TRUE when the call is done.
+ *     Signal handlers run between the pieces.
+ *   - guard() runs once before the first Perl code in the middle of the
+ *     call, recheck() after every run of it (see the fields).
+ *
+ * An attempt that says EINPROGRESS (outside connect) waits for what it
+ * named in wait/nwait (several fds), until `wake` at the latest, and is
+ * then tried again: create_connection's race. */
 typedef struct bsd_call bsd_call;
+
+enum {
+    BSD_CALL_CONNECT  = 1,  /* connect(2): EINPROGRESS, and an EINTR that leaves
+                               the kernel connecting, wait for the outcome */
+    BSD_CALL_ERRNO    = 2,  /* a failure returns -1 with the errno in err
+                               (ETIMEDOUT for a timeout) instead of dying */
+    BSD_CALL_SHORT_OK = 4   /* once a piece went, a failure ends the call with
+                               what went (send_many's short count) */
+};
+
 struct bsd_call {
-    bsd_sock   *sock;
-    SV         *self;       /* the object: kept alive while signal handlers run */
+    bsd_sock   *sock;       /* the socket, or NULL (create_connection) */
+    SV         *self;       /* its object: held while Perl code runs */
     const char *op;         /* names the call in errors */
     const bsd_addr *peer;   /* the address the call is aimed at, named in
                                errors (connect, sendto), or NULL */
-    short       events;     /* POLLIN or POLLOUT: what a wait waits for */
-    bool        guarded;    /* guard() has run */
-    ssize_t   (*attempt)(bsd_call *c);
+    double      timeout;    /* the socket's: < 0 blocking, 0 non-blocking */
+    double      deadline;   /* when the timeout runs out (bsd_now() seconds);
+                               0: not set yet, or none */
+    unsigned    mode;       /* BSD_CALL_* */
+    ssize_t   (*attempt)(pTHX_ bsd_call *c);
+    bool      (*progress)(pTHX_ bsd_call *c, ssize_t done);
     /* Called once, before the first Perl code (a signal handler) runs in
      * the middle of the call: copy whatever that code could free. */
     void      (*guard)(pTHX_ bsd_call *c);
     /* Called after Perl code ran in the middle of the call: look again at
      * what that code could have changed (the fds a call passes on). */
     void      (*recheck)(pTHX_ bsd_call *c);
-    void       *ctx;        /* the call's own data, for guard and recheck */
-    double      deadline;   /* when a timeout runs out (monotonic s), 0 = not yet set */
-    IV          sent;       /* sendall: bytes sent so far, for the error; -1 otherwise */
+    /* The call's own error when it fails (timed_out: the deadline passed),
+     * instead of the usual one. */
+    void      (*fail)(pTHX_ bsd_call *c, int err, bool timed_out);
+    void       *ctx;        /* the call's own data, for the functions above */
+    /* What a wait waits for: one pollfd, the socket's by default (an
+     * attempt may point it at another fd it waits on), or several. */
+    struct pollfd one;
+    struct pollfd *wait;
+    nfds_t      nwait;
+    double      wake;       /* with EINPROGRESS: try again by then (0: no) */
+    IV          sent;       /* sendall, sendfile: bytes sent, for the error; -1 */
+    int         err;        /* BSD_CALL_ERRNO: why it failed */
+    bool        guarded;    /* guard() has run */
+    bool        progressed; /* a piece went */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
     SV         *target;     /* recv_into: the caller's buffer (held once Perl code runs) */
     /* the system call's arguments */
@@ -301,61 +410,59 @@ struct bsd_call {
     bsd_addr   *addr;
     union {                 /* and those of the calls with more */
         struct msghdr *msg;                                  /* sendmsg, recvmsg */
-        struct {                                             /* send_many, recv_many */
-            struct mmsghdr *vec; unsigned count;                 /* recv_many */
-            void *batch;                                         /* send_many (bsd_msg.c) */
-            struct iovec *iov; size_t iovcnt;    /* send_many: every buffer not yet sent */
-        } mmsg;
+        struct { struct mmsghdr *vec; unsigned count; } mmsg; /* recv_many */
         struct { int in_fd; off_t offset; } file;            /* sendfile */
     } x;
 };
 
-#define BSD_CALL_INIT(c, s_, self_, op_, peer_, events_, attempt_)    \
-    STMT_START {                                                      \
-        (c).sock = (s_); (c).self = (self_); (c).op = (op_);          \
-        (c).peer = (peer_); (c).events = (events_);                   \
-        (c).guarded = FALSE; (c).attempt = (attempt_);                \
-        (c).guard = NULL; (c).recheck = NULL; (c).ctx = NULL;         \
-        (c).deadline = 0; (c).sent = -1;                              \
-        (c).bounce = NULL; (c).target = NULL;                         \
-        (c).buf = NULL; (c).len = 0; (c).flags = 0; (c).addr = NULL;  \
-    } STMT_END
+/* A call on socket s (or NULL) waiting for `events` on it. */
+void    bsd_call_init(bsd_call *c, bsd_sock *s, SV *self, const char *op,
+                      short events, ssize_t (*attempt)(pTHX_ bsd_call *c));
+/* Make the call.  Returns what the last attempt returned (progress
+ * calls keep their own count), or -1 in BSD_CALL_ERRNO mode. */
+ssize_t bsd_call_run(pTHX_ bsd_call *c);
+/* The same after a first attempt the method made itself failed with err
+ * (send and recv make it inline: the common case costs no setup). */
+ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
+/* The call's usual errors, for its own functions (recheck): err (with
+ * `sent`, when the call counts it), or BSDSocket::Error::Timeout. */
+void    bsd_call_die(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
 
-/* The one place that waits (bsd_sock.c): wait_once(ctx, ms) until
- * something is ready or the deadline (bsd_now() seconds, 0 = none);
- * signals run Perl's handlers.  Returns what wait_once did, 0 if the time
- * ran out.  bsd_poll_wait is it with poll(2) on pfds. */
+/* The one waiting loop: wait_once(ctx, ms) until it reports something or
+ * the deadline (bsd_now() seconds, 0 = none) passes; signals run Perl's
+ * handlers (through the call c when there is one).  Returns what
+ * wait_once returned, 0 when the time ran out.  bsd_poll_wait is it with
+ * poll(2) on pfds. */
 typedef int (*bsd_wait_once)(void *ctx, int ms);
 int     bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline,
                  bsd_call *c, const char *op);
-double  bsd_now(void);
 int     bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline,
                       bsd_call *c, const char *op);
-int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
-
-/* The driver after a failed first attempt (err is its errno). */
-ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
-/* Its parts, for calls that also wait on something else (sendfile's
- * input): run Perl's pending signal handlers, guarding the call first;
- * die with err (and the bytes sent, if the call counts them); die with
- * BSDSocket::Error::Timeout. */
-void    bsd_call_signals(pTHX_ bsd_call *c);
-void    bsd_call_die(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
-void    bsd_call_timed_out(pTHX_ const bsd_call *c) __attribute__noreturn__;
-
-/* The driver: make the call, and let bsd_call_failed() deal with failure. */
-PERL_STATIC_INLINE ssize_t
-S_bsd_call_run(pTHX_ bsd_call *c)
-{
-    const ssize_t r = c->attempt(c);
-    return LIKELY(r >= 0) ? r : bsd_call_failed(aTHX_ c, errno);
-}
-#define bsd_call_run(c) S_bsd_call_run(aTHX_ c)
+double  bsd_now(void);
+/* The deadline of a timeout that starts now (0 for none: timeout < 0). */
+double  bsd_deadline(double timeout);
+/* Whether fd is ready for events right now (a look, no wait). */
+bool    bsd_fd_ready(int fd, short events);
+/* Where a connect that was waited for ended: 0 connected, ENOTCONN if it
+ * never started (an EINTR from before the kernel began, or one injected
+ * by strace), else why it failed. */
+int     bsd_connect_outcome(int fd);
 
 /* Linux moves at most this much in one call (MAX_RW_COUNT: INT_MAX
  * rounded down to a page) whatever length it is given; pass no more. */
 #define BSD_MAX_IO ((size_t)0x7ffff000)
 #define BSD_IO_LEN(n) ((size_t)(n) < BSD_MAX_IO ? (size_t)(n) : BSD_MAX_IO)
+
+/* A receive's length as the caller sees it: MSG_TRUNC makes the kernel
+ * report a datagram's real length, which may be more than there was
+ * room for. */
+PERL_STATIC_INLINE ssize_t
+bsd_received(ssize_t n, size_t room)
+{
+    return (size_t)n > room ? (ssize_t)room : n;
+}
+
+/* --------------------------------------------------- methods (methods.c) */
 
 /* Small results go into the call site's target scalar (no allocation per
  * call; the caller's assignment copies the few bytes); bigger ones into a
@@ -367,11 +474,6 @@ S_bsd_call_run(pTHX_ bsd_call *c)
 
 /* The helpers behind the methods; `self` is the object's reference (ST(0)),
  * results are mortal. */
-SV     *bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto);
-void    bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto,
-                      SV **a, SV **b);
-SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
-                        SV *proto);
 /* recv/recvfrom: into `into` (returned), or a new mortal if it is NULL. */
 SV     *bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
                       int flags, bsd_addr *from);
@@ -380,33 +482,22 @@ ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
 SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
 STRLEN  bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes,
                            int flags, bsd_addr *from);
-SV     *bsd_sock_dup(pTHX_ bsd_sock *s, SV *self);
+void    bsd_sock_bind(pTHX_ bsd_sock *s, const bsd_addr *addr);
+/* connect: dies, or (connect_ex) returns the errno, 0 when connected. */
 int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
-                         bool report_timeout);
+                         bool return_errno);
 STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
-void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
-void    bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op);
-bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
-void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
-double  bsd_get_default_timeout(void);
-void    bsd_set_default_timeout(double timeout);
-/* A timeout argument: undef (-1, blocking) or seconds >= 0; dies if not. */
-double  bsd_sv_to_timeout(pTHX_ SV *sv, const char *op);
-/* The same where 0 cannot be (a call that must wait for something). */
-double  bsd_sv_to_wait_timeout(pTHX_ SV *sv, const char *op);
-void    bsd_sock_close(pTHX_ bsd_sock *s);
-int     bsd_sock_detach(pTHX_ bsd_sock *s);
 SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
                             SV *buflen);
 void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
 SV     *bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode, SV *bufsize);
-int     bsd_dup_cloexec(pTHX_ int fd, const char *op);
 SV     *bsd_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write,
                            bool unbuffered, const char *op);
 SV     *bsd_try_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write,
                                bool unbuffered);
 
-/* The rest of the data-transfer calls (bsd_msg.c). */
+/* ------------------------------------------------- messages (msg.c) */
+
 ssize_t bsd_sock_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *ancillary,
                          int flags, SV *address);
 ssize_t bsd_sock_send_fds(pTHX_ bsd_sock *s, SV *self, SV *buffers, SV *fds,
@@ -421,11 +512,8 @@ IV      bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *addres
 AV     *bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize,
                            int flags);
 
-/* Dotted quads, strictly as inet_pton reads them, and back (bsd_addr.c). */
-bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);
-STRLEN  bsd_format_in4(const struct in_addr *in, char *text);
+/* ------------------------------------------------- resolver (resolve.c) */
 
-/* The resolver and the helpers (bsd_resolve.c). */
 const char *bsd_service_arg(pTHX_ SV *sv, const char *op);
 AV     *bsd_getaddrinfo(pTHX_ SV *host, SV *port, int family, int type,
                         int proto, int flags);
@@ -443,31 +531,40 @@ SV     *bsd_inet_pton(pTHX_ int family, SV *text);
 SV     *bsd_inet_ntop(pTHX_ int family, SV *packed);
 bool    bsd_has_ipv6(void);
 
-/* create_connection (bsd_connect.c); timeout < 0: blocking. */
+/* -------------------------------------------- create_connection (connect.c) */
+
+/* timeout < 0: blocking (no deadline). */
 SV     *bsd_create_connection(pTHX_ SV *address, double timeout, SV *source);
 
-/* The method-call shortcut (bsd_fast.c): set up at BOOT, again per thread. */
+/* --------------------------------------------- the shortcut (fast.c) */
+
+/* Set up at BOOT, again per thread. */
 void    bsd_fast_boot(pTHX);
 void    bsd_fast_clone(pTHX);
 UV      bsd_fast_taken(pTHX);
 
-/* The fd behind an item: a socket object, a Perl handle or a plain
- * integer (bsd_sock.c).  bsd_fd_of runs get-magic and dies for a closed
- * one; the _nomg ones say which kind it was, and the quiet one gives -1
- * for a closed socket or handle. */
+/* ------------------------------------------------------ items (items.c) */
+
+/* The fd behind an item (what select, the poller, sendfile, send_fds and
+ * fromfd take): a socket object, a Perl handle (a glob, a reference to
+ * one, an IO object) or a plain fd number.  bsd_fd_of runs get-magic and
+ * dies for a closed one; the _nomg ones say which kind it was, and the
+ * quiet one gives -1 for a closed socket or handle. */
 int     bsd_fd_of(pTHX_ SV *sv, const char *op);
 enum { BSD_ITEM_SOCK, BSD_ITEM_HANDLE, BSD_ITEM_FD };
 typedef struct { int kind; bsd_sock *sock; } bsd_item_info;
 int     bsd_item_fd_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
 int     bsd_item_fd_quiet_nomg(pTHX_ SV *sv, bsd_item_info *info, const char *op);
+/* The fd a handle item has now (-1 when closed), running no Perl code. */
 int     bsd_item_current_fd(pTHX_ SV *handle);
-/* An item a call keeps using while Perl code may run (bsd_sock.c). */
+/* An item a call keeps using while Perl code may run. */
 typedef struct { SV *item; int fd; dev_t dev; ino_t ino; } bsd_held_fd;
 void    bsd_held_fd_take(pTHX_ SV *sv, bsd_held_fd *h);
 int     bsd_held_fd_open(pTHX_ bsd_held_fd *h, const char *op);
 int     bsd_held_fd_again(pTHX_ bsd_held_fd *h, const char *op);
 
-/* Readiness (bsd_ready.c): BSDSocket::select and BSDSocket::Poller. */
+/* ------------------------------------------------- readiness (ready.c) */
+
 void    bsd_select(pTHX_ SV *lists[3], SV *timeout, SV **out);
 typedef struct bsd_poller bsd_poller;
 extern MGVTBL bsd_poller_vtbl;

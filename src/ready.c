@@ -1,11 +1,12 @@
 /*
- * bsd_ready.c - readiness (SPEC 7): BSDSocket::select on poll(2), and
+ * ready.c - readiness: BSDSocket::select on poll(2), and
  * BSDSocket::Poller on epoll (poll(2) where there is no epoll).
  *
  * An item is a socket object, a Perl handle or a plain fd number
- * (bsd_item_fd).  Both wait through the one waiting loop, bsd_wait()
- * in bsd_sock.c, so timeouts, EINTR and Perl's signal handlers behave as
- * in every other call.
+ * (items.c).  Both wait through the one waiting loop, bsd_wait() in
+ * call.c, so timeouts, EINTR and Perl's signal handlers behave as in
+ * every other call; the epoll backend hands it epoll_wait(2) to wait
+ * with.
  *
  * The poller keeps one registration per fd number.  A socket closed while
  * registered must never be reported, nor may whatever file later gets its
@@ -171,7 +172,7 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
 
     pfds = (struct pollfd *)bsd_scratch(aTHX_ (size_t)n, sizeof *pfds, "select");
     used = S_merge_fds(aTHX_ items, n, pfds);
-    deadline = timeout < 0 ? 0 : bsd_now() + timeout;
+    deadline = bsd_deadline(timeout);
     while (bsd_poll_wait(aTHX_ pfds, used, deadline, NULL, "select") > 0
            && !S_any_ready(aTHX_ items, n, pfds, used))
         ;
@@ -645,7 +646,7 @@ AV *
 bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
 {
     const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
-    const double deadline = timeout < 0 ? 0 : bsd_now() + timeout;
+    const double deadline = bsd_deadline(timeout);
     AV *const out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
     int ready, i;
     /* a signal handler may drop the last reference to the poller */

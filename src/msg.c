@@ -1,11 +1,11 @@
 /*
- * bsd_msg.c - the data-transfer calls beyond send and recv (SPEC 7,
- * Object and Batches): sendmsg and recvmsg with ancillary data, send_fds
- * and recv_fds, sendfile, and send_many and recv_many on sendmmsg and
- * recvmmsg.
+ * msg.c - the data-transfer calls beyond send and recv: sendmsg and
+ * recvmsg with ancillary data, send_fds and recv_fds, sendfile, and
+ * send_many and recv_many on sendmmsg and recvmmsg.
  *
- * Every one of them waits, when it must, through the one driver
- * (bsd_call_run / bsd_call_failed in bsd_sock.c).  Scalars the caller
+ * Every one of them waits, when it must, through the driver (call.c);
+ * sendfile and send_many move data in pieces, which the driver counts
+ * through their progress functions.  Scalars the caller
  * handed us are read with their magic run once; when that magic (or an
  * overload method) can run Perl code, which could free or change what we
  * already took pointers into, the scalars are held for the call.
@@ -241,8 +241,9 @@ S_recheck_fds(pTHX_ bsd_call *c)
 }
 
 static ssize_t
-S_attempt_sendmsg(bsd_call *c)
+S_attempt_sendmsg(pTHX_ bsd_call *c)
 {
+    PERL_UNUSED_CONTEXT;
     return sendmsg(c->sock->fd, c->x.msg, c->flags);
 }
 
@@ -305,7 +306,8 @@ S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t contro
         msg.msg_name = (void *)&to->u;
         msg.msg_namelen = to->len;
     }
-    BSD_CALL_INIT(c, s, self, op, to, POLLOUT, S_attempt_sendmsg);
+    bsd_call_init(&c, s, self, op, POLLOUT, S_attempt_sendmsg);
+    c.peer = to;
     c.guard = S_guard_sendmsg;
     if (fds) {
         c.recheck = S_recheck_fds;
@@ -313,7 +315,7 @@ S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t contro
     }
     c.x.msg = &msg;
     c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
-    return bsd_call_run(&c);
+    return bsd_call_run(aTHX_ &c);
 }
 
 /* sendmsg(\@buffers, \@ancillary, $flags, $address?) */
@@ -381,12 +383,13 @@ typedef struct {
 } bsd_msg_in;
 
 static ssize_t
-S_attempt_recvmsg(bsd_call *c)
+S_attempt_recvmsg(pTHX_ bsd_call *c)
 {
     bsd_msg_in *const in = (bsd_msg_in *)c->x.msg;
     /* the kernel rewrites these: give each try the full room again */
     in->msg.msg_namelen = sizeof in->from.u;
     in->msg.msg_controllen = in->controlroom;
+    PERL_UNUSED_CONTEXT;
     return recvmsg(c->sock->fd, &in->msg, c->flags);
 }
 
@@ -410,26 +413,19 @@ S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int fl
     in->msg.msg_name = &in->from.u;
     in->msg.msg_control = control;
     in->controlroom = ancbufsize;
-    BSD_CALL_INIT(c, s, self, op, NULL, POLLIN, S_attempt_recvmsg);
+    bsd_call_init(&c, s, self, op, POLLIN, S_attempt_recvmsg);
     c.x.msg = &in->msg;                 /* (in starts with it) */
     /* received fds are close-on-exec from the moment they arrive */
     c.flags = flags | MSG_CMSG_CLOEXEC | BSD_NOWAIT(s);
-    n = bsd_call_run(&c);
-    if (n > (ssize_t)bufsize)
-        n = (ssize_t)bufsize;
+    n = bsd_received(bsd_call_run(aTHX_ &c), bufsize);
     SvCUR_set(data, (STRLEN)n);
     buf[n] = '\0';
     (void)SvPOK_only(data);
-    if (UNLIKELY(TAINTING_get))
-        SvTAINTED_on(data);
+    (void)bsd_tainted(data);
     /* Linux echoes MSG_CMSG_CLOEXEC back: report only what the caller
      * could have asked about */
     in->msg_flags = in->msg.msg_flags & ~(MSG_CMSG_CLOEXEC & ~flags);
     in->from.len = in->msg.msg_namelen;
-    if (in->from.len == 0 && s->family == AF_UNIX) {
-        in->from.u.sa.sa_family = AF_UNIX;      /* unnamed (see bsd_sock_recv) */
-        in->from.len = offsetof(struct sockaddr_un, sun_path);
-    }
     return data;
 }
 
@@ -451,8 +447,7 @@ S_cmsg_data_len(const struct msghdr *msg, const struct cmsghdr *cm)
 static SV *
 S_address_out(pTHX_ bsd_sock *s, bsd_addr *from)
 {
-    return from->len ? sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ from, &s->last_peer))
-                     : &PL_sv_undef;
+    return sv_2mortal(bsd_sockaddr_to_sv_cached(aTHX_ from, s->family, &s->last_peer));
 }
 
 /* recvmsg($bufsize, $ancbufsize, $flags): ($data, \@ancillary, $msg_flags,
@@ -473,9 +468,7 @@ bsd_sock_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize,
         const size_t len = S_cmsg_data_len(&in.msg, cm);
         av_push(item, newSViv(cm->cmsg_level));
         av_push(item, newSViv(cm->cmsg_type));
-        av_push(item, newSVpvn((const char *)CMSG_DATA(cm), len));
-        if (UNLIKELY(TAINTING_get))
-            SvTAINTED_on(AvARRAY(item)[2]);
+        av_push(item, bsd_tainted(newSVpvn((const char *)CMSG_DATA(cm), len)));
         av_push(ancillary, newRV_noinc(MUTABLE_SV(item)));
     }
     out[2] = sv_2mortal(newSViv(in.msg_flags));
@@ -567,13 +560,28 @@ bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds, int fl
 
 /* ------------------------------------------------------------ sendfile */
 
+/* A sendfile call: zero-copy with sendfile(2) where the kernel can; where
+ * it cannot (a pipe or socket as input), the copying way, a chunk at a
+ * time: read (pread at the offset, from a file; as it comes, from
+ * anything else), then send, each through the driver. */
+typedef struct {
+    bsd_held_fd input;      /* the file (its fd is c->x.file.in_fd) */
+    IV          count;      /* how much to send, 0: to the end */
+    bool        seekable;   /* the copying way: pread, not read */
+    char       *chunk;      /* the copying way's buffer */
+    size_t      have;       /* bytes of it not sent yet, */
+    size_t      at;         /* from here */
+} bsd_sendfile;
+
+#define BSD_CHUNK 65536
+
+/* sendfile(2) has no MSG_NOSIGNAL: a peer that went away would raise
+ * SIGPIPE and kill the process.  Block it for this thread while the call
+ * runs, and take back the one the call raised (never one that was already
+ * pending), so the caller sees EPIPE as with send. */
 static ssize_t
-S_attempt_sendfile(bsd_call *c)
+S_sendfile_nosignal(int out_fd, int in_fd, off_t *offset, size_t len)
 {
-    /* sendfile(2) has no MSG_NOSIGNAL: a peer that went away would raise
-     * SIGPIPE and kill the process.  Block it for this thread while the
-     * call runs, and take back the one the call raised (never one that
-     * was already pending), so the caller sees EPIPE as with send. */
     sigset_t pipe_only, was_blocked, pending;
     bool was_pending;
     ssize_t r;
@@ -582,7 +590,7 @@ S_attempt_sendfile(bsd_call *c)
     sigaddset(&pipe_only, SIGPIPE);
     was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_only, &was_blocked);
-    r = sendfile(c->sock->fd, c->x.file.in_fd, &c->x.file.offset, c->len);
+    r = sendfile(out_fd, in_fd, offset, len);
     err = errno;
     if (r < 0 && err == EPIPE && !was_pending) {
         static const struct timespec no_wait = { 0, 0 };
@@ -593,173 +601,123 @@ S_attempt_sendfile(bsd_call *c)
     return r;
 }
 
+/* The copying way: a chunk from the input when the last one went, then
+ * as much of it as the socket takes.  Returns bytes sent, 0 at the end of
+ * the input; EAGAIN names in c->one what to wait for. */
 static ssize_t
-S_attempt_send_chunk(bsd_call *c)
+S_attempt_copy(pTHX_ bsd_call *c)
 {
-    return send(c->sock->fd, c->buf, c->len, c->flags);
-}
-
-/* A chunk of a regular file at the call's offset (EINTR: handlers, again;
- * an error dies with the bytes sent so far). */
-static ssize_t
-S_pread_input(pTHX_ bsd_call *c, char *buf, size_t want)
-{
-    for (;;) {
-        const ssize_t got = pread(c->x.file.in_fd, buf, want, c->x.file.offset);
-        if (got >= 0)
-            return got;
-        if (errno != EINTR)
-            bsd_call_die(aTHX_ c, errno);
-        bsd_call_signals(aTHX_ c);
-    }
-}
-
-/* A chunk of a pipe or socket, as it comes: waiting for it is part of the
- * call, so it waits as the socket's timeout says (the one wait, with the
- * call's deadline; a non-blocking socket does not wait at all). */
-static ssize_t
-S_read_input(pTHX_ bsd_call *c, char *buf, size_t want)
-{
-    for (;;) {
-        struct pollfd pfd;
+    bsd_sendfile *const f = (bsd_sendfile *)c->ctx;
+    ssize_t n;
+    PERL_UNUSED_CONTEXT;
+    if (f->have == 0) {
+        size_t want = BSD_CHUNK;
         ssize_t got;
-        pfd.fd = c->x.file.in_fd;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        if (c->sock->timeout == 0) {
-            int ready;
-            while ((ready = poll(&pfd, 1, 0)) < 0 && errno == EINTR)
-                bsd_call_signals(aTHX_ c);
-            if (ready == 0)
-                bsd_call_die(aTHX_ c, EAGAIN);
+        if (f->count && (IV)want > f->count - c->sent)
+            want = (size_t)(f->count - c->sent);
+        if (want == 0)
+            return 0;
+        c->one.fd = c->x.file.in_fd;        /* (if it has to wait, for the input) */
+        c->one.events = POLLIN;
+        if (f->seekable)
+            got = pread(c->x.file.in_fd, f->chunk, want, c->x.file.offset);
+        else if (!bsd_fd_ready(c->x.file.in_fd, POLLIN)) {
+            errno = EAGAIN;                 /* (a blocking pipe would block) */
+            return -1;
         }
-        else if (!bsd_poll_wait(aTHX_ &pfd, 1, c->sock->timeout > 0 ? c->deadline : 0, c, c->op))
-            bsd_call_timed_out(aTHX_ c);
-        got = read(c->x.file.in_fd, buf, want);
-        if (got >= 0)
-            return got;
-        if (errno == EINTR)
-            bsd_call_signals(aTHX_ c);
-        else if (errno != EAGAIN && errno != EWOULDBLOCK)
-            bsd_call_die(aTHX_ c, errno);
-        /* (a non-blocking input that raced us: wait again) */
-    }
-}
-
-/* The copying way, for what sendfile(2) cannot read (a pipe, a socket):
- * read a chunk (with pread at the offset, from a file; as it comes, from
- * anything else), send all of it through the driver, again. */
-static void
-S_sendfile_by_copy(pTHX_ bsd_call *c, IV count)
-{
-    SV *const chunk = sv_newmortal();
-    char *const buf = bsd_grow_or_die(aTHX_ chunk, 65536, "sendfile");
-    struct stat st;
-    const bool seekable = fstat(c->x.file.in_fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (c->x.file.offset && !seekable)
-        bsd_die_arg(aTHX_ "sendfile", "an offset needs a file that can seek");
-    c->attempt = S_attempt_send_chunk;
-    for (;;) {
-        size_t want = 65536;
-        ssize_t got;
-        if (count) {
-            if (c->sent >= count)
-                return;
-            if ((IV)want > count - c->sent)
-                want = (size_t)(count - c->sent);
-        }
-        got = seekable ? S_pread_input(aTHX_ c, buf, want) : S_read_input(aTHX_ c, buf, want);
-        if (got == 0)
-            return;                      /* the end of the file */
+        else
+            got = read(c->x.file.in_fd, f->chunk, want);
+        if (got <= 0)
+            return got;                     /* the end of the input, or its error */
         c->x.file.offset += got;
-        c->buf = buf;
-        c->len = (size_t)got;
-        while (c->len > 0) {
-            ssize_t n = c->attempt(c);
-            if (n < 0)
-                n = bsd_call_failed(aTHX_ c, errno);
-            c->buf += n;
-            c->len -= (size_t)n;
-            c->sent += n;
-        }
+        f->have = (size_t)got;
+        f->at = 0;
     }
+    c->one.fd = c->sock->fd;
+    c->one.events = POLLOUT;
+    n = send(c->sock->fd, f->chunk + f->at, f->have, c->flags);
+    if (n > 0) {
+        f->at += (size_t)n;
+        f->have -= (size_t)n;
+    }
+    return n;
+}
+
+/* sendfile(2) itself, until it says it cannot read this input: then the
+ * copying way from here on. */
+static ssize_t
+S_attempt_sendfile(pTHX_ bsd_call *c)
+{
+    bsd_sendfile *const f = (bsd_sendfile *)c->ctx;
+    const ssize_t r = S_sendfile_nosignal(c->sock->fd, c->x.file.in_fd, &c->x.file.offset,
+                                          f->count ? BSD_IO_LEN(f->count - c->sent) : BSD_MAX_IO);
+    const int err = errno;
+    if (r < 0 && c->sent == 0 && (err == EINVAL || err == ENOSYS || err == ESPIPE)) {
+        struct stat st;
+        f->seekable = fstat(c->x.file.in_fd, &st) == 0 && S_ISREG(st.st_mode);
+        if (c->x.file.offset && !f->seekable)
+            bsd_die_arg(aTHX_ "sendfile", "an offset needs a file that can seek");
+        f->chunk = bsd_grow_or_die(aTHX_ sv_newmortal(), BSD_CHUNK, "sendfile");
+        c->attempt = S_attempt_copy;
+        return S_attempt_copy(aTHX_ c);
+    }
+    errno = err;
+    return r;
+}
+
+/* A piece went (0: the end of the file). */
+static bool
+S_sendfile_piece(pTHX_ bsd_call *c, ssize_t n)
+{
+    const bsd_sendfile *const f = (const bsd_sendfile *)c->ctx;
+    PERL_UNUSED_CONTEXT;
+    c->sent += n;
+    return n == 0 || (f->count && c->sent >= f->count);
 }
 
 /* After Perl code ran: the input again from its handle (see bsd_held_fd). */
 static void
 S_recheck_input(pTHX_ bsd_call *c)
 {
-    const int fd = bsd_held_fd_again(aTHX_ (bsd_held_fd *)c->ctx, c->op);
+    const int fd = bsd_held_fd_again(aTHX_ &((bsd_sendfile *)c->ctx)->input, c->op);
     if (fd < 0)
         bsd_call_die(aTHX_ c, EBADF);
     c->x.file.in_fd = fd;
 }
 
-/* sendfile($fh, $offset, $count): zero-copy with sendfile(2) where the
- * kernel can, reading and sending otherwise; one deadline for the whole
- * call, and the error's `sent` says how much went if it fails.  $count 0
- * or undef: to the end of the file, as in CPython.  The handle's own
- * position is not used or moved. */
+/* sendfile($fh, $offset, $count): one deadline for the whole call, and
+ * the error's `sent` says how much went if it fails.  $count 0 or undef:
+ * to the end of the file, as in CPython.  The handle's own position is
+ * not used or moved. */
 STRLEN
 bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_sv)
 {
-    bsd_held_fd input;
-    IV offset, count = 0;
+    bsd_sendfile f;
+    IV offset;
     bsd_call c;
-    bsd_held_fd_take(aTHX_ fh, &input);
+    Zero(&f, 1, bsd_sendfile);
+    bsd_held_fd_take(aTHX_ fh, &f.input);
     offset = offset_sv ? bsd_sv_to_iv(aTHX_ offset_sv, 0, IV_MAX, "offset", "sendfile") : 0;
     if (count_sv) {
         SvGETMAGIC(count_sv);
         if (SvOK(count_sv) || SvROK(count_sv))
-            count = bsd_iv_nomg(aTHX_ count_sv, 0, IV_MAX, "count", "sendfile");
+            f.count = bsd_iv_nomg(aTHX_ count_sv, 0, IV_MAX, "count", "sendfile");
     }
-    BSD_CALL_INIT(c, s, self, "sendfile", NULL, POLLOUT, S_attempt_sendfile);
-    /* (only now: the arguments' Perl code could have closed it) */
-    c.x.file.in_fd = bsd_held_fd_open(aTHX_ &input, "sendfile");
-    c.x.file.offset = (off_t)offset;
+    bsd_call_init(&c, s, self, "sendfile", POLLOUT, S_attempt_sendfile);
+    c.progress = S_sendfile_piece;
     c.recheck = S_recheck_input;
-    c.ctx = &input;
+    c.ctx = &f;
+    /* (only now: the arguments' Perl code could have closed it) */
+    c.x.file.in_fd = bsd_held_fd_open(aTHX_ &f.input, "sendfile");
+    c.x.file.offset = (off_t)offset;
     c.sent = 0;
     c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
-    if (s->timeout > 0)
-        c.deadline = bsd_now() + s->timeout;
     bsd_sock_own_mode(aTHX_ s, "sendfile");
-
-    while (!count || c.sent < count) {
-        ssize_t n;
-        c.len = count ? BSD_IO_LEN(count - c.sent) : BSD_MAX_IO;
-        n = c.attempt(&c);
-        if (n < 0) {
-            const int err = errno;
-            if (c.sent == 0 && (err == EINVAL || err == ENOSYS || err == ESPIPE)) {
-                S_sendfile_by_copy(aTHX_ &c, count);
-                break;
-            }
-            n = bsd_call_failed(aTHX_ &c, err);
-        }
-        if (n == 0)
-            break;                       /* the end of the file */
-        c.sent += n;
-        if (UNLIKELY(PL_sig_pending))
-            bsd_call_signals(aTHX_ &c);
-    }
+    (void)bsd_call_run(aTHX_ &c);
     return (STRLEN)c.sent;
 }
 
 /* --------------------------------------------------------------- batches */
-
-/* The messages are the caller's scalars: copy every one not yet sent
- * before Perl code runs (a signal handler could change or free them). */
-static void
-S_guard_mmsg(pTHX_ bsd_call *c)
-{
-    size_t i;
-    for (i = 0; i < c->x.mmsg.iovcnt; i++) {
-        struct iovec *const iov = &c->x.mmsg.iov[i];
-        SV *const copy = sv_2mortal(newSVpvn((char *)iov->iov_base, iov->iov_len));
-        iov->iov_base = SvPVX(copy);
-    }
-}
 
 /*
  * UDP GSO (UDP_SEGMENT, Linux 4.18): a run of datagrams to one address,
@@ -866,30 +824,74 @@ typedef struct {
     SSize_t         done;       /* messages sent (those of entries before e) */
 } bsd_batch;
 
+/* The messages are the caller's scalars: copy every one not yet sent
+ * before Perl code runs (a signal handler could change or free them). */
+static void
+S_guard_batch(pTHX_ bsd_call *c)
+{
+    const bsd_batch *const b = (const bsd_batch *)c->ctx;
+    SSize_t i;
+    for (i = b->done; i < b->n; i++) {
+        struct iovec *const iov = &b->iov[i];
+        SV *const copy = sv_2mortal(newSVpvn((char *)iov->iov_base, iov->iov_len));
+        iov->iov_base = SvPVX(copy);
+    }
+}
+
+static ssize_t
+S_sendmmsg_rest(const bsd_call *c, const bsd_batch *b)
+{
+    const SSize_t left = b->entries - b->e;
+    return sendmmsg(c->sock->fd, b->vec + b->e,
+                    (unsigned)(left < BSD_BATCH_MAX ? left : BSD_BATCH_MAX), c->flags);
+}
+
 /* One sendmmsg of the entries from b->e on.  A GSO run the kernel refuses
  * as a run (a path MTU below its datagram size, a device or policy that
  * cannot do GSO) is laid out again, one datagram per entry, and that goes
  * at once: inside the attempt, so a retry after a wait or a signal does
  * the same. */
 static ssize_t
-S_attempt_send_batch(bsd_call *c)
+S_attempt_send_batch(pTHX_ bsd_call *c)
 {
-    bsd_batch *const b = (bsd_batch *)c->x.mmsg.batch;
-    for (;;) {
-        const SSize_t left = b->entries - b->e;
-        const ssize_t r = sendmmsg(c->sock->fd, b->vec + b->e,
-                                   (unsigned)(left < BSD_BATCH_MAX ? left : BSD_BATCH_MAX),
-                                   c->flags);
-        const int err = errno;
-        if (r >= 0 || b->counts[b->e] == 1
-            || !(err == EINVAL || err == EIO || err == EMSGSIZE || err == ENOPROTOOPT
-                 || err == EOPNOTSUPP))
-            return r;
-        if (err != EINVAL && err != EMSGSIZE)      /* the socket cannot: stop asking */
-            c->sock->gso = -1;
-        b->entries = b->e + S_lay_out(b->vec + b->e, b->counts + b->e, NULL, b->iov,
-                                      b->names, b->done, b->n, FALSE);
+    bsd_batch *const b = (bsd_batch *)c->ctx;
+    const ssize_t r = S_sendmmsg_rest(c, b);
+    const int err = errno;
+    PERL_UNUSED_CONTEXT;
+    if (r >= 0 || b->counts[b->e] == 1
+        || !(err == EINVAL || err == EIO || err == EMSGSIZE || err == ENOPROTOOPT
+             || err == EOPNOTSUPP)) {
+        errno = err;
+        return r;
     }
+    if (err != EINVAL && err != EMSGSIZE)      /* the socket cannot: stop asking */
+        c->sock->gso = -1;
+    b->entries = b->e + S_lay_out(b->vec + b->e, b->counts + b->e, NULL, b->iov,
+                                  b->names, b->done, b->n, FALSE);
+    return S_sendmmsg_rest(c, b);               /* (one datagram per entry now) */
+}
+
+/* r entries went: fewer than offered means the next try starts at the one
+ * that did not go, and reports why (sendmmsg drops that error). */
+static bool
+S_batch_piece(pTHX_ bsd_call *c, ssize_t r)
+{
+    bsd_batch *const b = (bsd_batch *)c->ctx;
+    ssize_t k;
+    PERL_UNUSED_CONTEXT;
+    for (k = 0; k < r; k++) {
+        const struct msghdr *const h = &b->vec[b->e + k].msg_hdr;
+        size_t whole = 0, j;
+        for (j = 0; j < h->msg_iovlen; j++)
+            whole += h->msg_iov[j].iov_len;
+        /* (a socket that only claims to be a datagram one, from fromfd:
+         * never count a message that did not all go) */
+        if (b->vec[b->e + k].msg_len < whole)
+            return TRUE;
+        b->done += b->counts[b->e + k];
+    }
+    b->e += r;
+    return b->e >= b->entries;
 }
 
 /* send_many(\@messages, $address?): each message bytes, or [$bytes,
@@ -913,10 +915,11 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
 
     /* a datagram goes whole or not at all; on a stream a short send would
      * count a message that only partly went (sendall is for streams) */
-    if (s->type == SOCK_STREAM)
-        bsd_throw(aTHX_ BSD_ERROR_CLASS, "send_many", 1, EOPNOTSUPP,
-                  newSVpvs("send_many sends datagrams; on a stream socket use sendall"),
-                  NULL, NULL, NULL);
+    if (s->type == SOCK_STREAM) {
+        bsd_error e = BSD_ERROR("send_many", EOPNOTSUPP);
+        e.message = newSVpvs("send_many sends datagrams; on a stream socket use sendall");
+        bsd_throw(aTHX_ &e);
+    }
     b.vec = (struct mmsghdr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.vec, "send_many");
     b.counts = (unsigned *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.counts, "send_many");
     b.iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.iov, "send_many");
@@ -954,35 +957,14 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
     b.entries = S_lay_out(b.vec, b.counts, control, b.iov, b.names, 0, n, gso);
     b.e = b.done = 0;
 
-    BSD_CALL_INIT(c, s, self, "send_many", NULL, POLLOUT, S_attempt_send_batch);
-    c.guard = S_guard_mmsg;
+    bsd_call_init(&c, s, self, "send_many", POLLOUT, S_attempt_send_batch);
+    c.mode = BSD_CALL_SHORT_OK;     /* some went: say how many, as send would */
+    c.progress = S_batch_piece;
+    c.guard = S_guard_batch;
+    c.ctx = &b;
     c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);
-    c.x.mmsg.batch = &b;
-    while (b.e < b.entries) {
-        ssize_t r, k;
-        c.x.mmsg.iov = b.iov + b.done;          /* what the guard must copy */
-        c.x.mmsg.iovcnt = (size_t)(n - b.done);
-        r = c.attempt(&c);
-        if (r < 0) {
-            if (b.done > 0)          /* some went: say how many, as send would */
-                break;
-            r = bsd_call_failed(aTHX_ &c, errno);
-        }
-        /* fewer than offered: the next try starts at the one that did not
-         * go, and reports why (sendmmsg drops that error) */
-        for (k = 0; k < r; k++) {
-            const struct msghdr *const h = &b.vec[b.e + k].msg_hdr;
-            size_t whole = 0, j;
-            for (j = 0; j < h->msg_iovlen; j++)
-                whole += h->msg_iov[j].iov_len;
-            /* (a socket that only claims to be a datagram one, from
-             * fromfd: never count a message that did not all go) */
-            if (b.vec[b.e + k].msg_len < whole)
-                return b.done;
-            b.done += b.counts[b.e + k];
-        }
-        b.e += r;
-    }
+    if (b.entries > 0)
+        (void)bsd_call_run(aTHX_ &c);
     return b.done;
 }
 
@@ -999,9 +981,10 @@ S_take_array(pTHX_ SV **elems, SSize_t n)
 }
 
 static ssize_t
-S_attempt_recvmmsg(bsd_call *c)
+S_attempt_recvmmsg(pTHX_ bsd_call *c)
 {
     unsigned i;
+    PERL_UNUSED_CONTEXT;
     for (i = 0; i < c->x.mmsg.count; i++)   /* the kernel rewrites these */
         c->x.mmsg.vec[i].msg_hdr.msg_namelen = sizeof(((bsd_addr *)0)->u);
     return recvmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags, NULL);
@@ -1038,26 +1021,19 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
         vec[i].msg_hdr.msg_iovlen = 1;
         vec[i].msg_hdr.msg_name = &names[i].u;
     }
-    BSD_CALL_INIT(c, s, self, "recv_many", NULL, POLLIN, S_attempt_recvmmsg);
+    bsd_call_init(&c, s, self, "recv_many", POLLIN, S_attempt_recvmmsg);
     c.x.mmsg.vec = vec;
     c.x.mmsg.count = (unsigned)count;
     c.flags = flags | MSG_WAITFORONE | BSD_NOWAIT(s);
-    got = bsd_call_run(&c);
+    got = bsd_call_run(aTHX_ &c);
 
     av_extend(results, got - 1);
     for (i = 0; i < got; i++) {
-        const size_t len = vec[i].msg_len < bufsize ? vec[i].msg_len : bufsize;
         SV *entry[3];
-        SV *const data = newSVpvn(buf + (size_t)i * bufsize, len);
         names[i].len = vec[i].msg_hdr.msg_namelen;
-        if (names[i].len == 0 && s->family == AF_UNIX) {
-            names[i].u.sa.sa_family = AF_UNIX;   /* unnamed sender: '' */
-            names[i].len = offsetof(struct sockaddr_un, sun_path);
-        }
-        if (UNLIKELY(TAINTING_get))
-            SvTAINTED_on(data);
-        entry[0] = data;
-        entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ &names[i], &s->last_peer);
+        entry[0] = bsd_tainted(newSVpvn(buf + (size_t)i * bufsize,
+                                        (size_t)bsd_received(vec[i].msg_len, bufsize)));
+        entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ &names[i], s->family, &s->last_peer);
         entry[2] = newSViv(vec[i].msg_hdr.msg_flags);
         av_push(results, S_take_array(aTHX_ entry, 3));
     }

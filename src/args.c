@@ -1,7 +1,7 @@
 /*
- * bsd_args.c - argument conversion: strict integers, byte strings, buffers.
+ * args.c - argument conversion: strict integers, byte strings, buffers.
  *
- * Every argument is get-magic'd exactly once (SPEC 4), here, and read with
+ * Every argument is get-magic'd exactly once, here, and read with
  * the _nomg accessors afterwards.  Integers are strict: what Perl's
  * numeric conversion would quietly turn into 0 or truncate dies instead,
  * because a flags value of 'abc' or a size of 1.5 is a bug in the caller.
@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bsdsocket.h"
 
@@ -256,6 +257,29 @@ bsd_sv_to_bytes_nomg(pTHX_ SV *sv, STRLEN *len, const char *what, const char *op
     return pv;
 }
 
+const char *
+bsd_cstring_nomg(pTHX_ SV *sv, const char *what, const char *op, SV *address)
+{
+    STRLEN len;
+    const char *pv = bsd_is_stringish(aTHX_ sv) ? bsd_bytes_nomg(aTHX_ sv, &len) : NULL;
+    SV *why = NULL;
+    if (!bsd_is_stringish(aTHX_ sv))
+        why = newSVpvf("%s must be a string, got %" SVf, what, SVfARG(bsd_describe(aTHX_ sv)));
+    else if (!pv)
+        why = newSVpvf("Wide character in %s", what);
+    /* (C would stop at a NUL, and look up or bind a different name) */
+    else if (memchr(pv, '\0', len))
+        why = newSVpvf("NUL character inside %s %" SVf, what, SVfARG(bsd_describe(aTHX_ sv)));
+    if (why) {
+        bsd_error e = BSD_ERROR(address ? "address" : op, EINVAL);
+        e.message = why;
+        e.address = address;
+        bsd_throw(aTHX_ &e);
+    }
+    /* a copy: later arguments' magic cannot change or free it under us */
+    return SvPVX(sv_2mortal(newSVpvn(pv, len)));
+}
+
 char *
 bsd_grow_or_die(pTHX_ SV *sv, STRLEN want, const char *op)
 {
@@ -288,7 +312,9 @@ bsd_scratch(pTHX_ size_t count, size_t size, const char *op)
     char *p;
     if (size && count > ((size_t)SSize_t_MAX - 2) / size)
         bsd_die_errno(aTHX_ op, ENOMEM, NULL);
-    total = count * size ? count * size : 1;
+    total = count * size;
+    if (total == 0)
+        total = 1;
     p = bsd_grow_or_die(aTHX_ sv_newmortal(), total, op);
     Zero(p, total, char);
     return p;
@@ -390,3 +416,4 @@ bsd_into_finish(pTHX_ SV *buf, STRLEN n)
         SvTAINTED_on(buf);
     SvSETMAGIC(buf);
 }
+

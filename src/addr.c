@@ -1,5 +1,5 @@
 /*
- * bsd_addr.c - the address converter pair (SPEC 3).
+ * addr.c - the address converter pair.
  *
  *   bsd_sockaddr_from_args()  Perl value -> struct sockaddr + length
  *   bsd_sockaddr_to_sv()      struct sockaddr -> Perl value
@@ -146,25 +146,6 @@ S_port_from_sv(pTHX_ SV *port, SV *address)
                     SVfARG(bsd_describe(aTHX_ port)));
 }
 
-/* The host as a C string: a string or an object with "" overloading,
- * bytes only, no NUL inside (it would cut the name short). */
-static const char *
-S_host_from_sv(pTHX_ SV *host, SV *address)
-{
-    STRLEN len;
-    const char *pv;
-    if (!bsd_is_stringish(aTHX_ host))
-        bsd_die_address(aTHX_ address, "host must be a string, got %" SVf,
-                        SVfARG(bsd_describe(aTHX_ host)));
-    pv = bsd_bytes_nomg(aTHX_ host, &len);
-    if (!pv)
-        bsd_die_address(aTHX_ address, "Wide character in host name");
-    if (memchr(pv, '\0', len))
-        bsd_die_address(aTHX_ address, "NUL character inside host name %" SVf,
-                        SVfARG(bsd_describe(aTHX_ host)));
-    return pv;
-}
-
 /* A host name that is not a numeric address: ask the resolver, unless
  * the caller wants numeric addresses only (BSD_ADDR_NUMERIC).  (An IPv6
  * literal with a %scope is asked with AI_NUMERICHOST: getaddrinfo knows
@@ -244,7 +225,7 @@ S_inet_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
         return;
     }
 
-    host = S_host_from_sv(aTHX_ elems[0], address);
+    host = bsd_cstring_nomg(aTHX_ elems[0], "host name", "address", address);
     if (family == AF_UNSPEC)
         family = count > 2 || strchr(host, ':') ? AF_INET6 : AF_INET;
     if (family == AF_INET6 && count > 2
@@ -426,7 +407,7 @@ bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
 {
     SV *address = args[0];
     if (nargs == 2 && (family == AF_INET || family == AF_INET6)) {
-        /* the seed's $s->connect($host, $port): the same as [$host, $port] */
+        /* $s->connect($host, $port), the older form: [$host, $port] */
         AV *const av = av_make(2, args);
         address = sv_2mortal(newRV_noinc(MUTABLE_SV(av)));
     }
@@ -446,16 +427,6 @@ bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flag
 }
 
 /* ------------------------------------------------------------ C -> Perl */
-
-/* Addresses come from outside the program: taint them, as perl's own
- * recv and getpeername do. */
-static SV *
-S_tainted(pTHX_ SV *sv)
-{
-    if (UNLIKELY(TAINTING_get))
-        SvTAINTED_on(sv);
-    return sv;
-}
 
 /* A read-only address array reference over the n new SVs given. */
 static SV *
@@ -484,7 +455,7 @@ S_address_array(pTHX_ SV **elems, SSize_t n, const bsd_addr *addr)
 }
 
 SV *
-bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
+bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family)
 {
     const socklen_t family_end = offsetof(struct sockaddr, sa_data);
     /* the kernel reports an address's full length even when it had to
@@ -492,16 +463,17 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
     const socklen_t len = addr->len < sizeof addr->u ? addr->len : sizeof addr->u;
     SV *elems[2];
 
-    if (len < family_end)
-        return newSV(0);      /* no address at all: recvfrom on TCP */
+    if (len < family_end)     /* no address at all: recvfrom on TCP; an */
+        return family == AF_UNIX    /* unbound AF_UNIX sender, unnamed */
+            ? bsd_tainted(newSVpvs("")) : newSV(0);
 
     switch (addr->u.sa.sa_family) {
     case AF_INET:
         if (len >= sizeof(struct sockaddr_in)) {
             char text[INET_ADDRSTRLEN];
             const STRLEN text_len = bsd_format_in4(&addr->u.in4.sin_addr, text);
-            elems[0] = S_tainted(aTHX_ newSVpvn(text, text_len));
-            elems[1] = S_tainted(aTHX_ newSVuv(ntohs(addr->u.in4.sin_port)));
+            elems[0] = bsd_tainted(newSVpvn(text, text_len));
+            elems[1] = bsd_tainted(newSVuv(ntohs(addr->u.in4.sin_port)));
             return S_address_array(aTHX_ elems, 2, addr);
         }
         break;
@@ -510,10 +482,10 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
             char text[INET6_ADDRSTRLEN];
             SV *elems6[4];
             inet_ntop(AF_INET6, &addr->u.in6.sin6_addr, text, sizeof text);
-            elems6[0] = S_tainted(aTHX_ newSVpv(text, 0));
-            elems6[1] = S_tainted(aTHX_ newSVuv(ntohs(addr->u.in6.sin6_port)));
-            elems6[2] = S_tainted(aTHX_ newSVuv(ntohl(addr->u.in6.sin6_flowinfo)));
-            elems6[3] = S_tainted(aTHX_ newSVuv(addr->u.in6.sin6_scope_id));
+            elems6[0] = bsd_tainted(newSVpv(text, 0));
+            elems6[1] = bsd_tainted(newSVuv(ntohs(addr->u.in6.sin6_port)));
+            elems6[2] = bsd_tainted(newSVuv(ntohl(addr->u.in6.sin6_flowinfo)));
+            elems6[3] = bsd_tainted(newSVuv(addr->u.in6.sin6_scope_id));
             return S_address_array(aTHX_ elems6, 4, addr);
         }
         break;
@@ -525,13 +497,13 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
          * path, up to its NUL (a sun_path-long path has none). */
         if (path_len > 0 && path[0] != '\0')
             path_len = strnlen(path, path_len);
-        return S_tainted(aTHX_ newSVpvn(path, path_len));
+        return bsd_tainted(newSVpvn(path, path_len));
     }
     default:
         break;
     }
     elems[0] = newSViv(addr->u.sa.sa_family);
-    elems[1] = S_tainted(aTHX_ newSVpvn(addr->u.sa.sa_data, len - family_end));
+    elems[1] = bsd_tainted(newSVpvn(addr->u.sa.sa_data, len - family_end));
     return S_address_array(aTHX_ elems, 2, addr);
 }
 
@@ -539,7 +511,7 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr)
  * of recvfrom): *cache holds the last array made; while the address
  * stays the same, that array is handed out again. */
 SV *
-bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache)
+bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, int family, SV **cache)
 {
     SV *rv;
     if (*cache) {
@@ -548,7 +520,7 @@ bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, SV **cache)
             && memEQ(mg->mg_ptr, &addr->u, addr->len))
             return newRV_inc(*cache);
     }
-    rv = bsd_sockaddr_to_sv(aTHX_ addr);
+    rv = bsd_sockaddr_to_sv(aTHX_ addr, family);
     if (SvROK(rv)) {                 /* an array (a path string is cheap anyway) */
         SvREFCNT_dec(*cache);
         *cache = SvREFCNT_inc_simple_NN(SvRV(rv));

@@ -1,6 +1,6 @@
 /*
- * bsd_connect.c - create_connection: resolve a host, then connect to the
- * first of its addresses that answers (SPEC 7, Convenience).
+ * connect.c - create_connection: resolve a host, then connect to the
+ * first of its addresses that answers.
  *
  * With several addresses, the attempts race as Happy Eyeballs v2 (RFC
  * 8305) describes: the addresses are interleaved by family (the first
@@ -9,6 +9,9 @@
  * Attempt Delay (250 ms) without an answer, earlier attempts keep
  * running, and the first to connect wins.  One deadline covers the whole
  * call.  When every attempt fails, the error lists each address and why.
+ * The race is one call through the driver (call.c): its attempt starts
+ * what is due and reads what finished, and says EINPROGRESS to wait for
+ * the pending sockets until the next start is due.
  *
  * Each attempt's socket is a mortal BSDSocket object from the start, so a
  * die (a signal handler's, say) closes whatever was open.
@@ -114,17 +117,9 @@ S_start(pTHX_ bsd_attempt *a, const bsd_addr *source)
 static bool
 S_finished(pTHX_ bsd_attempt *a)
 {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(a->sock->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err == 0) {
-        bsd_addr peer;
-        peer.len = sizeof peer.u;
-        if (getpeername(a->sock->fd, &peer.u.sa, &peer.len) == 0)
-            return TRUE;
-        err = errno;
-    }
+    const int err = bsd_connect_outcome(a->sock->fd);
+    if (err == 0)
+        return TRUE;
     a->err = err;
     a->done = TRUE;
     bsd_sock_close(aTHX_ a->sock);
@@ -147,7 +142,7 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
             continue;                  /* never started: the time ran out first */
         entry = newAV();
         reason = a->err ? bsd_errno_message(aTHX_ a->err) : newSVpvs("timed out");
-        av_push(entry, bsd_sockaddr_to_sv(aTHX_ &a->addr));
+        av_push(entry, bsd_sockaddr_to_sv(aTHX_ &a->addr, a->family));
         av_push(entry, newSViv(a->err ? a->err : ETIMEDOUT));
         av_push(entry, reason);
         av_push(attempts, newRV_noinc(MUTABLE_SV(entry)));
@@ -156,12 +151,74 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
         if (a->err)
             last_err = a->err;
     }
-    if (timed_out)
-        bsd_throw(aTHX_ "BSDSocket::Error::Timeout", "create_connection", 1, ETIMEDOUT,
-                  newSVpvs("timed out"), NULL, NULL, newRV_noinc(MUTABLE_SV(attempts)));
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, "create_connection", 1, last_err,
-              newSVpvf("no address answered: %" SVf, SVfARG(why)), NULL, NULL,
-              newRV_noinc(MUTABLE_SV(attempts)));
+    {
+        bsd_error e = BSD_ERROR("create_connection", timed_out ? ETIMEDOUT : last_err);
+        e.attempts = newRV_noinc(MUTABLE_SV(attempts));
+        if (timed_out) {
+            e.klass = BSD_TIMEOUT_CLASS;
+            e.message = newSVpvs("timed out");
+        }
+        else
+            e.message = newSVpvf("no address answered: %" SVf, SVfARG(why));
+        bsd_throw(aTHX_ &e);
+    }
+}
+
+/* The race: every address, the attempts started so far, and the ones
+ * the driver waits on. */
+typedef struct {
+    bsd_attempt   *list;
+    int            n;
+    int            next;        /* the next attempt to start */
+    double         next_start;  /* when it may start (0: now) */
+    const bsd_addr *source;
+    struct pollfd *pfds;        /* the pending attempts' sockets */
+    int           *pending;     /* which attempt each is */
+} bsd_race;
+
+/* One step of the race: the attempts the last wait found ready are read,
+ * the next starts when its turn has come.  Returns the winner's index;
+ * -1 with EINPROGRESS to wait for the pending ones (until the next turn),
+ * or with ECONNREFUSED when every attempt failed. */
+static ssize_t
+S_attempt_race(pTHX_ bsd_call *c)
+{
+    bsd_race *const r = (bsd_race *)c->ctx;
+    nfds_t i, pending = 0;
+    for (i = 0; i < c->nwait; i++)
+        if (r->pfds[i].revents) {
+            bsd_attempt *const a = &r->list[r->pending[i]];
+            if (S_finished(aTHX_ a))
+                return r->pending[i];
+            r->next_start = 0;          /* failed: the next one goes now */
+        }
+    while (r->next < r->n && bsd_now() >= r->next_start) {
+        bsd_attempt *const a = &r->list[r->next++];
+        if (S_start(aTHX_ a, r->source))
+            return r->next - 1;
+        /* a failure right away lets the next one go at once */
+        r->next_start = a->done ? 0 : bsd_now() + BSD_ATTEMPT_DELAY;
+    }
+    for (i = 0; i < (nfds_t)r->next; i++)
+        if (r->list[i].obj && !r->list[i].done) {
+            r->pfds[pending].fd = r->list[i].sock->fd;
+            r->pfds[pending].events = POLLOUT;
+            r->pfds[pending].revents = 0;
+            r->pending[pending++] = (int)i;
+        }
+    c->wait = r->pfds;
+    c->nwait = pending;
+    c->wake = r->next < r->n ? r->next_start : 0;
+    errno = pending || r->next < r->n ? EINPROGRESS : ECONNREFUSED;
+    return -1;
+}
+
+static void
+S_race_failed(pTHX_ bsd_call *c, int err, bool timed_out)
+{
+    const bsd_race *const r = (const bsd_race *)c->ctx;
+    PERL_UNUSED_ARG(err);
+    S_die_all_failed(aTHX_ r->list, r->n, timed_out);
 }
 
 /* create_connection([$host, $port], $timeout, $source_address).  timeout
@@ -169,15 +226,13 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
 SV *
 bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
 {
-    bsd_addr source_addr;
-    const bsd_addr *source = NULL;
     const char *op = "create_connection";
+    bsd_addr source_addr;
     struct addrinfo hints, *res = NULL, *ai;
     const char *host, *service;
-    bsd_attempt *list;
-    struct pollfd *pfds;
-    int n = 0, next = 0, i, rc;
-    double deadline = 0, next_start;
+    bsd_race race;
+    bsd_call c;
+    int i, rc, won;
 
     SvGETMAGIC(address);
     if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV
@@ -188,19 +243,13 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
         SV **const hostp = av_fetch(MUTABLE_AV(SvRV(address)), 0, 0);
         SV **const portp = av_fetch(MUTABLE_AV(SvRV(address)), 1, 0);
         SV *const host_sv = hostp ? *hostp : &PL_sv_undef;
-        STRLEN len;
         SvGETMAGIC(host_sv);
-        if (!bsd_is_stringish(aTHX_ host_sv) || !(host = bsd_bytes_nomg(aTHX_ host_sv, &len)))
-            bsd_die_arg(aTHX_ op, "host must be a string, got %" SVf,
-                        SVfARG(bsd_describe(aTHX_ host_sv)));
-        if (memchr(host, '\0', len))
-            bsd_die_arg(aTHX_ op, "NUL character inside host name %" SVf,
-                        SVfARG(bsd_describe(aTHX_ host_sv)));
-        host = SvPVX(sv_2mortal(newSVpvn(host, len)));
+        host = bsd_cstring_nomg(aTHX_ host_sv, "host name", op, NULL);
         service = bsd_service_arg(aTHX_ portp ? *portp : &PL_sv_undef, op);
         if (!service)
             bsd_die_arg(aTHX_ op, "port must be an integer in 0..65535 or a service name, got undef");
     }
+    race.source = NULL;
     if (source_sv) {
         SvGETMAGIC(source_sv);
         if (SvOK(source_sv) || SvROK(source_sv)) {
@@ -209,7 +258,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
                             SVfARG(bsd_describe(aTHX_ source_sv)));
             /* an IPv4 or an IPv6 address, whichever it is: converted once */
             bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, source_sv, &source_addr, 0);
-            source = &source_addr;
+            race.source = &source_addr;
         }
     }
 
@@ -222,83 +271,37 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
         bsd_die_gai(aTHX_ op, rc, err, address,
                     sv_2mortal(newSVpvf("cannot resolve host '%s'", host)));
     }
+    race.n = 0;
     for (ai = res; ai; ai = ai->ai_next)
-        n++;
-    Newxz(list, n, bsd_attempt);
-    SAVEFREEPV(list);
-    Newx(pfds, n, struct pollfd);
-    SAVEFREEPV(pfds);
+        race.n++;
+    race.list = (bsd_attempt *)bsd_scratch(aTHX_ (size_t)race.n, sizeof *race.list, op);
+    race.pfds = (struct pollfd *)bsd_scratch(aTHX_ (size_t)race.n, sizeof *race.pfds, op);
+    race.pending = (int *)bsd_scratch(aTHX_ (size_t)race.n, sizeof *race.pending, op);
     for (ai = res, i = 0; ai; ai = ai->ai_next, i++) {
-        bsd_addr_from_ai(ai, &list[i].addr);
-        list[i].family = ai->ai_family;
-        list[i].type = ai->ai_socktype;
-        list[i].proto = ai->ai_protocol;
+        bsd_addr_from_ai(ai, &race.list[i].addr);
+        race.list[i].family = ai->ai_family;
+        race.list[i].type = ai->ai_socktype;
+        race.list[i].proto = ai->ai_protocol;
     }
     freeaddrinfo(res);
-    S_interleave(list, n);
+    S_interleave(race.list, race.n);
+    race.next = 0;
+    race.next_start = 0;                /* the first attempt starts now */
 
-    if (timeout >= 0)
-        deadline = bsd_now() + timeout;
-    next_start = 0;                    /* the first attempt starts now */
-
-    for (;;) {
-        int pending = 0, ready;
-        double wake;
-        /* start the next attempt when its turn has come */
-        while (next < n && bsd_now() >= next_start) {
-            bsd_attempt *const a = &list[next++];
-            if (S_start(aTHX_ a, source))
-                goto connected_first;
-            /* a failure right away lets the next one go at once */
-            next_start = a->done ? 0 : bsd_now() + BSD_ATTEMPT_DELAY;
-        }
-        for (i = 0; i < next; i++)
-            if (list[i].obj && !list[i].done) {
-                pfds[pending].fd = list[i].sock->fd;
-                pfds[pending].events = POLLOUT;
-                pfds[pending].revents = 0;
-                pending++;
-            }
-        if (!pending && next == n)
-            S_die_all_failed(aTHX_ list, n, FALSE);
-        if (deadline > 0 && bsd_now() >= deadline)
-            S_die_all_failed(aTHX_ list, n, TRUE);
-        /* wake for the deadline, or for the next attempt's turn */
-        wake = deadline;
-        if (next < n && (wake == 0 || next_start < wake))
-            wake = next_start;
-        ready = pending ? bsd_poll_wait(aTHX_ pfds, (nfds_t)pending, wake, NULL, op) : 0;
-        if (!ready)
-            continue;                  /* a deadline or a turn: loop decides */
-        for (i = 0; i < next; i++) {
-            bsd_attempt *const a = &list[i];
-            nfds_t j;
-            if (!a->obj || a->done)
-                continue;
-            for (j = 0; j < (nfds_t)pending; j++)
-                if (pfds[j].fd == a->sock->fd && pfds[j].revents)
-                    break;
-            if (j == (nfds_t)pending)
-                continue;
-            if (S_finished(aTHX_ a)) {
-                next = i;
-                goto connected;
-            }
-            next_start = 0;            /* failed: the next one goes now */
-        }
-    }
-
-  connected_first:
-    next--;
-  connected:
+    bsd_call_init(&c, NULL, NULL, op, POLLOUT, S_attempt_race);
+    c.timeout = timeout;
+    c.ctx = &race;
+    c.fail = S_race_failed;
+    c.nwait = 0;                        /* (nothing was waited for yet) */
+    won = (int)bsd_call_run(aTHX_ &c);
     {
-        bsd_attempt *const won = &list[next];
-        for (i = 0; i < n; i++)        /* the losers close now, not at FREETMPS */
-            if (i != next && list[i].obj)
-                bsd_sock_close(aTHX_ list[i].sock);
-        if (timeout < 0 && bsd_set_fd_nonblocking(won->sock->fd, FALSE) < 0)
+        bsd_attempt *const winner = &race.list[won];
+        for (i = 0; i < race.n; i++)    /* the losers close now, not at FREETMPS */
+            if (i != won && race.list[i].obj)
+                bsd_sock_close(aTHX_ race.list[i].sock);
+        if (timeout < 0 && bsd_set_fd_nonblocking(winner->sock->fd, FALSE) < 0)
             bsd_die_errno(aTHX_ op, errno, NULL);
-        won->sock->timeout = timeout;
-        return won->obj;
+        winner->sock->timeout = timeout;
+        return winner->obj;
     }
 }

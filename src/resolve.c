@@ -1,12 +1,12 @@
 /*
- * bsd_resolve.c - the resolver functions and the byte-order and address
- * helpers (SPEC 7, Resolution and Helpers).
+ * resolve.c - the resolver functions and the byte-order and address
+ * helpers.
  *
  * Only thread-safe calls: the getaddrinfo family and the _r variants, no
  * static result buffers.  Failures of getaddrinfo/getnameinfo die with
  * BSDSocket::Error::GAI, of the gethostbyname family with
- * BSDSocket::Error::Host (see bsd_error.c).  Addresses go in and come out
- * through the one converter (bsd_addr.c).
+ * BSDSocket::Error::Host (see error.c).  Addresses go in and come out
+ * through the one converter (addr.c).
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -23,31 +23,11 @@
 
 /* ------------------------------------------------------------ arguments */
 
-/* A name for the resolver: bytes, and no NUL inside (C would stop there
- * and look up a different name).  The string is a mortal copy: a later
- * argument's magic cannot change or free it under us. */
-static const char *
-S_name_nomg(pTHX_ SV *sv, const char *what, const char *op)
-{
-    STRLEN len;
-    const char *pv;
-    if (!bsd_is_stringish(aTHX_ sv))
-        bsd_die_arg(aTHX_ op, "%s must be a string, got %" SVf, what,
-                    SVfARG(bsd_describe(aTHX_ sv)));
-    pv = bsd_bytes_nomg(aTHX_ sv, &len);
-    if (!pv)
-        bsd_die_arg(aTHX_ op, "Wide character in %s", op);
-    if (memchr(pv, '\0', len))
-        bsd_die_arg(aTHX_ op, "NUL character inside %s %" SVf, what,
-                    SVfARG(bsd_describe(aTHX_ sv)));
-    return SvPVX(sv_2mortal(newSVpvn(pv, len)));
-}
-
 static const char *
 S_name_arg(pTHX_ SV *sv, const char *what, const char *op)
 {
     SvGETMAGIC(sv);
-    return S_name_nomg(aTHX_ sv, what, op);
+    return bsd_cstring_nomg(aTHX_ sv, what, op, NULL);
 }
 
 /* An optional name: NULL for undef (or for no argument at all). */
@@ -59,7 +39,7 @@ S_maybe_name(pTHX_ SV *sv, const char *what, const char *op)
     SvGETMAGIC(sv);
     if (!SvOK(sv) && !SvROK(sv))
         return NULL;
-    return S_name_nomg(aTHX_ sv, what, op);
+    return bsd_cstring_nomg(aTHX_ sv, what, op, NULL);
 }
 
 /* A port for getaddrinfo and create_connection: undef (none), an integer
@@ -81,16 +61,7 @@ bsd_service_arg(pTHX_ SV *sv, const char *op)
     if (status == BSD_INT_RANGE)
         bsd_die_arg(aTHX_ op, "port must be an integer in 0..65535 or a service name, got %" SVf,
                     SVfARG(bsd_describe(aTHX_ sv)));
-    return S_name_nomg(aTHX_ sv, "service", op);
-}
-
-/* What comes back from the resolver comes from outside: taint it. */
-static SV *
-S_tainted(pTHX_ SV *sv)
-{
-    if (UNLIKELY(TAINTING_get))
-        SvTAINTED_on(sv);
-    return sv;
+    return bsd_cstring_nomg(aTHX_ sv, "service", op, NULL);
 }
 
 /* ------------------------------------------------------- getaddrinfo */
@@ -126,8 +97,8 @@ bsd_getaddrinfo(pTHX_ SV *host_sv, SV *port_sv, int family, int type,
         av_push(entry, newSViv(ai->ai_family));
         av_push(entry, newSViv(ai->ai_socktype));
         av_push(entry, newSViv(ai->ai_protocol));
-        av_push(entry, S_tainted(aTHX_ newSVpv(ai->ai_canonname ? ai->ai_canonname : "", 0)));
-        av_push(entry, bsd_sockaddr_to_sv(aTHX_ &addr));
+        av_push(entry, bsd_tainted(newSVpv(ai->ai_canonname ? ai->ai_canonname : "", 0)));
+        av_push(entry, bsd_sockaddr_to_sv(aTHX_ &addr, ai->ai_family));
     }
     freeaddrinfo(res);
     return results;
@@ -155,8 +126,8 @@ bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host_out, SV **service_out)
         const int err = errno;
         bsd_die_gai(aTHX_ "getnameinfo", rc, err, address, NULL);
     }
-    *host_out = S_tainted(aTHX_ sv_2mortal(newSVpv(host, 0)));
-    *service_out = S_tainted(aTHX_ sv_2mortal(newSVpv(service, 0)));
+    *host_out = bsd_tainted(sv_2mortal(newSVpv(host, 0)));
+    *service_out = bsd_tainted(sv_2mortal(newSVpv(service, 0)));
 }
 
 /* ---------------------------------------------- the gethostbyname family */
@@ -169,13 +140,13 @@ S_hostent_to_svs(pTHX_ const struct hostent *h, SV **out)
     AV *const addresses = newAV();
     char **p;
     for (p = h->h_aliases; p && *p; p++)
-        av_push(aliases, S_tainted(aTHX_ newSVpv(*p, 0)));
+        av_push(aliases, bsd_tainted(newSVpv(*p, 0)));
     for (p = h->h_addr_list; p && *p; p++) {
         char text[INET6_ADDRSTRLEN];
         if (inet_ntop(h->h_addrtype, *p, text, sizeof text))
-            av_push(addresses, S_tainted(aTHX_ newSVpv(text, 0)));
+            av_push(addresses, bsd_tainted(newSVpv(text, 0)));
     }
-    out[0] = S_tainted(aTHX_ sv_2mortal(newSVpv(h->h_name ? h->h_name : "", 0)));
+    out[0] = bsd_tainted(sv_2mortal(newSVpv(h->h_name ? h->h_name : "", 0)));
     out[1] = sv_2mortal(newRV_noinc(MUTABLE_SV(aliases)));
     out[2] = sv_2mortal(newRV_noinc(MUTABLE_SV(addresses)));
 }
@@ -266,7 +237,7 @@ bsd_gethostbyname(pTHX_ SV *name_sv)
             bsd_die_host(aTHX_ "gethostbyname", NO_DATA, name);
         Copy(h->h_addr_list[0], &in4, 1, struct in_addr);
     }
-    return S_tainted(aTHX_ sv_2mortal(newSVpvn(text, bsd_format_in4(&in4, text))));
+    return bsd_tainted(sv_2mortal(newSVpvn(text, bsd_format_in4(&in4, text))));
 }
 
 /* gethostbyname_ex: (name, [aliases], [IPv4 addresses]).  An IPv4 literal
@@ -321,7 +292,7 @@ bsd_gethostname(pTHX)
     if (gethostname(name, sizeof name - 1) < 0)
         bsd_die_errno(aTHX_ "gethostname", errno, NULL);
     name[sizeof name - 1] = '\0';
-    return S_tainted(aTHX_ sv_2mortal(newSVpv(name, 0)));
+    return bsd_tainted(sv_2mortal(newSVpv(name, 0)));
 }
 
 /* ------------------------------------------------- services, protocols */
@@ -330,7 +301,10 @@ static void S_die_not_found(pTHX_ const char *op, SV *message) __attribute__nore
 static void
 S_die_not_found(pTHX_ const char *op, SV *message)
 {
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 0, 0, message, NULL, NULL, NULL);
+    bsd_error e = BSD_ERROR(op, 0);
+    e.has_errno = FALSE;
+    e.message = message;
+    bsd_throw(aTHX_ &e);
 }
 
 typedef struct {
@@ -454,8 +428,11 @@ S_family_length(pTHX_ int family, const char *op)
         return sizeof(struct in_addr);
     if (family == AF_INET6)
         return sizeof(struct in6_addr);
-    bsd_throw(aTHX_ BSD_ERROR_CLASS, op, 1, EAFNOSUPPORT,
-              newSVpvf("family must be AF_INET or AF_INET6, got %d", family), NULL, NULL, NULL);
+    {
+        bsd_error e = BSD_ERROR(op, EAFNOSUPPORT);
+        e.message = newSVpvf("family must be AF_INET or AF_INET6, got %d", family);
+        bsd_throw(aTHX_ &e);
+    }
 }
 
 SV *

@@ -1,5 +1,5 @@
 /*
- * bsd_fast.c - a shortcut for method calls on BSDSocket::Socket objects.
+ * fast.c - a shortcut for method calls on BSDSocket::Socket objects.
  *
  * Calling an XSUB as a method costs more than the XSUB itself:
  * pp_method_named looks the name up in the object's stash (a hash lookup
@@ -15,12 +15,12 @@
  *   - the method in that stash is still our XSUB (not redefined);
  *   - the op after it is a plain entersub (no debugger, no lvalue call,
  *     and no other module's replacement pp function);
- * and then it calls the XSUB the way pp_entersub's XS branch does
- * (temporaries among the arguments are copied first, as perl does: a
- * method like recv_into writes into its argument), minus what our XSUBs
- * do not need: their mortals belong to the caller's statement either way
- * (so no SAVETMPS).  Anything else goes to perl's own pp_method_named,
- * unchanged.
+ * and then it calls the XSUB the way pp_entersub's XS branch does, minus
+ * what our XSUBs do not need: their mortals belong to the caller's
+ * statement either way (so no SAVETMPS), and only the methods that write
+ * into an argument (recv_into, recvfrom_into) could tell a temporary
+ * argument from the copy pp_entersub would give them, so only those get
+ * the copy.  Anything else goes to perl's own pp_method_named, unchanged.
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -31,13 +31,14 @@
 
 /* The methods worth the shortcut: the ones called per message. */
 #define BSD_FAST_METHODS(X) \
-    X(send, 0) X(recv, 1) X(sendto, 2) X(recvfrom, 3) X(fileno, 4) \
-    X(accept, 5) X(connect, 6) X(close, 7) X(sendall, 8) X(recv_into, 9) \
-    X(recvfrom_into, 10) X(send_many, 11) X(recv_many, 12)
-#define BSD_FAST_COUNT 13
-#define BSD_FAST_RECV 1
+    X(send) X(recv) X(sendto) X(recvfrom) X(fileno) X(accept) X(connect) \
+    X(close) X(sendall) X(recv_into) X(recvfrom_into) X(send_many) X(recv_many)
 
-#define X_NAME(name, i) #name,
+#define X_ENUM(name) BSD_FAST_##name,
+enum { BSD_FAST_METHODS(X_ENUM) BSD_FAST_COUNT };
+#undef X_ENUM
+
+#define X_NAME(name) #name,
 static const char *const bsd_fast_names[BSD_FAST_COUNT] = { BSD_FAST_METHODS(X_NAME) };
 #undef X_NAME
 
@@ -80,9 +81,7 @@ S_fast_recv_assign(pTHX_ SV **mark, OP *call)
     OP *const padsv = call->op_next;
     OP *assign;
     SV *var, *got;
-    bsd_sock *s;
-    STRLEN bufsize;
-    int flags = 0;
+    bsd_recv_args args;
     const SSize_t items = PL_stack_sp - mark;
 
     if (padsv->op_type != OP_PADSV || padsv->op_ppaddr != PL_ppaddr[OP_PADSV]
@@ -96,16 +95,12 @@ S_fast_recv_assign(pTHX_ SV **mark, OP *call)
     if (!S_plain_variable(var) || items < 2 || items > 3)
         return NULL;
 
-    /* the XSUB's argument handling (see recv in BSDSocket.xs) */
-    s = bsd_sock_arg(mark + 1, (I32)items, "recv", TRUE);
-    bufsize = size_arg(mark[2], "bufsize", "recv");
-    if (items > 2)
-        flags = int_arg(mark[3], "flags", "recv");
+    bsd_recv_args_from(mark + 1, (I32)items, "recv", &args);  /* (as the XSUB does) */
     PL_markstack_ptr--;
     /* (converting the arguments can run Perl code that changes the
      * variable: look at it again) */
-    got = bsd_sock_recv(aTHX_ s, mark[1], S_plain_variable(var) ? var : NULL,
-                        bufsize, flags, NULL);
+    got = bsd_sock_recv(aTHX_ args.sock, mark[1], S_plain_variable(var) ? var : NULL,
+                        args.bufsize, args.flags, NULL);
     if (padsv->op_private & OPpLVAL_INTRO)      /* my $data = ... */
         save_clearsv(&PAD_SVl(padsv->op_targ));
     if (got != var)                 /* the data went elsewhere: assign it */
@@ -154,18 +149,22 @@ S_fast_method(pTHX_ int i)
                        && !(call->op_private & (OPpENTERSUB_DB | OPpLVAL_INTRO)))) {
                 const SSize_t markix = TOPMARK;
                 bool is_scalar;
-                SV **arg;
                 PL_op = call;               /* GIMME_V and dXSTARG read the entersub */
                 MY_CXT.taken++;
-                if (i == BSD_FAST_RECV) {
+                if (i == BSD_FAST_recv) {
                     OP *const next = S_fast_recv_assign(aTHX_ mark, call);
                     if (next)
                         return next;
                 }
-                /* as pp_entersub: the XSUB gets copies of temporaries */
-                for (arg = mark + 1; arg <= PL_stack_sp; arg++)
-                    if (UNLIKELY(SvPADTMP(*arg)))
-                        *arg = sv_mortalcopy(*arg);
+                /* as pp_entersub: the XSUB gets copies of temporaries,
+                 * which only the methods that write into an argument
+                 * could tell from the temporaries themselves */
+                if (i == BSD_FAST_recv_into || i == BSD_FAST_recvfrom_into) {
+                    SV **arg;
+                    for (arg = mark + 1; arg <= PL_stack_sp; arg++)
+                        if (SvPADTMP(*arg))
+                            *arg = sv_mortalcopy(*arg);
+                }
                 is_scalar = GIMME_V == G_SCALAR;
                 CvXSUB(cv)(aTHX_ cv);
                 if (is_scalar) {            /* as pp_entersub: exactly one value */
@@ -182,11 +181,11 @@ S_fast_method(pTHX_ int i)
     return PL_ppaddr[OP_METHOD_NAMED](aTHX);
 }
 
-#define X_PP(name, i) static OP *S_pp_fast_##name(pTHX) { return S_fast_method(aTHX_ i); }
+#define X_PP(name) static OP *S_pp_fast_##name(pTHX) { return S_fast_method(aTHX_ BSD_FAST_##name); }
 BSD_FAST_METHODS(X_PP)
 #undef X_PP
 
-#define X_PTR(name, i) S_pp_fast_##name,
+#define X_PTR(name) S_pp_fast_##name,
 static Perl_ppaddr_t const bsd_fast_pp[BSD_FAST_COUNT] = { BSD_FAST_METHODS(X_PTR) };
 #undef X_PTR
 

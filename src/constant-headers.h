@@ -1,0 +1,16 @@
+/*
+ * constant-headers.h - the system headers BSDSocket's constants come from.
+ *
+ * BSDSocket.xs includes this file to compile its table of constants, and
+ * Makefile.PL reads its #include lines to ask the preprocessor which
+ * constants these headers define: one list, for both.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <netdb.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <poll.h>
