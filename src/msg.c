@@ -592,7 +592,9 @@ S_sendfile_nosignal(int out_fd, int in_fd, off_t *offset, size_t len)
     pthread_sigmask(SIG_BLOCK, &pipe_only, &was_blocked);
     r = sendfile(out_fd, in_fd, offset, len);
     err = errno;
-    if (r < 0 && err == EPIPE && !was_pending) {
+    /* (a call that sent part of the file before the peer went away
+     * returns a count, and raised SIGPIPE all the same) */
+    if (!was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
         static const struct timespec no_wait = { 0, 0 };
         (void)sigtimedwait(&pipe_only, NULL, &no_wait);
     }

@@ -1137,4 +1137,33 @@ for my $op (qw(sendall sendfile)) {
     is($report->{got}, 'object and plain', '... and the peer got its string');
 }
 
+# sendfile(2) that sends part of the file and then finds the peer gone
+# returns a count and raises SIGPIPE all the same: that one is taken back
+# too (the next call dies EPIPE), never left to kill the process.
+{
+    my ($report, $status) = in_child(sub {
+        my $l = tcp_listener();
+        my $c = BSDSocket::socket(AF_INET, SOCK_STREAM);
+        $c->connect($l->getsockname);
+        my ($s) = $l->accept;
+        $s->send('x');
+        $s->close;                  # unread data: the close resets
+        select undef, undef, undef, 0.1;
+        my $dir = temp_dir();
+        open my $fh, '+>', "$dir/big" or die $!;
+        print {$fh} 'y' x (4 << 20);
+        close $fh;
+        open $fh, '<', "$dir/big" or die $!;
+        $c->settimeout(0);
+        my @errs;
+        for (1 .. 3) {
+            eval { $c->sendfile($fh); 1 } or push @errs, (ref $@ ? $@->errname : "$@");
+        }
+        return (alive => 1, errs => join(',', @errs));
+    });
+    is($status, 0, 'sendfile to a peer that reset after part went: no SIGPIPE kills the process');
+    ok($report->{alive}, '... the child lived to tell')
+        and like($report->{errs}, qr/EPIPE|ECONNRESET/, '... and sendfile dies EPIPE (or ECONNRESET)');
+}
+
 done_testing;
