@@ -54,7 +54,7 @@ SKIP: {
     ok(!eval { $code->(); 1 }, '... and dies when run');
 }
 
-# SPEC 2.1: every SO_*, IPPROTO_*, TCP_*, ... the platform defines.  Two
+# Every SO_*, IPPROTO_*, TCP_*, ... the platform defines.  Two
 # independent witnesses: the names core Socket knows, and the macros the
 # C preprocessor sees in the system headers.
 my $spec_prefixes = qr/^(?:SOL|SO|IPPROTO|TCP|IP|IPV6|MSG|SHUT|AI|NI|EAI|SCM)_[A-Z0-9_]+$/;

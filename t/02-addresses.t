@@ -147,7 +147,7 @@ SKIP: {
     $b->connect($a_addr);
     is_deeply($b->getpeername, $a_addr, 'connect takes getsockname\'s address unchanged');
 
-    # the seed's two-argument form
+    # the older two-argument form, (host, port)
     my $c = BSDSocket::socket(AF_INET, SOCK_DGRAM);
     $c->bind('127.0.0.1', 0);
     ok($c->getsockname->[1], 'bind($host, $port)');

@@ -22,7 +22,7 @@ my $e = $@;
 my $errno_after = $! + 0;
 
 isa_ok($e, 'BSDSocket::Error');
-ok($e->isa(BSDSocket::error), '$@->isa(BSDSocket::error) reads like the seed');
+ok($e->isa(BSDSocket::error), '$@->isa(BSDSocket::error) reads like Python\'s except socket.error');
 is($e->errno, ECONNREFUSED, 'errno');
 is($e->errname, 'ECONNREFUSED', 'errname');
 is($e->message, do { local $! = ECONNREFUSED; "$!" }, 'message is strerror');

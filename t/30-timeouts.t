@@ -9,7 +9,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 6: blocking, non-blocking and timeout modes, one deadline per call.
+# Blocking, non-blocking and timeout modes, one deadline per call.
 
 guard_alarm(120);
 

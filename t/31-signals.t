@@ -9,7 +9,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 6: EINTR runs Perl's deferred signal handlers and the call goes on
+# EINTR runs Perl's deferred signal handlers and the call goes on
 # (with what is left of its timeout); a handler that dies takes its
 # exception out of the call and leaves the socket usable.
 

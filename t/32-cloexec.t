@@ -6,7 +6,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 6: every fd the module makes is close-on-exec, as perl's own are;
+# Every fd the module makes is close-on-exec, as perl's own are;
 # set_inheritable(1) lets one through.  Checked the direct way: exec a
 # program and see which of the fds it got.
 

@@ -42,7 +42,7 @@ ok(BSDSocket::has_ipv6(), 'has_ipv6');
 
     my $c2 = BSDSocket::socket(AF_INET6, SOCK_STREAM);
     $c2->connect('::1', $addr->[1]);
-    ok(scalar $l->accept, 'the seed\'s connect($host, $port) works for IPv6');
+    ok(scalar $l->accept, 'the older connect($host, $port) works for IPv6');
     my $c3 = BSDSocket::socket(AF_INET6, SOCK_STREAM);
     $c3->connect(['::1', $addr->[1]]);
     ok(scalar $l->accept, 'two elements are enough');

@@ -8,7 +8,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# create_connection and create_server (SPEC 7, Convenience).
+# create_connection and create_server.
 
 guard_alarm(120);
 

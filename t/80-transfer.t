@@ -11,7 +11,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 7, Object: recv_into, recvfrom_into, dup, detach, sendmsg, recvmsg,
+# recv_into, recvfrom_into, dup, detach, sendmsg, recvmsg,
 # send_fds, recv_fds, SCM_CREDENTIALS, sendfile.
 
 guard_alarm(120);

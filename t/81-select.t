@@ -9,7 +9,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 7, Readiness: BSDSocket::select takes socket objects, fds and Perl
+# Readiness: BSDSocket::select takes socket objects, fds and Perl
 # handles, returns the very items that are ready, has no FD_SETSIZE limit
 # and handles EINTR like every call that waits.
 

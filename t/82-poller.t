@@ -12,7 +12,7 @@ use BSDTest;
 use BSDSocket qw(:all);
 use BSDSocket::Poller qw(:events);
 
-# SPEC 7, Readiness: BSDSocket::Poller, on epoll and on poll; a socket
+# Readiness: BSDSocket::Poller, on epoll and on poll; a socket
 # closed while registered never fires, nor does what reuses its number.
 
 raise_nofile(2048);         # for the fd above FD_SETSIZE below

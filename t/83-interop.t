@@ -7,7 +7,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# SPEC 7: socket objects work with perl's select, IO::Select, AnyEvent and
+# Socket objects work with perl's select, IO::Select, AnyEvent and
 # IO::Async through fileno (and makefile handles).  The event-loop parts
 # skip when the module is not installed; .ci/run installs them.
 

@@ -9,7 +9,7 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all select);
 
-# SPEC 7, Readiness, at scale: 500 concurrent clients against the
+# Readiness at scale: 500 concurrent clients against the
 # poller-based echo server of eg/, and 200 against a server on
 # BSDSocket::select; every byte checked.
 

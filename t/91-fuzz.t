@@ -1244,7 +1244,7 @@ sub bounded_wait {
 sub an_item { rand() < 0.8 ? pick(a_socket(), a_socket()->fileno, \*STDERR, 2) : scalar_value() }
 sub an_item_list { rand() < 0.8 ? [map { an_item() } 1 .. int rand 4] : scalar_value() }
 sub some_events { rand() < 0.8 ? pick(POLLIN, POLLOUT, POLLIN | POLLOUT, 0, POLLPRI, 0x4000) : scalar_value() }
-# for the data-transfer calls (SPEC 7)
+# for the data-transfer calls
 sub a_buffer { rand() < 0.5 ? pick(undef, '', 'x' x 10, 'y' x 5000, "\x{263a}" x 3, 42) : scalar_value() }
 sub a_count { rand() < 0.7 ? pick(0, 1, 2, 3, 32, 253, 254, 1024, 1025, -1) : scalar_value() }
 sub a_small_size { rand() < 0.7 ? pick(0, 1, 64, 2048, 65536, 2**50) : scalar_value() }
@@ -1304,7 +1304,7 @@ $SIG{__WARN__} = sub {
     push @perl_warnings, "call $now_call ($now_op): $_[0]";
 };
 
-# SPEC: a peer that went away is EPIPE, never SIGPIPE (which would end
+# The promise: a peer that went away is EPIPE, never SIGPIPE (which would end
 # the run with no word of which call raised it)
 my @sigpipes;
 $SIG{PIPE} = sub { push @sigpipes, "call $now_call ($now_op)" };

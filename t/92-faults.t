@@ -222,7 +222,7 @@ PERL
     is(scalar(grep { /EINTR/ } @ours), 1, 'the injected EINTR hit our close');
     is(scalar @ours, 1, 'close(2) was not retried');
 
-    # SPEC 2.2: ECONNRESET from close(2) is ignored
+    # ECONNRESET from close(2) is ignored (the peer was first)
     $r = child($close_code, strace => $strace,
                strace_args => ['-e', 'trace=close', '-e', "inject=close:error=ECONNRESET:when=$nth"]);
     is($r->{close}, undef, 'close does not die when close(2) says ECONNRESET');
