@@ -1048,7 +1048,10 @@ The socket's rules hold through the handle:
 
 Reads and writes wait as the socket's timeout says: C<undef> blocks,
 C<0> fails at once with C<$!> C<EAGAIN>, C<t> waits at most C<t> seconds
-per call and then fails with C<$!> C<ETIMEDOUT>.  After a timeout the
+per call and then fails with C<$!> C<ETIMEDOUT>.  An C<O_NONBLOCK> that
+code managing the handle set on the fd with C<fcntl> makes them fail
+with C<EAGAIN> instead of waiting, as on Perl's own handles (the socket
+methods keep to the timeout).  After a timeout the
 handle stays usable: the next read tries again.  (A timeout in the middle
 of a line makes C<readline> return the part that came, as Perl does on a
 non-blocking handle.)
@@ -1379,9 +1382,11 @@ it would any Perl handle:
   my $stream = Mojo::IOLoop::Stream->new($sock);
   my $f = Future::IO->sysread($sock, 4096);
 
-Event loops put the handle in non-blocking mode themselves (the
-C<blocking> method, which is C<settimeout(0)>); a call made when the loop
-says "ready" then never waits.  They read and write with C<sysread> and
+A loop that wants the handle non-blocking says so with the C<blocking>
+method (C<blocking(0)> is C<settimeout(0)>, as IO::Async does) or by
+setting C<O_NONBLOCK> on the fd with C<fcntl> (as AnyEvent::Handle does):
+reads and writes through the handle follow that flag too, as they do on
+Perl's own handles.  Loops read and write with C<sysread> and
 C<syswrite>, which go through the socket's rules (see below).
 
 =head2 TLS

@@ -381,8 +381,12 @@ enum {
                                the kernel connecting, wait for the outcome */
     BSD_CALL_ERRNO    = 2,  /* a failure returns -1 with the errno in err
                                (ETIMEDOUT for a timeout) instead of dying */
-    BSD_CALL_SHORT_OK = 4   /* once a piece went, a failure ends the call with
+    BSD_CALL_SHORT_OK = 4,  /* once a piece went, a failure ends the call with
                                what went (send_many's short count) */
+    BSD_CALL_FD_MODE  = 8   /* a call made through the handle: an O_NONBLOCK
+                               that code managing the handle set on the fd
+                               (fcntl, as AnyEvent does) makes it not wait,
+                               as it does perl's own handles */
 };
 
 struct bsd_call {

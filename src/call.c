@@ -223,10 +223,17 @@ S_blocking_should_wait(const bsd_call *c)
 /* Whether an EAGAIN means "wait": always with a timeout, never without
  * one (non-blocking), and for a blocking call when what it waits for is
  * not its socket (sendfile's input) or that socket shares a non-blocking
- * fd. */
+ * fd.  A call through the handle (BSD_CALL_FD_MODE) on an fd that is
+ * non-blocking does not wait: a positive timeout leaves the fd blocking,
+ * so the flag was set by code that manages the handle as its own. */
 static bool
 S_may_wait(const bsd_call *c)
 {
+    if ((c->mode & BSD_CALL_FD_MODE) && c->wait == &c->one && c->one.fd == c->sock->fd) {
+        const int fl = fcntl(c->sock->fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+            return FALSE;
+    }
     if (c->timeout > 0)
         return TRUE;
     if (c->timeout == 0)

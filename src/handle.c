@@ -167,7 +167,7 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
     lc.locked = lc.cleared = FALSE;
     lc.callers_bytes = callers_buffer;
     bsd_call_init(&c, s, NULL, "print", POLLOUT, S_attempt_send);
-    c.mode = BSD_CALL_ERRNO;
+    c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
     c.progress = S_sent_piece;
     c.guard = S_guard_write;
     c.recheck = S_layer_recheck;
@@ -307,7 +307,7 @@ S_fill(pTHX_ PerlIO *f)
     lc.f = f;
     lc.locked = lc.cleared = lc.callers_bytes = FALSE;
     bsd_call_init(&c, s, NULL, "readline", POLLIN, S_attempt_recv);
-    c.mode = BSD_CALL_ERRNO;
+    c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
     c.guard = S_layer_guard;
     c.recheck = S_layer_recheck;
     c.ctx = &lc;
@@ -634,7 +634,7 @@ bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset)
     else {
         bsd_call c;
         bsd_call_init(&c, s, NULL, "sysread", POLLIN, S_attempt_recv);
-        c.mode = BSD_CALL_ERRNO;
+        c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
         c.guard = S_guard_sysread;
         c.target = bufsv;
         c.buf = buffer + offset;
@@ -685,7 +685,7 @@ bsd_handle_syswrite(pTHX_ bsd_sock *s, const char *buf, size_t len)
         return -1;
     }
     bsd_call_init(&c, s, NULL, "syswrite", POLLOUT, S_attempt_send);
-    c.mode = BSD_CALL_ERRNO;
+    c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
     c.guard = S_guard_syswrite;
     c.buf = (char *)buf;
     c.len = len;
