@@ -968,20 +968,24 @@ that long, then dies with
 L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
 (message C<timed out>, errno C<ETIMEDOUT>).  Negative numbers, NaN,
 infinity and non-numbers die with EINVAL and leave the setting as it was.
-As in CPython, a timeout of 0 or more puts the fd in C<O_NONBLOCK> (the
-driver waits with C<poll>), and C<undef> clears it.
+A timeout of 0 puts the fd in C<O_NONBLOCK>; C<undef> and a positive
+timeout clear it (the module's own waiting is done with C<poll>, and
+its calls do not depend on the flag).
 
 That flag belongs to the open file description, which a L</dup>, a
 L</fromfd> copy (and the caller's fd), and a L</makefile> handle share
 with the socket, so setting the mode through one of them sets it for all.
 Each socket object's calls still follow its own timeout: sends and
-receives pass C<MSG_DONTWAIT> when it is 0 or more; C<accept>, C<connect>
-and C<sendfile>, which have no such flag, make the fd non-blocking again
-first; and a blocking socket that meets C<EAGAIN> because another handle
-made the fd non-blocking waits for readiness as a blocking call would.
-(An C<EAGAIN> from C<SO_RCVTIMEO>/C<SO_SNDTIMEO>, or from a C<MSG_DONTWAIT>
-the caller passed, still dies.)  A Perl handle from L</makefile> has no
-timeout of its own: it sees whatever mode the fd has last been given.
+receives pass C<MSG_DONTWAIT> when it is 0 or more; C<connect> and
+C<sendfile>, which have no such flag, make the fd non-blocking for the
+call and put it back, and C<accept> makes it non-blocking and leaves it
+so (a listener is often shared between processes, and putting the flag
+back could leave another one blocked in the kernel); a blocking socket
+that meets C<EAGAIN> because another handle made the fd non-blocking
+waits for readiness as a blocking call would.  (An C<EAGAIN> from
+C<SO_RCVTIMEO>/C<SO_SNDTIMEO>, or from a C<MSG_DONTWAIT> the caller
+passed, still dies.)  A L</makefile> handle keeps the timeout the socket
+had when it was made.
 
 =head2 setsockopt
 
@@ -1051,10 +1055,11 @@ C<0> fails at once with C<$!> C<EAGAIN>, C<t> waits at most C<t> seconds
 per call and then fails with C<$!> C<ETIMEDOUT>.  An C<O_NONBLOCK> that
 code managing the handle set on the fd with C<fcntl> makes them fail
 with C<EAGAIN> instead of waiting, as on Perl's own handles (the socket
-methods keep to the timeout).  After a timeout the
-handle stays usable: the next read tries again.  (A timeout in the middle
-of a line makes C<readline> return the part that came, as Perl does on a
-non-blocking handle.)
+methods keep to the timeout).  After a timeout the handle stays usable:
+the next read tries again.  (A timeout in the middle of a line makes
+C<readline> return the part that came, as Perl does on a non-blocking
+handle; and C<eof>, which waits for a byte to know, answers true when the
+time runs out, as it does for an error.)
 
 =item *
 
@@ -1075,7 +1080,9 @@ One buffer: the bytes a buffered read (C<readline>, C<read>, C<getc>,
 C<eof>) took ahead are the first bytes that C<recv>, C<recv_into>,
 C<recvfrom>, C<recvmsg> and C<sysread> return, with no address and no
 ancillary data; L</pending> says how many there are.  Nothing is lost by
-mixing the two styles.
+mixing the two styles.  (A layer pushed on top with C<binmode>, such as
+C<:encoding(UTF-8)>, keeps what it decoded to itself: the socket's calls
+do not see that.)
 
 =back
 
@@ -1088,6 +1095,11 @@ C<EAGAIN> rather than a wait on a non-blocking socket, does not see what
 a buffered read took ahead, and a C<syswrite> to a closed peer raises
 C<SIGPIPE>.  Perl's C<send> and C<recv> builtins always use the fd
 directly, with Perl's own semantics.
+
+A handle perl opens on the socket (C<< open(my $fh, '<&', $sock) >>) reads
+with the socket's rules, on a dup; for C<'+<&'> and C<< '>&' >> perl makes
+the write side itself, with its own layers and rules (a print to a
+closed peer raises C<SIGPIPE> there).
 
 C<close($sock)> and C<< $sock->close >> are the same: after either, the
 methods die with C<EBADF>, C<< $sock->fileno >> is -1 and
@@ -1459,8 +1471,10 @@ New sockets start with the default timeout (L</setdefaulttimeout>), and
 so do sockets returned by C<accept>: they do not inherit the listener's.
 
 The fd's C<O_NONBLOCK> flag follows C<getblocking>: set for timeout 0,
-clear otherwise, so that code using the fd itself (another process, a
-module handed C<fileno>) sees a blocking socket as blocking.  BSDSocket's
+clear otherwise (but see L</settimeout> for a listener that has
+accepted), so that code using the fd itself (another process, a module
+handed C<fileno>, IO::Socket::SSL after C<start_SSL>) sees a blocking
+socket as blocking.  BSDSocket's
 own calls do not depend on the flag: a dup or another handle sharing the
 fd may change it without changing the socket's timeout.
 

@@ -131,6 +131,8 @@ SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
 SV     *bsd_sock_dup(pTHX_ bsd_sock *s, SV *self);
 /* A struct of its own (refcnt 1), and letting one go. */
 bsd_sock *bsd_sock_struct_new(void);
+/* The socket takes fd (counted as perl counts the users of an fd). */
+void    bsd_sock_take_fd(bsd_sock *s, int fd);
 void    bsd_sock_release(pTHX_ bsd_sock *s);
 bsd_sock *bsd_sock_clone_struct(pTHX_ bsd_sock *old, CLONE_PARAMS *param);
 /* The socket has its fd: fill in the struct and open the handle. */
@@ -158,7 +160,7 @@ void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
 /* For the calls that have no MSG_DONTWAIT (accept, connect, sendfile): a
  * socket with a timeout makes its fd non-blocking for the call (within
  * ENTER/LEAVE, which puts a blocking fd back). */
-void    bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, const char *op);
+void    bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op);
 int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
 bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
 void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);

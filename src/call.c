@@ -41,9 +41,17 @@ bsd_deadline(double timeout)
 
 /* ------------------------------------------------------- Perl's signals */
 
+static void
+S_release(pTHX_ void *s)
+{
+    bsd_sock_release(aTHX_ (bsd_sock *)s);
+}
+
 /* Perl code is about to run in the middle of our call (a signal handler).
  * It may drop the last reference to the socket or rewrite the scalar we
- * are sending from: hold the object, and let the call copy what it needs. */
+ * are sending from: hold the object and its struct (for a call made
+ * through the handle, there is no object to hold), and let the call copy
+ * what it needs. */
 static void
 S_guard_against_perl(pTHX_ bsd_call *c)
 {
@@ -52,6 +60,10 @@ S_guard_against_perl(pTHX_ bsd_call *c)
     c->guarded = TRUE;
     if (c->self && SvROK(c->self))   /* (a tied invocant is held by its fetched copy) */
         sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(c->self)));
+    if (c->sock) {
+        c->sock->refcnt++;
+        SAVEDESTRUCTOR_X(S_release, c->sock);
+    }
     if (c->guard)
         c->guard(aTHX_ c);
 }
@@ -70,10 +82,10 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
     if (PL_sig_pending) {
         S_guard_against_perl(aTHX_ c);
         PERL_ASYNC_CHECK();
-        if (c->sock && c->sock->fd < 0)
-            c->stop = EBADF;
-        else if (c->recheck)
+        if (c->recheck)
             c->recheck(aTHX_ c);
+        if (!c->stop && c->sock && c->sock->fd < 0)
+            c->stop = EBADF;
     }
 }
 

@@ -85,7 +85,7 @@ S_start(pTHX_ bsd_attempt *a, const bsd_addr *source)
         a->done = TRUE;
         return FALSE;
     }
-    a->sock->fd = fd;
+    bsd_sock_take_fd(a->sock, fd);
     a->sock->family = a->family;
     a->sock->type = a->type;
     a->sock->proto = a->proto;

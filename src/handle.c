@@ -33,6 +33,8 @@
  * not yet sent. */
 typedef struct bsd_layer bsd_layer;
 
+PERLIO_FUNCS_DECL(bsd_perlio_layer);
+
 #define BSD_LAYER_BUFSIZ 65536
 
 #define S_layer(f) PerlIOSelf(f, bsd_layer)
@@ -46,29 +48,37 @@ typedef struct bsd_layer bsd_layer;
 
 /* A layer's socket call runs Perl's signal handlers in the middle, as
  * perl's own :unix layer does: with the handle locked, so that a handler
- * that closes it cannot free the layer under us.  If one did, the cleared
- * layers are freed here and the call ends EBADF. */
+ * that closes it cannot free the layer under us.  If one did, the call
+ * ends EBADF, and the layers it cleared are freed when the lock goes. */
 typedef struct {
     PerlIO *f;
     bool    locked;
     bool    cleared;        /* a handler closed the handle */
-    bool    callers_bytes;  /* a write sends straight from the caller's buffer */
 } bsd_layer_call;
 
+/* The lock's end: free what a handler cleared meanwhile (perl's own
+ * layers do the same after running handlers). */
 static void
-S_unlock(pTHX_ void *f)
+S_unlock(pTHX_ void *fp)
 {
+    PerlIO *const f = (PerlIO *)fp;
     PERL_UNUSED_CONTEXT;
-    S_lockcnt(f)--;
+    if (--S_lockcnt(f) == 0)
+        while (PerlIOValid(f) && (PerlIOBase(f)->flags & PERLIO_F_CLEARED)) {
+            PerlIOl *const l = *f;
+            *f = l->next;
+            Safefree(l);
+        }
 }
 
-static void
-S_release(pTHX_ void *s)
-{
-    bsd_sock_release(aTHX_ (bsd_sock *)s);
-}
+/* A call of this handle is under way, and Perl code runs in the middle of
+ * it (it took the lock before any did): a handler printing or reading
+ * the same handle.  Its writes only add to the buffer, its flushes wait
+ * for the call's, and its reads fail (EBUSY): the call's buffer is in
+ * use. */
+#define S_busy(f) (S_lockcnt(f) > 0)
 
-/* Before Perl code runs: lock the handle, and hold the socket. */
+/* Before Perl code runs: lock the handle (the driver holds the socket). */
 static void
 S_layer_guard(pTHX_ bsd_call *c)
 {
@@ -77,11 +87,10 @@ S_layer_guard(pTHX_ bsd_call *c)
         lc->locked = TRUE;
         S_lockcnt(lc->f)++;
         SAVEDESTRUCTOR_X(S_unlock, lc->f);
-        c->sock->refcnt++;
-        SAVEDESTRUCTOR_X(S_release, c->sock);
     }
 }
 
+/* After it ran: is the handle still there? */
 static void
 S_layer_recheck(pTHX_ bsd_call *c)
 {
@@ -93,27 +102,39 @@ S_layer_recheck(pTHX_ bsd_call *c)
     }
 }
 
-/* Run the call, unlocking the handle when it is done; if a handler closed
- * the handle meanwhile, free the layers it cleared (as perl's own layers
- * do) and return -1: the caller must not touch its layer again. */
+/* Run the call: what it returned (-1: failed, the errno in c->err), or
+ * BSD_LAYER_CLOSED (errno EBADF) if a handler closed the handle
+ * meanwhile: then the caller's layer is gone, and must not be touched. */
+#define BSD_LAYER_CLOSED (-2)
+
 static ssize_t
 S_layer_call(pTHX_ bsd_call *c, bsd_layer_call *lc)
 {
     ssize_t r;
+    bool gone;
     ENTER;
     r = bsd_call_run(aTHX_ c);
+    gone = lc->cleared || (lc->locked && (PerlIOBase(lc->f)->flags & PERLIO_F_CLEARED));
     LEAVE;
-    if (lc->cleared) {
-        PerlIO *const f = lc->f;
-        while (PerlIOValid(f) && (PerlIOBase(f)->flags & PERLIO_F_CLEARED)) {
-            PerlIOl *const l = *f;
-            *f = l->next;
-            Safefree(l);
-        }
+    if (gone) {
         SETERRNO(EBADF, SS_IVCHAN);
-        return -1;
+        return BSD_LAYER_CLOSED;
     }
     return r;
+}
+
+static void
+S_layer_call_init(bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const char *op,
+                  short events, ssize_t (*attempt)(pTHX_ bsd_call *c))
+{
+    lc->f = f;
+    lc->locked = lc->cleared = FALSE;
+    bsd_call_init(c, s, NULL, op, events, attempt);
+    c->mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
+    c->guard = S_layer_guard;
+    c->recheck = S_layer_recheck;
+    c->ctx = lc;
+    c->flags = BSD_NOWAIT(s);
 }
 
 /* ------------------------------------------------------------- sending */
@@ -135,27 +156,24 @@ S_sent_piece(pTHX_ bsd_call *c, ssize_t n)
     return c->len == 0;
 }
 
-/* What a signal handler could free is the caller's buffer, when we send
- * straight from it (a large print): send a copy of the rest instead. */
+/* A handler could free the caller's bytes, or grow the buffer (a print of
+ * its own): send a copy of what is left once Perl code is about to run. */
 static void
 S_guard_write(pTHX_ bsd_call *c)
 {
-    if (((bsd_layer_call *)c->ctx)->callers_bytes) {
-        SV *const copy = sv_2mortal(newSVpvn(c->buf, c->len));
-        c->buf = SvPVX(copy);
-    }
+    SV *const copy = sv_2mortal(newSVpvn(c->buf, c->len));
+    c->buf = SvPVX(copy);
     S_layer_guard(aTHX_ c);
 }
 
-/* Send len bytes from buf, all of them, within the socket's timeout
- * (from `deadline` on, if that is set already).  Returns how many went;
- * fewer, with errno set, when the call failed; (size_t)-1 when a handler
- * closed the handle meanwhile (its layer is gone: touch nothing). */
+/* Send len bytes from buf, all of them (a datagram: the one message),
+ * within the socket's timeout (from *deadline on, if that is set
+ * already).  Returns how many went: fewer, with errno set, when the call
+ * failed; BSD_LAYER_GONE when a handler closed the handle meanwhile. */
 #define BSD_LAYER_GONE ((size_t)-1)
 
 static size_t
-S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *deadline,
-           bool callers_buffer)
+S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *deadline)
 {
     bsd_layer_call lc;
     bsd_call c;
@@ -163,65 +181,114 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
         errno = EBADF;
         return 0;
     }
-    lc.f = f;
-    lc.locked = lc.cleared = FALSE;
-    lc.callers_bytes = callers_buffer;
-    bsd_call_init(&c, s, NULL, "print", POLLOUT, S_attempt_send);
-    c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
+    S_layer_call_init(&c, &lc, f, s, "print", POLLOUT, S_attempt_send);
     c.progress = S_sent_piece;
     c.guard = S_guard_write;
-    c.recheck = S_layer_recheck;
-    c.ctx = &lc;
     c.buf = (char *)buf;
     c.len = len;
-    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags |= MSG_NOSIGNAL;
     c.sent = 0;
     c.deadline = *deadline;
-    if (S_layer_call(aTHX_ &c, &lc) < 0) {
-        if (lc.cleared)
-            return BSD_LAYER_GONE;
+    switch (S_layer_call(aTHX_ &c, &lc)) {
+    case BSD_LAYER_CLOSED:
+        return BSD_LAYER_GONE;
+    case -1:
         errno = c.err;
+        break;
     }
     *deadline = c.deadline;
     return (size_t)c.sent;
 }
 
-/* Flush: send what the write side holds.  What could not go stays, at
- * the front of the buffer, for the next flush: a timeout loses nothing. */
+/* Room in the write buffer for n more bytes (it grows past its size
+ * rather than lose what a failed send left). */
+static bool
+S_room(bsd_layer *l, size_t n)
+{
+    PerlIOBuf *const b = &l->buf;
+    const size_t used = (size_t)(b->ptr - b->buf);
+    if (used + n <= b->bufsiz)
+        return TRUE;
+    if (b->buf == (STDCHAR *)&b->oneword)
+        return FALSE;
+    Renew(b->buf, used + n, STDCHAR);
+    b->bufsiz = used + n;
+    b->ptr = b->buf + used;
+    return TRUE;
+}
+
+static bool
+S_append(bsd_layer *l, const STDCHAR *bytes, size_t n)
+{
+    if (!S_room(l, n))
+        return FALSE;
+    Copy(bytes, l->buf.ptr, n, STDCHAR);
+    l->buf.ptr += n;
+    return TRUE;
+}
+
+/* Flush: send what the write side holds.  What could not go stays at the
+ * front of the buffer for the next flush, so a timeout loses nothing, on
+ * a stream; a datagram that failed is dropped.  A flush while one is
+ * under way (a handler printing, in the middle of it) leaves its bytes
+ * for the next. */
 static IV
 S_flush(pTHX_ PerlIO *f)
 {
     bsd_layer *const l = S_layer(f);
     PerlIOBuf *const b = &l->buf;
-    if ((PerlIOBase(f)->flags & PERLIO_F_WRBUF) && b->ptr > b->buf) {
-        double deadline = 0;
-        const size_t have = (size_t)(b->ptr - b->buf);
-        const size_t sent = S_send_all(aTHX_ f, l->sock, b->buf, have, &deadline, FALSE);
-        if (sent == BSD_LAYER_GONE)
-            return -1;
-        if (sent < have) {
-            const int err = errno;
-            Move(b->buf + sent, b->buf, have - sent, STDCHAR);
-            b->ptr = b->buf + (have - sent);
-            PerlIOBase(f)->flags |= PERLIO_F_ERROR;
-            errno = err;
-            return -1;
-        }
-        b->ptr = b->buf;
-    }
-    if (PerlIOBase(f)->flags & PERLIO_F_WRBUF)
+    double deadline = 0;
+    size_t have, sent;
+    bool failed;
+    int err;
+    if (!(PerlIOBase(f)->flags & PERLIO_F_WRBUF) || S_busy(f))
+        return 0;
+    if (b->ptr == b->buf) {
         PerlIOBase(f)->flags &= ~PERLIO_F_WRBUF;
+        return 0;
+    }
+    have = (size_t)(b->ptr - b->buf);
+    sent = S_send_all(aTHX_ f, l->sock, b->buf, have, &deadline);
+    if (sent == BSD_LAYER_GONE)
+        return -1;
+    err = errno;
+    failed = sent < have;
+    if (failed && l->sock->type != SOCK_STREAM)
+        sent = have;                /* (a datagram goes whole or not at all) */
+    /* the bytes that went leave; a handler's print may have added more */
+    Move(b->buf + sent, b->buf, (size_t)(b->ptr - b->buf) - sent, STDCHAR);
+    b->ptr -= sent;
+    if (b->ptr == b->buf)
+        PerlIOBase(f)->flags &= ~PERLIO_F_WRBUF;
+    if (failed) {
+        PerlIOBase(f)->flags |= PERLIO_F_ERROR;
+        errno = err;
+        return -1;
+    }
+    PerlIOBase(f)->flags &= ~PERLIO_F_ERROR;    /* (what failed before has gone now) */
     return 0;
 }
 
-/* Write: into the buffer; a write bigger than the buffer goes straight
- * from the caller's bytes once the buffer ahead of it has gone, under one
- * deadline for both. */
+/* Whether a handler closed the handle during a flush that failed: its
+ * layer is gone (or cleared, still locked by an outer call). */
+static bool
+S_closed(PerlIO *f)
+{
+    return !PerlIOValid(f) || (PerlIOBase(f)->flags & PERLIO_F_CLEARED)
+        || PerlIOBase(f)->tab != PERLIO_FUNCS_CAST(&bsd_perlio_layer);
+}
+
+/* Write: into the buffer, flushed when it fills.  A write bigger than the
+ * buffer goes straight from the caller's bytes, once the buffer ahead of
+ * it has gone, under one deadline for both.  Every byte is taken: what
+ * could not go waits in the buffer, and the handle reports the error
+ * (print returns false). */
 static SSize_t
 S_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
 {
     bsd_layer *const l = S_layer(f);
     PerlIOBuf *const b = &l->buf;
+    const STDCHAR *const bytes = (const STDCHAR *)vbuf;
     /* a failure before (a timeout) is not this write's */
     PerlIOBase(f)->flags &= ~PERLIO_F_ERROR;
     if (!(PerlIOBase(f)->flags & PERLIO_F_CANWRITE)) {
@@ -230,48 +297,49 @@ S_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
     }
     if (!b->buf)
         PerlIO_get_base(f);
-    if (count >= b->bufsiz) {
+    if (S_busy(f) || count < b->bufsiz) {
+        if (!S_busy(f) && (size_t)(b->ptr - b->buf) + count > b->bufsiz
+            && S_flush(aTHX_ f) != 0 && S_closed(f))
+            return -1;              /* (by a handler: the layer is gone) */
+        if (!S_append(l, bytes, count)) {
+            SETERRNO(ENOMEM, LIB_INVARG);
+            return -1;
+        }
+        PerlIOBase(f)->flags |= PERLIO_F_WRBUF;
+        return (SSize_t)count;
+    }
+    {
         double deadline = 0;
         size_t sent;
         if (b->ptr > b->buf) {
-            const size_t have = (size_t)(b->ptr - b->buf);
-            const size_t went = S_send_all(aTHX_ f, l->sock, b->buf, have, &deadline, FALSE);
-            if (went == BSD_LAYER_GONE)
-                return -1;
-            if (went < have) {
-                const int err = errno;
-                Move(b->buf + went, b->buf, have - went, STDCHAR);
-                b->ptr = b->buf + (have - went);
-                PerlIOBase(f)->flags |= PERLIO_F_ERROR;
-                errno = err;
+            const int was = S_flush(aTHX_ f);
+            if (was != 0) {
+                /* (what waits goes first: this write waits behind it) */
+                if (S_closed(f))
+                    return -1;
+                if (l->sock->type == SOCK_STREAM && S_append(l, bytes, count)) {
+                    PerlIOBase(f)->flags |= PERLIO_F_WRBUF | PERLIO_F_ERROR;
+                    return (SSize_t)count;
+                }
                 return -1;
             }
-            b->ptr = b->buf;
         }
-        sent = S_send_all(aTHX_ f, l->sock, (const char *)vbuf, count, &deadline, TRUE);
+        sent = S_send_all(aTHX_ f, l->sock, (const char *)bytes, count, &deadline);
         if (sent == BSD_LAYER_GONE)
             return -1;
         if (sent < count) {
-            /* part of it went: the rest waits in the buffer for the next
-             * print or flush (printing it again would send it twice) */
             const int err = errno;
-            const size_t rest = count - sent;
-            if (rest > b->bufsiz && b->buf != (STDCHAR *)&b->oneword) {
-                Renew(b->buf, rest, STDCHAR);
-                b->bufsiz = rest;
-            }
-            if (rest <= b->bufsiz) {
-                Copy((const STDCHAR *)vbuf + sent, b->buf, rest, STDCHAR);
-                b->ptr = b->buf + rest;
-                PerlIOBase(f)->flags |= PERLIO_F_WRBUF;
+            if (l->sock->type == SOCK_STREAM) {
+                /* the rest waits in the buffer for the next print or flush */
+                if (S_append(l, bytes + sent, count - sent))
+                    PerlIOBase(f)->flags |= PERLIO_F_WRBUF;
             }
             PerlIOBase(f)->flags |= PERLIO_F_ERROR;
             errno = err;
-            return -1;
+            return (SSize_t)count;
         }
         return (SSize_t)count;
     }
-    return PerlIOBuf_write(aTHX_ f, vbuf, count);
 }
 
 /* ------------------------------------------------------------- reading */
@@ -285,7 +353,8 @@ S_attempt_recv(pTHX_ bsd_call *c)
 
 /* Fill: the next bytes from the socket, into the (empty) buffer.  A
  * timeout or an error leaves the handle as it was: the next read tries
- * again. */
+ * again.  A read while one is under way (a handler reading the same
+ * handle, in the middle of it) fails EBUSY. */
 static IV
 S_fill(pTHX_ PerlIO *f)
 {
@@ -296,6 +365,11 @@ S_fill(pTHX_ PerlIO *f)
     bsd_call c;
     ssize_t n;
     PerlIOBase(f)->flags &= ~(PERLIO_F_EOF | PERLIO_F_ERROR);
+    if (S_busy(f)) {
+        PerlIOBase(f)->flags |= PERLIO_F_ERROR;
+        SETERRNO(EBUSY, SS_IVCHAN);
+        return -1;
+    }
     if (!b->buf)
         PerlIO_get_base(f);
     b->ptr = b->end = b->buf;
@@ -304,20 +378,13 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBADF, SS_IVCHAN);
         return -1;
     }
-    lc.f = f;
-    lc.locked = lc.cleared = lc.callers_bytes = FALSE;
-    bsd_call_init(&c, s, NULL, "readline", POLLIN, S_attempt_recv);
-    c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
-    c.guard = S_layer_guard;
-    c.recheck = S_layer_recheck;
-    c.ctx = &lc;
+    S_layer_call_init(&c, &lc, f, s, "readline", POLLIN, S_attempt_recv);
     c.buf = b->buf;
     c.len = b->bufsiz;
-    c.flags = BSD_NOWAIT(s);
     n = S_layer_call(aTHX_ &c, &lc);
+    if (n == BSD_LAYER_CLOSED)
+        return -1;                  /* (the layer is gone: touch nothing) */
     if (n < 0) {
-        if (lc.cleared)
-            return -1;          /* (the layer is gone: touch nothing) */
         PerlIOBase(f)->flags |= PERLIO_F_ERROR;
         errno = c.err;
         return -1;
@@ -360,7 +427,7 @@ S_pushed(pTHX_ PerlIO *f, const char *mode, SV *arg, PerlIO_funcs *tab)
 {
     bsd_layer *const l = S_layer(f);
     /* only BSDSocket pushes this layer, with its socket */
-    if (!arg || !SvIOK(arg) || PerlIONext(f) && *PerlIONext(f)) {
+    if (!arg || !SvIOK(arg) || *PerlIONext(f)) {
         SETERRNO(EINVAL, LIB_INVARG);
         return -1;
     }
@@ -413,8 +480,9 @@ S_fileno(pTHX_ PerlIO *f)
 }
 
 /* A dup: for a new thread (the same socket, cloned: see bsd_sock_clone_struct),
- * or for open(my $fh, '+<&', $sock), a socket of its own on a dup of the fd
- * with the same rules. */
+ * or for open(my $fh, '<&', $sock), a socket of its own on a dup of the fd
+ * with the same rules.  (For '+<&' perl opens the write side itself, with
+ * its own layers on the same fd: perl's rules there.) */
 static PerlIO *
 S_dup(pTHX_ PerlIO *f, PerlIO *o, CLONE_PARAMS *param, int flags)
 {
@@ -431,7 +499,7 @@ S_dup(pTHX_ PerlIO *f, PerlIO *o, CLONE_PARAMS *param, int flags)
         if (old->fd >= 0 && fd < 0)
             return NULL;
         s = bsd_sock_struct_new();
-        s->fd = fd;
+        bsd_sock_take_fd(s, fd);
         s->family = old->family;
         s->type = old->type;
         s->proto = old->proto;
@@ -465,8 +533,8 @@ S_tell(pTHX_ PerlIO *f)
 static IV
 S_binmode(pTHX_ PerlIO *f)
 {
-    PERL_UNUSED_ARG(f);
-    return 0;
+    /* (this layer stays; what binmode clears, a :utf8 flag, goes) */
+    return PerlIOBase_binmode(aTHX_ f);
 }
 
 PERLIO_FUNCS_DECL(bsd_perlio_layer) = {
@@ -629,12 +697,14 @@ bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset)
     buffer = bsd_grow_or_die(aTHX_ bufsv, (STRLEN)offset + (STRLEN)length, "sysread");
     if ((STRLEN)offset > blen)
         Zero(buffer + blen, (STRLEN)offset - blen, char);
-    if (bsd_has_buffered(s))
+    if (length == 0)
+        n = 0;                      /* (as read(2) of 0 bytes: nothing consumed) */
+    else if (bsd_has_buffered(s))
         n = (ssize_t)bsd_take_buffered(s, buffer + offset, (size_t)length, 0);
     else {
         bsd_call c;
         bsd_call_init(&c, s, NULL, "sysread", POLLIN, S_attempt_recv);
-        c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
+        c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;   /* (the driver holds s) */
         c.guard = S_guard_sysread;
         c.target = bufsv;
         c.buf = buffer + offset;
@@ -741,14 +811,19 @@ S_pp_sysread(pTHX)
     SV **const mark = PL_stack_base + TOPMARK;
     SV **sp = PL_stack_sp;
     const SSize_t items = sp - mark;
-    bsd_sock *const s = items >= 3 && items <= 4
-        ? S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE) : NULL;
+    bsd_sock *s;
+    IV length, offset;
     SSize_t n;
-    if (!s)
+    if (items < 3 || items > 4 || !S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE))
+        return PL_ppaddr[OP_SYSREAD](aTHX);
+    /* (numbers as perl's own sysread reads them: undef is 0; read first,
+     * since their magic may run code that closes the handle) */
+    length = SvIV(mark[3]);
+    offset = items > 3 ? SvIV(mark[4]) : 0;
+    if (!(s = S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE)))
         return PL_ppaddr[OP_SYSREAD](aTHX);
     POPMARK;
-    /* (numbers as perl's own sysread reads them: undef is 0) */
-    n = bsd_handle_sysread(aTHX_ s, mark[2], SvIV(mark[3]), items > 3 ? SvIV(mark[4]) : 0);
+    n = bsd_handle_sysread(aTHX_ s, mark[2], length, offset);
     sp = mark;
     if (n < 0)
         *++sp = &PL_sv_undef;
@@ -767,16 +842,23 @@ S_pp_syswrite(pTHX)
     SV **const mark = PL_stack_base + TOPMARK;
     SV **sp = PL_stack_sp;
     const SSize_t items = sp - mark;
-    bsd_sock *const s = items >= 2 && items <= 4
-        ? S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), TRUE) : NULL;
+    bsd_sock *s;
     const char *buf;
     STRLEN len;
     SSize_t n;
-    if (!s)
+    if (items < 2 || items > 4 || !S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), TRUE))
         return PL_ppaddr[OP_SYSWRITE](aTHX);
-    POPMARK;
+    /* (the arguments first: their magic may run code that closes the handle) */
     buf = bsd_syswrite_slice(aTHX_ mark[2], items > 2 ? mark[3] : NULL,
                              items > 3 ? mark[4] : NULL, &len);
+    if (!(s = S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), TRUE))) {
+        SETERRNO(EBADF, SS_IVCHAN);
+        PL_stack_sp = mark;
+        POPMARK;
+        *++PL_stack_sp = &PL_sv_undef;
+        return NORMAL;
+    }
+    POPMARK;
     n = bsd_handle_syswrite(aTHX_ s, buf, len);
     sp = mark;
     if (n < 0)

@@ -269,7 +269,7 @@ bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer)
     bsd_call_init(&c, s, self, "accept", POLLIN, S_attempt_accept);
     c.addr = peer;
     ENTER;
-    bsd_sock_nonblocking_call(aTHX_ s, "accept");
+    bsd_sock_nonblocking_call(aTHX_ s, TRUE, "accept");
     fd = (int)bsd_call_run(aTHX_ &c);
     LEAVE;
     bsd_sock_open_fd(aTHX_ obj, conn, fd, s->family, s->type, s->proto, "accept");
@@ -305,7 +305,7 @@ bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool return_errno)
     c.peer = addr;
     c.addr = addr;
     ENTER;
-    bsd_sock_nonblocking_call(aTHX_ s, "connect");
+    bsd_sock_nonblocking_call(aTHX_ s, FALSE, "connect");
     r = bsd_call_run(aTHX_ &c);
     LEAVE;
     return r < 0 ? c.err : 0;
@@ -432,7 +432,7 @@ bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
         copy->type = s->type;
         copy->proto = s->proto;
         copy->timeout = s->timeout;
-        copy->fd = bsd_dup_cloexec(aTHX_ s->fd, "makefile");
+        bsd_sock_take_fd(copy, bsd_dup_cloexec(aTHX_ s->fd, "makefile"));
         bsd_handle_open(aTHX_ gv, copy, want_read, want_write, unbuffered, "makefile");
         return handle;
     }

@@ -718,7 +718,7 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
     c.sent = 0;
     c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
     ENTER;
-    bsd_sock_nonblocking_call(aTHX_ s, "sendfile");
+    bsd_sock_nonblocking_call(aTHX_ s, FALSE, "sendfile");
     (void)bsd_call_run(aTHX_ &c);
     LEAVE;
     return (STRLEN)c.sent;

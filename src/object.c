@@ -50,8 +50,35 @@ bsd_sock_closes(pTHX)
 static void
 S_count_close(pTHX)
 {
-    dMY_CXT;
-    MY_CXT.closes++;
+    /* (at the end, perl may have let go of the per-interpreter data
+     * before the last handles close; nobody is left to ask) */
+    if (PL_phase != PERL_PHASE_DESTRUCT) {
+        dMY_CXT;
+        MY_CXT.closes++;
+    }
+}
+
+/* The socket takes fd.  It is counted in perl's own count of the users
+ * of each fd, as its :unix layer counts them: a handle perl opens on the
+ * same number (open($fh, '<&=', $sock), or the write side perl makes for
+ * a dup of a socket handle) then leaves the fd open for the socket, and
+ * the socket's close leaves it open for the handle. */
+void
+bsd_sock_take_fd(bsd_sock *s, int fd)
+{
+    s->fd = fd;
+    if (fd >= 0)
+        PerlIOUnix_refcnt_inc(fd);
+}
+
+/* The socket lets go of its fd (-1 from now on); TRUE if it was the last
+ * user, and the fd should be closed. */
+static bool
+S_let_go(bsd_sock *s)
+{
+    const int fd = s->fd;
+    s->fd = -1;
+    return PerlIOUnix_refcnt_dec(fd) == 0;
 }
 
 bsd_sock *
@@ -74,8 +101,9 @@ bsd_sock_release(pTHX_ bsd_sock *s)
     if (s->fd >= 0) {
         /* this may run while a die unwinds: keep that error's $! */
         const int saved_errno = errno;
-        (void)close(s->fd);
-        s->fd = -1;
+        const int fd = s->fd;
+        if (S_let_go(s))
+            (void)close(fd);
         errno = saved_errno;
     }
     SvREFCNT_dec(s->last_peer);
@@ -98,8 +126,8 @@ bsd_sock_clone_struct(pTHX_ bsd_sock *old, CLONE_PARAMS *param)
         s->proto = old->proto;
         s->timeout = old->timeout;
         s->gso = old->gso;
-        if (old->fd >= 0)
-            s->fd = fcntl(old->fd, F_DUPFD_CLOEXEC, 0);   /* -1 (closed) if it fails */
+        if (old->fd >= 0)   /* (-1, closed, if it fails) */
+            bsd_sock_take_fd(s, fcntl(old->fd, F_DUPFD_CLOEXEC, 0));
         ptr_table_store(PL_ptr_table, old, s);
     }
     s->refcnt++;
@@ -275,20 +303,28 @@ bsd_set_fd_nonblocking(int fd, bool nonblocking)
     return fcntl(fd, F_SETFL, nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
 }
 
+/* (the socket is held, and its fd touched only if it still has one: a
+ * signal handler may have closed it, and its number may be another
+ * file's by now) */
 static void
-S_blocking_again(pTHX_ void *fdp)
+S_blocking_again(pTHX_ void *sp)
 {
-    PERL_UNUSED_CONTEXT;
-    (void)bsd_set_fd_nonblocking((int)PTR2IV(fdp), FALSE);
+    bsd_sock *const s = (bsd_sock *)sp;
+    if (s->fd >= 0)
+        (void)bsd_set_fd_nonblocking(s->fd, FALSE);
+    bsd_sock_release(aTHX_ s);
 }
 
 /* accept, connect and sendfile have no per-call flag that keeps them from
  * blocking: a socket with a timeout makes its fd non-blocking for the
  * call (another handle on the same open file description may have
  * changed the flag, and a positive timeout keeps it clear).  Call inside
- * ENTER/LEAVE: the LEAVE puts a blocking fd back. */
+ * ENTER/LEAVE: the LEAVE puts a blocking fd back, unless `keep` (accept:
+ * a listener is often shared, between the processes of a preforking
+ * server say, and putting the flag back while another is between its
+ * poll and its accept would leave that one blocked in the kernel). */
 void
-bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, const char *op)
+bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
 {
     int flags;
     if (s->timeout < 0)
@@ -299,8 +335,10 @@ bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, const char *op)
         return;
     if (fcntl(s->fd, F_SETFL, flags | O_NONBLOCK) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
-    if (s->timeout > 0)
-        SAVEDESTRUCTOR_X(S_blocking_again, INT2PTR(void *, (IV)s->fd));
+    if (s->timeout > 0 && !keep) {
+        s->refcnt++;
+        SAVEDESTRUCTOR_X(S_blocking_again, s);
+    }
 }
 
 void
@@ -340,7 +378,7 @@ S_checked_type(int type)
 void
 bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto)
 {
-    s->fd = fd;
+    bsd_sock_take_fd(s, fd);
     s->family = family;
     s->type = S_checked_type(type);
     s->proto = proto;
@@ -372,8 +410,8 @@ bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto, SV **a, SV **b)
     /* (each object owns its fd before anything else can die) */
     bsd_sock_fill(sa, fds[0], family, type, proto);
     bsd_sock_fill(sb, fds[1], family, type, proto);
-    bsd_sock_open_fd(aTHX_ *a, sa, fds[0], family, type, proto, "socketpair");
-    bsd_sock_open_fd(aTHX_ *b, sb, fds[1], family, type, proto, "socketpair");
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(*a)), sa, TRUE, TRUE, FALSE, "socketpair");
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(*b)), sb, TRUE, TRUE, FALSE, "socketpair");
 }
 
 int
@@ -430,7 +468,7 @@ bsd_sock_dup(pTHX_ bsd_sock *s, SV *self)
 {
     bsd_sock *copy;
     SV *const obj = bsd_sock_new(aTHX_ SvSTASH(SvRV(self)), &copy);
-    copy->fd = bsd_dup_cloexec(aTHX_ s->fd, "dup");
+    bsd_sock_take_fd(copy, bsd_dup_cloexec(aTHX_ s->fd, "dup"));
     copy->family = s->family;
     copy->type = s->type;
     copy->proto = s->proto;
@@ -448,8 +486,9 @@ bsd_sock_close_fd(pTHX_ bsd_sock *s)
     const int fd = s->fd;
     if (fd < 0)
         return 0;                    /* closing twice is fine */
-    s->fd = -1;                      /* first, so nothing touches a reused fd */
     S_count_close(aTHX);
+    if (!S_let_go(s))                /* (first, so nothing touches a reused fd) */
+        return 0;                    /* a handle perl opened on it still uses it */
     if (close(fd) < 0 && errno != EINTR && errno != ECONNRESET)
         return errno;
     return 0;
@@ -460,12 +499,18 @@ bsd_sock_close_fd(pTHX_ bsd_sock *s)
 void
 bsd_sock_close(pTHX_ SV *self, bsd_sock *s)
 {
+    GV *const gv = SvROK(self) && isGV_with_GP(SvRV(self)) ? MUTABLE_GV(SvRV(self)) : NULL;
     int err;
-    if (SvROK(self) && isGV_with_GP(SvRV(self)))
-        bsd_handle_flush(aTHX_ MUTABLE_GV(SvRV(self)));
+    /* (held: the flush may run a signal handler that drops the object) */
+    if (gv)
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(gv)));
+    s->refcnt++;
+    if (gv)
+        bsd_handle_flush(aTHX_ gv);
     err = bsd_sock_close_fd(aTHX_ s);
-    if (SvROK(self) && isGV_with_GP(SvRV(self)))
-        bsd_handle_close(aTHX_ MUTABLE_GV(SvRV(self)));
+    if (gv)
+        bsd_handle_close(aTHX_ gv);
+    bsd_sock_release(aTHX_ s);
     if (err)
         bsd_die_errno(aTHX_ "close", err, NULL);
 }
@@ -475,13 +520,20 @@ bsd_sock_close(pTHX_ SV *self, bsd_sock *s)
 int
 bsd_sock_detach(pTHX_ SV *self, bsd_sock *s)
 {
-    const int fd = s->fd;
     GV *const gv = SvROK(self) && isGV_with_GP(SvRV(self)) ? MUTABLE_GV(SvRV(self)) : NULL;
+    int fd;
+    if (gv)
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(gv)));
+    s->refcnt++;
     if (gv)
         bsd_handle_flush(aTHX_ gv);
-    s->fd = -1;
-    S_count_close(aTHX);
+    fd = s->fd;
+    if (fd >= 0) {
+        (void)S_let_go(s);          /* the caller's now: never closed here */
+        S_count_close(aTHX);
+    }
     if (gv)
         bsd_handle_close(aTHX_ gv);
+    bsd_sock_release(aTHX_ s);
     return fd;
 }
