@@ -505,8 +505,11 @@ S_dup(pTHX_ PerlIO *f, PerlIO *o, CLONE_PARAMS *param, int flags)
         s->proto = old->proto;
         s->timeout = old->timeout;
     }
-    arg = sv_2mortal(newSViv(PTR2IV(s)));
+    /* (not a mortal: while perl_clone runs, the new interpreter has no
+     * temporaries stack yet) */
+    arg = newSViv(PTR2IV(s));
     f = PerlIO_push(aTHX_ f, PerlIOBase(o)->tab, PerlIO_modestr(o, mode), arg);
+    SvREFCNT_dec_NN(arg);
     bsd_sock_release(aTHX_ s);      /* (the layer holds it now, or it is gone) */
     return f;
 }
