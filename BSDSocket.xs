@@ -92,6 +92,7 @@ PROTOTYPES: DISABLE
 BOOT:
     S_install_constants(aTHX);
     bsd_sock_boot(aTHX);
+    bsd_handle_boot(aTHX);
     bsd_fast_boot(aTHX);
 
 void
@@ -393,7 +394,7 @@ void
 close(self)
     bsd_sock_any *self
   CODE:
-    bsd_sock_close(aTHX_ self);
+    bsd_sock_close(aTHX_ ST(0), self);
 
 void
 connect(self, address, ...)
@@ -534,12 +535,55 @@ dup(self)
   PPCODE:
     PUSHs(bsd_sock_dup(aTHX_ self, ST(0)));
 
+UV
+pending(self)
+    bsd_sock_any *self
+  CODE:
+    /* bytes a buffered read took ahead, which the next receive returns */
+    RETVAL = bsd_sock_pending(self);
+  OUTPUT:
+    RETVAL
+
+void
+sysread(self, buffer, length, offset = NULL)
+    bsd_sock_any *self
+    SV *buffer
+    SV *length
+    SV *offset
+  PREINIT:
+    SSize_t n;
+  PPCODE:
+    /* as IO::Handle's: undef and $! on failure, for the code that calls it */
+    n = bsd_handle_sysread(aTHX_ self, buffer, SvIV(length), offset ? SvIV(offset) : 0);
+    if (n < 0)
+        XPUSHs(&PL_sv_undef);
+    else
+        mXPUSHi(n);
+
+void
+syswrite(self, buffer, length = NULL, offset = NULL)
+    bsd_sock_any *self
+    SV *buffer
+    SV *length
+    SV *offset
+  PREINIT:
+    const char *buf;
+    STRLEN len;
+    SSize_t n;
+  PPCODE:
+    buf = bsd_syswrite_slice(aTHX_ buffer, length, offset, &len);
+    n = bsd_handle_syswrite(aTHX_ self, buf, len);
+    if (n < 0)
+        XPUSHs(&PL_sv_undef);
+    else
+        mXPUSHi(n);
+
 int
 detach(self)
     bsd_sock *self
   CODE:
     /* the fd is the caller's now: the object closes nothing, ever */
-    RETVAL = bsd_sock_detach(aTHX_ self);
+    RETVAL = bsd_sock_detach(aTHX_ ST(0), self);
   OUTPUT:
     RETVAL
 

@@ -56,6 +56,36 @@ static double w1(long n)
     return now() - t0;
 }
 
+/* W6: a line protocol over one socketpair: write a line, read up to and
+ * including its newline (a read returns it whole here), both ways. */
+static void line_in(int fd, char *buf, size_t room)
+{
+    size_t have = 0;
+    do {
+        const ssize_t got = read(fd, buf + have, room - have);
+        if (got <= 0) die("read");
+        have += (size_t)got;
+    } while (buf[have - 1] != '\n');
+}
+
+static double w6(long n)
+{
+    int sv[2];
+    char buf[64];
+    double t0;
+    long i;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        die("socketpair");
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        if (send(sv[0], "ping\n", 5, MSG_NOSIGNAL) != 5) die("send");
+        line_in(sv[1], buf, sizeof buf);
+        if (send(sv[1], "pong\n", 5, MSG_NOSIGNAL) != 5) die("send");
+        line_in(sv[0], buf, sizeof buf);
+    }
+    return now() - t0;
+}
+
 /* W2: n chunks of 64 KiB from a child to the parent over a socketpair */
 static double w2(long n)
 {
@@ -323,7 +353,7 @@ int main(int argc, char **argv)
     long n;
     double secs;
     if (argc != 3) {
-        fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w4 N\n", argv[0]);
+        fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w4|w6 N\n", argv[0]);
         return 2;
     }
     n = atol(argv[2]);
@@ -334,6 +364,7 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "w3m")) secs = w3m(n);
     else if (!strcmp(argv[1], "w3g")) secs = w3g(n);
     else if (!strcmp(argv[1], "w4")) secs = w4(n);
+    else if (!strcmp(argv[1], "w6")) secs = w6(n);
     else {
         fprintf(stderr, "unknown workload %s\n", argv[1]);
         return 2;

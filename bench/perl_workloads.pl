@@ -10,6 +10,7 @@
 #             w3b (batches of 32 such round trips, lock-step; variant
 #                  bsdsocket1: BSDSocket one datagram per call)
 #             w4 (connect + accept + close both on 127.0.0.1)
+#             w6 (a line protocol, print and readline, over a socketpair)
 # Every variant does the same work with its own calls; C and Python do it
 # in bench/c_workloads.c and bench/py_workloads.py.
 use strict;
@@ -22,7 +23,7 @@ use IO::Socket::UNIX ();
 use BSDSocket ();
 
 my ($variant, $workload, $n) = @ARGV;
-die "usage: $0 bsdsocket|bsdsocket1|builtin|iosocket w1|w2|w3|w3b|w4 N\n" unless $n;
+die "usage: $0 bsdsocket|bsdsocket1|builtin|iosocket w1|w2|w3|w3b|w4|w6 N\n" unless $n;
 my $code = main->can("${variant}_$workload") or die "no $variant $workload\n";
 printf "%.6f\n", $code->($n);
 
@@ -348,6 +349,52 @@ sub iosocket_w4 {
         my $s = $l->accept;
         $c->close;
         $s->close;
+    }
+    return time - $t0;
+}
+
+# ------------------------------------------------------------------ W6
+
+sub bsdsocket_w6 {
+    my ($n) = @_;
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM);   # autoflushed
+    my $line;
+    my $t0 = time;
+    for (1 .. $n) {
+        print {$a} "ping\n";
+        $line = <$b>;
+        print {$b} "pong\n";
+        $line = <$a>;
+    }
+    return time - $t0;
+}
+
+sub builtin_w6 {
+    my ($n) = @_;
+    socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
+    $_->autoflush(1) for $a, $b;
+    my $line;
+    my $t0 = time;
+    for (1 .. $n) {
+        print {$a} "ping\n";
+        $line = <$b>;
+        print {$b} "pong\n";
+        $line = <$a>;
+    }
+    return time - $t0;
+}
+
+sub iosocket_w6 {
+    my ($n) = @_;
+    my ($a, $b) = IO::Socket->socketpair(AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
+    $_->autoflush(1) for $a, $b;
+    my $line;
+    my $t0 = time;
+    for (1 .. $n) {
+        $a->print("ping\n");
+        $line = $b->getline;
+        $b->print("pong\n");
+        $line = $a->getline;
     }
     return time - $t0;
 }

@@ -98,6 +98,19 @@ def w4(n):
     return time.perf_counter() - t0
 
 
+def w6(n):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    fa, fb = a.makefile('rwb', buffering=0), b.makefile('rwb', buffering=0)
+    ra, rb = a.makefile('rb'), b.makefile('rb')
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fa.write(b'ping\n')
+        rb.readline()
+        fb.write(b'pong\n')
+        ra.readline()
+    return time.perf_counter() - t0
+
+
 if __name__ == '__main__':
     workload, n = sys.argv[1], int(sys.argv[2])
     print('%.6f' % globals()[workload](n))

@@ -20,6 +20,9 @@
 #       ("C mmsg") and C with what send_many does underneath ("C GSO":
 #       UDP_SEGMENT sends, recvmmsg receives)
 #   W4  connect + accept + close both on 127.0.0.1 (connections/s)
+#   W6  a line protocol, print and readline, over a socketpair: the
+#       socket object as a Perl filehandle against perl's own socketpair
+#       handles, autoflushed (round trips/s)
 # Then: system calls per W4 connection (strace -c) and user-space
 # instructions per W1 round trip (valgrind --tool=callgrind, two loop
 # lengths, the difference divided out), both when the tools are there.
@@ -68,6 +71,7 @@ my %workload = (
              units_per_n => 2 * 32,
              extra => [qw(w3b_bsdsocket_1x1 w3b_c_mmsg w3b_c_gso)] },
     w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },
+    w6 => { n => 100_000, unit => 'round trips/s', what => 'print a line, readline it, both ways, socketpair' },
 );
 my @workloads = $opt{only} ? split(/,/, lc $opt{only}) : sort keys %workload;
 $workload{$_} or die "unknown workload $_\n" for @workloads;

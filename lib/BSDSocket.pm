@@ -84,6 +84,73 @@ sub create_server {
     return $sock;
 }
 
+# ------------------------------------------------------------------------
+# A socket is a Perl filehandle (a glob whose IO slot reads and writes the
+# socket with its own rules).  These are the IO::Handle and IO::Socket
+# methods that code written for those calls: they answer as IO::Handle's
+# do (false or undef and $!, not an exception), on the handle itself.
+
+package BSDSocket::Socket;
+
+use feature 'say';
+
+sub autoflush {
+    my $self = shift;
+    my $was = select $self;
+    my $prev = $|;
+    $| = @_ ? $_[0] : 1;
+    select $was;
+    return $prev;
+}
+
+# blocking(0) is settimeout(0), blocking(1) settimeout(undef); the state
+# before, as getblocking says it.
+sub blocking {
+    my $self = shift;
+    my $prev = $self->getblocking ? 1 : 0;
+    $self->setblocking($_[0]) if @_;
+    return $prev;
+}
+
+sub opened { $_[0]->fileno >= 0 ? 1 : '' }
+
+sub connected {
+    my ($self) = @_;
+    return undef unless $self->fileno >= 0;
+    my $peer = eval { $self->getpeername };
+    return $peer;
+}
+
+sub _inet_part {
+    my ($address, $i) = @_;
+    return ref $address eq 'ARRAY' && @$address >= 2 ? $address->[$i] : undef;
+}
+
+sub peerhost { _inet_part($_[0]->connected, 0) }
+sub peerport { _inet_part($_[0]->connected, 1) }
+sub sockhost { _inet_part(scalar eval { $_[0]->getsockname }, 0) }
+sub sockport { _inet_part(scalar eval { $_[0]->getsockname }, 1) }
+sub sockdomain { $_[0]->family }
+sub socktype   { $_[0]->type }
+sub protocol   { $_[0]->proto }
+
+sub getline {
+    @_ == 1 or BSDSocket::_die_arg('getline', 'Usage: $sock->getline()');
+    return scalar readline($_[0]);
+}
+
+sub getlines {
+    @_ == 1 or BSDSocket::_die_arg('getlines', 'Usage: $sock->getlines()');
+    wantarray or BSDSocket::_die_arg('getlines', 'getlines called in a scalar context');
+    return readline($_[0]);
+}
+
+sub print  { my $self = shift; print {$self} @_ }
+sub printf { my $self = shift; printf {$self} @_ }
+sub say    { my $self = shift; say {$self} @_ }
+sub eof    { eof($_[0]) }
+sub binmode { @_ > 1 ? binmode($_[0], $_[1]) : binmode($_[0]) }
+
 1;
 
 __END__
@@ -113,6 +180,10 @@ BSDSocket - the BSD socket interface, as objects whose methods are the system ca
   $conn->send($data);
   print "Received '", $client->recv(1024), "'\n";
 
+  # a socket is a Perl filehandle too, with the socket's rules
+  print {$client} "a line\n";
+  my $line = <$conn>;                    # "a line\n"
+
   # every failure is an exception object
   eval { $client->connect(['127.0.0.1', 9]); 1 }
       or warn $@->op, ': ', $@->message, "\n";   # connect: Transport endpoint ...
@@ -127,10 +198,15 @@ higher-level than in C: receive buffers are allocated for you, the length
 of what is sent is implicit, addresses are Perl values (see
 L</ADDRESSES>), and every error is an exception object (see L</ERRORS>).
 
+A socket object is also a Perl filehandle: C<print>, C<readline>,
+C<sysread>, C<fileno>, L<IO::Select>, L<EV>, L<AnyEvent>, L<IO::Async>,
+L<Mojo::IOLoop> and L<IO::Socket::SSL> take the socket itself, and the
+socket's rules (its timeout, Perl's signal handlers, no C<SIGPIPE>) hold
+there too; see L</A SOCKET IS A FILEHANDLE>.
+
 Everything is implemented in XS: one thin XSUB per call over C helpers,
-one address converter, one error thrower, one place that handles
-C<EINTR>.  Sockets are created close-on-exec, and sends never raise
-C<SIGPIPE>.
+one address converter, one error thrower, one place that waits.
+Sockets are created close-on-exec, and sends never raise C<SIGPIPE>.
 
 =head1 EXPORTS
 
@@ -631,15 +707,18 @@ on a datagram socket.
 
   $fh = $sock->makefile($mode = 'r', $bufsize?)
 
-A real Perl file handle (an L<IO::Handle>) on a C<dup> of the fd, made the
-way Perl makes its own socket handles: separate input and output streams,
-so reading ahead never gets in the way of writing.  C<$mode> is C<'r'>,
+A new Perl file handle on a C<dup> of the fd, with the socket's rules
+(see L</A SOCKET IS A FILEHANDLE>: the socket's timeout at each call,
+no C<SIGPIPE>, output autoflushed).  Since the socket is a filehandle
+itself, this is only needed for a handle of its own, which closes
+independently of the socket (close either first).  C<$mode> is C<'r'>,
 C<'w'>, C<'rw'> or C<'r+'>; a C<'b'> is allowed and ignored: the handle
-is always binary, whatever C<use open> says.  C<$bufsize> 0 makes the
-handle unbuffered (reads take only what they need, writes go out at
-once); C<undef>, -1 or a positive size leave PerlIO's own buffering (it
-has no per-handle size).  The handle and the socket are independent:
-close either first.  A bad mode or bufsize dies with EINVAL.
+is always binary, whatever C<use open> says.  C<$bufsize> 0 makes reads
+take a byte at a time, so that nothing is read ahead of what the handle
+returns (the socket's own reads then see the rest); C<undef>, -1 or a
+positive size buffer.  What the handle reads ahead is its own: the
+socket's C<recv> does not see it.  A bad mode or bufsize dies with
+EINVAL.
 
 =head2 new
 
@@ -660,6 +739,15 @@ stream socket, C<recv(0)> waits until data is readable and returns C<''>
 C<$flags> are C<MSG_*> values (C<MSG_PEEK>, C<MSG_WAITALL>, ...).
 A negative or non-integer size dies with EINVAL; a size that cannot be
 allocated dies with C<ENOMEM> instead of killing the interpreter.
+
+Bytes that a buffered read on the socket's handle took ahead (see
+L</A SOCKET IS A FILEHANDLE>) come first: C<recv> returns them (at most
+C<$bufsize>) without asking the kernel.
+
+A loop that reads until the end must test for C<''>, not for truth: a
+chunk of C<"0"> is false too.
+
+  while (length(my $data = $sock->recv(4096))) { ... }   # not: while (my $data = ...)
 
 =head2 recv_fds
 
@@ -880,20 +968,24 @@ that long, then dies with
 L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
 (message C<timed out>, errno C<ETIMEDOUT>).  Negative numbers, NaN,
 infinity and non-numbers die with EINVAL and leave the setting as it was.
-As in CPython, a timeout of 0 or more puts the fd in C<O_NONBLOCK> (the
-driver waits with C<poll>), and C<undef> clears it.
+A timeout of 0 puts the fd in C<O_NONBLOCK>; C<undef> and a positive
+timeout clear it (the module's own waiting is done with C<poll>, and
+its calls do not depend on the flag).
 
 That flag belongs to the open file description, which a L</dup>, a
 L</fromfd> copy (and the caller's fd), and a L</makefile> handle share
 with the socket, so setting the mode through one of them sets it for all.
 Each socket object's calls still follow its own timeout: sends and
-receives pass C<MSG_DONTWAIT> when it is 0 or more; C<accept>, C<connect>
-and C<sendfile>, which have no such flag, make the fd non-blocking again
-first; and a blocking socket that meets C<EAGAIN> because another handle
-made the fd non-blocking waits for readiness as a blocking call would.
-(An C<EAGAIN> from C<SO_RCVTIMEO>/C<SO_SNDTIMEO>, or from a C<MSG_DONTWAIT>
-the caller passed, still dies.)  A Perl handle from L</makefile> has no
-timeout of its own: it sees whatever mode the fd has last been given.
+receives pass C<MSG_DONTWAIT> when it is 0 or more; C<connect> and
+C<sendfile>, which have no such flag, make the fd non-blocking for the
+call and put it back, and C<accept> makes it non-blocking and leaves it
+so (a listener is often shared between processes, and putting the flag
+back could leave another one blocked in the kernel); a blocking socket
+that meets C<EAGAIN> because another handle made the fd non-blocking
+waits for readiness as a blocking call would.  (An C<EAGAIN> from
+C<SO_RCVTIMEO>/C<SO_SNDTIMEO>, or from a C<MSG_DONTWAIT> the caller
+passed, still dies.)  A L</makefile> handle keeps the timeout the socket
+had when it was made.
 
 =head2 setsockopt
 
@@ -939,6 +1031,252 @@ C<SOCK_CLOEXEC> flag bits masked off.  Dies with C<EBADF> after C<close>.
 
 The protocol number the socket was made with.  Dies with C<EBADF> after
 C<close>.
+
+=head1 A SOCKET IS A FILEHANDLE
+
+A socket object is a blessed glob, as L<IO::Socket>'s are, whose handle
+reads and writes the socket.  Perl's builtins take it as they take any
+handle: C<print>, C<printf>, C<say>, C<readline> (C<< <$sock> >>),
+C<read>, C<getc>, C<eof>, C<sysread>, C<syswrite>, C<binmode>, C<close>,
+C<fileno>, C<stat> and C<-S>, the 4-argument C<select> (through
+C<fileno>), and perl's socket builtins (C<send>, C<recv>, C<getsockopt>,
+C<setsockopt>, C<shutdown>, C<getpeername>, C<getsockname>).  The
+builtins report failure the Perl way (false or C<undef>, and C<$!>); the
+socket methods die with a L<BSDSocket::Error> as everywhere else.
+
+The socket's rules hold through the handle:
+
+=over 4
+
+=item *
+
+Reads and writes wait as the socket's timeout says: C<undef> blocks,
+C<0> fails at once with C<$!> C<EAGAIN>, C<t> waits at most C<t> seconds
+per call and then fails with C<$!> C<ETIMEDOUT>.  An C<O_NONBLOCK> that
+code managing the handle set on the fd with C<fcntl> makes them fail
+with C<EAGAIN> instead of waiting, as on Perl's own handles (the socket
+methods keep to the timeout).  After a timeout the handle stays usable:
+the next read tries again.  (A timeout in the middle of a line makes
+C<readline> return the part that came, as Perl does on a non-blocking
+handle; and C<eof>, which waits for a byte to know, answers true when the
+time runs out, as it does for an error.)
+
+=item *
+
+C<EINTR> runs Perl's signal handlers and the call goes on; a handler
+that dies takes its exception out; one that closes the socket ends the
+call with C<EBADF>.
+
+=item *
+
+Writes never raise C<SIGPIPE>: printing to a closed peer fails with
+C<$!> C<EPIPE>.  Output is autoflushed (C<< $sock->autoflush(0) >> buffers
+it).  When a C<print> times out, what did not go yet stays buffered and
+goes with the next C<print> or flush: do not print it again.
+
+=item *
+
+One buffer: the bytes a buffered read (C<readline>, C<read>, C<getc>,
+C<eof>) took ahead are the first bytes that C<recv>, C<recv_into>,
+C<recvfrom>, C<recvmsg> and C<sysread> return, with no address and no
+ancillary data; L</pending> says how many there are.  Nothing is lost by
+mixing the two styles.  (A layer pushed on top with C<binmode>, such as
+C<:encoding(UTF-8)>, keeps what it decoded to itself: the socket's calls
+do not see that.)
+
+=back
+
+C<sysread> and C<syswrite> skip Perl's I/O layers and use the fd
+directly; for code compiled after BSDSocket was loaded, the builtins
+called on a BSDSocket handle do what the methods of the same names do
+(the timeout, the buffer, no C<SIGPIPE>).  Code compiled before, such as
+a module loaded earlier, reads and writes the fd itself: it gets
+C<EAGAIN> rather than a wait on a non-blocking socket, does not see what
+a buffered read took ahead, and a C<syswrite> to a closed peer raises
+C<SIGPIPE>.  Perl's C<send> and C<recv> builtins always use the fd
+directly, with Perl's own semantics.
+
+A handle perl opens on the socket (C<< open(my $fh, '<&', $sock) >>) reads
+with the socket's rules, on a dup; for C<'+<&'> and C<< '>&' >> perl makes
+the write side itself, with its own layers and rules (a print to a
+closed peer raises C<SIGPIPE> there).
+
+C<close($sock)> and C<< $sock->close >> are the same: after either, the
+methods die with C<EBADF>, C<< $sock->fileno >> is -1 and
+C<fileno($sock)> is undef.  A thread's copy of the socket has a handle
+of its own (see L</THREADS AND FORK>).
+
+=head2 Handle methods
+
+These are L<IO::Handle>'s and L<IO::Socket>'s, for the habits and the
+code that call them.  Like those, they answer with false or C<undef> and
+C<$!> rather than an exception.  There are still no C<read> and C<write>
+methods: use C<recv> and C<send>.
+
+=head2 autoflush
+
+  $previous = $sock->autoflush($on = 1)
+
+Output goes out at each C<print> (the default) or when the buffer fills.
+
+=head2 binmode
+
+  $sock->binmode($layer?)
+
+As Perl's C<binmode>; the socket's bytes are bytes already.
+
+=head2 blocking
+
+  $previous = $sock->blocking($on?)
+
+C<blocking(0)> is C<settimeout(0)>, C<blocking(1)> is
+C<settimeout(undef)>; returns the previous state, as C<getblocking>
+says it (true for a socket with a timeout).
+
+=head2 connected
+
+  $address = $sock->connected
+
+The peer's address (as C<getpeername> gives it), or undef.
+
+=head2 eof
+
+  $bool = $sock->eof
+
+True when the peer has closed and nothing is buffered; waits (per the
+timeout) for the next byte to know.
+
+=head2 getline
+
+  $line = $sock->getline
+
+=head2 getlines
+
+  @lines = $sock->getlines
+
+C<readline> in scalar and list context (the latter until end of file).
+
+=head2 opened
+
+  $bool = $sock->opened
+
+=head2 peerhost
+
+  $host = $sock->peerhost
+
+=head2 peerport
+
+  $port = $sock->peerport
+
+=head2 sockhost
+
+  $host = $sock->sockhost
+
+=head2 sockport
+
+  $port = $sock->sockport
+
+The parts of the peer's and of the socket's own inet address; undef
+where there is none.
+
+=head2 pending
+
+  $count = $sock->pending
+
+How many bytes a buffered read took ahead and the next receive will
+return first.
+
+=head2 print
+
+  $ok = $sock->print(@items)
+
+=head2 printf
+
+  $ok = $sock->printf($format, @items)
+
+=head2 say
+
+  $ok = $sock->say(@items)
+
+As the builtins on the socket.
+
+=head2 protocol
+
+  $proto = $sock->protocol
+
+=head2 sockdomain
+
+  $family = $sock->sockdomain
+
+=head2 socktype
+
+  $type = $sock->socktype
+
+IO::Socket's names for C<proto>, C<family> and C<type>.
+
+=head2 sysread
+
+  $count = $sock->sysread($buffer, $length, $offset = 0)
+
+As Perl's C<sysread>, with the socket's rules: bytes a buffered read
+took ahead first, then at most one receive, waiting as the timeout says.
+Returns the count (0 at end of file), or undef with C<$!> set.
+
+=head2 syswrite
+
+  $count = $sock->syswrite($buffer, $length?, $offset = 0)
+
+As Perl's C<syswrite>, with the socket's rules: one send (fewer bytes
+may go), waiting as the timeout says, never raising C<SIGPIPE>.  Returns
+the count, or undef with C<$!> set.
+
+=head1 MIGRATING
+
+From L<IO::Socket::IP> (or L<IO::Socket::INET>) and core L<Socket>, the
+common idioms side by side:
+
+  # connecting
+  my $s = IO::Socket::IP->new(PeerHost => $host, PeerPort => $port, Timeout => 5)
+      or die "connect: $@";
+  my $s = BSDSocket::create_connection([$host, $port], 5);   # dies with an object
+
+  socket(my $s, PF_INET, SOCK_STREAM, 0); connect($s, pack_sockaddr_in($port, inet_aton($host)));
+  my $s = BSDSocket::socket(AF_INET, SOCK_STREAM); $s->connect([$host, $port]);
+
+  # serving
+  my $l = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 8080, Listen => 5, ReuseAddr => 1);
+  my $l = BSDSocket::create_server(['127.0.0.1', 8080], backlog => 5);
+  my $c = $l->accept;                       # the same; in list context BSDSocket
+  my ($c, $peer) = $l->accept;              # also gives [$host, $port]
+
+  # lines
+  print $s "hello\n"; my $line = <$s>;     # the same, with the socket's timeout
+  $s->autoflush(1);                         # already on in BSDSocket
+
+  # bytes
+  $s->sysread(my $buf, 4096);               # the same
+  my $buf = $s->recv(4096);                 # BSDSocket's own: the bytes, '' at EOF
+  defined $s->send($data) or die;           # IO::Socket: undef and $! on failure
+  $s->sendall($data);                       # BSDSocket: all of it, or an exception
+
+  # addresses
+  $s->peerhost, $s->peerport                # the same
+  my ($port, $ip) = sockaddr_in(getpeername($s));   # core Socket: packed structures
+  my ($host, $port) = @{ $s->getpeername };         # BSDSocket: Perl values
+
+  # errors
+  $s->connect(...) or die "connect: $!";    # IO::Socket: false and $!
+  eval { $s->connect(...); 1 } or do { die $@ unless $@->errname eq 'ECONNREFUSED'; ... };
+
+  # non-blocking and timeouts
+  $s->blocking(0);                          # the same (settimeout(0))
+  $s->timeout(5);                           # IO::Socket: connect and accept only
+  $s->settimeout(5);                        # BSDSocket: every call, reads and writes too
+
+What differs: BSDSocket's methods die on failure instead of returning
+false; C<recv> returns the bytes (IO::Socket's returns the peer and fills
+a buffer); addresses are Perl values, not packed C<sockaddr>s; every fd is
+close-on-exec; the timeout applies to every call.
 
 =head1 ADDRESSES
 
@@ -1035,33 +1373,49 @@ method comes out of the call unchanged.
 =head1 READINESS AND EVENT LOOPS
 
 L</select> and L<BSDSocket::Poller> wait on BSDSocket's sockets, Perl
-handles and fds together.  The rest of Perl's world takes a socket
-through its C<fileno>, and the socket stays a BSDSocket object for
-everything else:
+handles and fds together.  Everything else takes the socket itself, as
+it would any Perl handle:
 
   # perl's own select
-  vec(my $rin = '', $sock->fileno, 1) = 1;
+  vec(my $rin = '', fileno($sock), 1) = 1;
   select(my $rout = $rin, undef, undef, 1.5);
 
-  # IO::Select: a [fileno, socket] pair gives the socket back
-  my $sel = IO::Select->new([$sock->fileno, $sock]);
-  for my $ready ($sel->can_read(1.5)) { my $s = $ready->[1]; ... }
+  # IO::Select and IO::Poll give the very object back
+  my $sel = IO::Select->new($sock);
+  for my $ready ($sel->can_read(1.5)) { my $line = <$ready>; ... }
 
-  # AnyEvent
-  my $w = AnyEvent->io(fh => $sock->fileno, poll => 'r', cb => sub { ... });
+  # EV and AnyEvent
+  my $w = EV::io($sock, EV::READ, sub { ... });
+  my $w = AnyEvent->io(fh => $sock, poll => 'r', cb => sub { ... });
+  my $h = AnyEvent::Handle->new(fh => $sock, on_error => sub { ... });
 
-  # IO::Async: a Handle or a Stream on a makefile handle
-  $loop->add(IO::Async::Handle->new(read_handle => $sock->makefile('r'),
-                                     on_read_ready => sub { ... }));
-  $loop->add(IO::Async::Stream->new(handle => $sock->makefile('rw'), ...));
+  # IO::Async, Mojo, Future::IO
+  $loop->add(IO::Async::Stream->new(handle => $sock, on_read => sub { ... }));
+  my $stream = Mojo::IOLoop::Stream->new($sock);
+  my $f = Future::IO->sysread($sock, 4096);
 
-(C<IO::Select-E<gt>add($sock)> itself does not work: IO::Select calls
-Perl's C<fileno> builtin, which wants a glob.)  IO::Async owns the handles
-it is given and closes them when done, so give it a C<makefile> handle (a
-dup) and never the socket's own fd (C<read_fileno =E<gt> $sock-E<gt>fileno>
-would close the fd under the socket object).  Put a socket that an event
-loop watches in non-blocking mode (C<settimeout(0)>) so that a call made
-when the loop says "ready" never waits.
+A loop that wants the handle non-blocking says so with the C<blocking>
+method (C<blocking(0)> is C<settimeout(0)>, as IO::Async does) or by
+setting C<O_NONBLOCK> on the fd with C<fcntl> (as AnyEvent::Handle does):
+reads and writes through the handle follow that flag too, as they do on
+Perl's own handles.  Loops read and write with C<sysread> and
+C<syswrite>, which go through the socket's rules (see below).
+
+=head2 TLS
+
+  use IO::Socket::SSL;
+  my $sock = BSDSocket::create_connection(['example.org', 443], 10);
+  IO::Socket::SSL->start_SSL($sock, SSL_hostname => 'example.org')
+      or die "TLS: $SSL_ERROR";
+  print {$sock} "GET / HTTP/1.0\r\nHost: example.org\r\n\r\n";
+
+C<start_SSL> works on a socket with a timeout.  It re-blesses the object
+into IO::Socket::SSL and ties its handle: from then on IO::Socket::SSL
+does the reading and writing, with its own rules (its C<Timeout>, and
+OpenSSL writes to the fd itself, which raises C<SIGPIPE> on a closed
+peer unless the program ignores it: C<$SIG{PIPE} = 'IGNORE'>).  The
+BSDSocket methods are no longer the object's methods, but the functions
+still take it (C<BSDSocket::Socket::getpeername($sock)>).
 
 =head1 ERRORS
 
@@ -1116,6 +1470,14 @@ take in one go (24 days) work too.
 New sockets start with the default timeout (L</setdefaulttimeout>), and
 so do sockets returned by C<accept>: they do not inherit the listener's.
 
+The fd's C<O_NONBLOCK> flag follows C<getblocking>: set for timeout 0,
+clear otherwise (but see L</settimeout> for a listener that has
+accepted), so that code using the fd itself (another process, a module
+handed C<fileno>, IO::Socket::SSL after C<start_SSL>) sees a blocking
+socket as blocking.  BSDSocket's
+own calls do not depend on the flag: a dup or another handle sharing the
+fd may change it without changing the socket's timeout.
+
 When a signal arrives during a wait, the call runs the Perl signal
 handlers that are due (Perl defers them until it is safe), and then
 carries on with what is left of its timeout.  A handler that returns
@@ -1149,8 +1511,10 @@ A new Perl thread (L<threads>) gets a copy of every socket object, as it
 does of every variable.  BSDSocket gives each copy a descriptor of its
 own, a close-on-exec C<dup> of the original: both threads can use the
 socket, each closes only its own descriptor, and nothing is closed twice
-or under another thread.  (If the C<dup> fails, for want of descriptors,
-the thread's copy starts closed.)  Like C<fork>, this means the
+or under another thread.  The copy's handle is open on that descriptor
+too (what the original's handle had read ahead stays with the
+original).  (If the C<dup> fails, for want of descriptors, the thread's
+copy starts closed.)  Like C<fork>, this means the
 connection stays open until every thread has closed its copy; call
 C<shutdown> to end it for all of them.
 

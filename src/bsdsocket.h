@@ -11,6 +11,7 @@
 #define BSDSOCKET_H
 
 #include "ppport.h"
+#include "perliol.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -26,11 +27,12 @@
 
 /* ---------------------------------------------------- object (object.c) */
 
-/* The C side of a BSDSocket::Socket.  It lives in the mg_ptr of an ext
- * magic on the blessed scalar (the magic's mg_len is sizeof(bsd_sock), so
- * perl owns and frees the memory with the scalar, and copies it when a
- * thread is cloned).  The vtable pointer of that magic is what proves an
- * object is ours: Perl code cannot forge it. */
+/* The C side of a BSDSocket::Socket.  The object is a blessed glob; the
+ * struct hangs off an ext magic on it (mg_ptr), and the vtable pointer of
+ * that magic is what proves an object is ours: Perl code cannot forge it.
+ * The glob's IO slot is the socket's handle, whose PerlIO layers hold the
+ * struct too (handle.c): it is freed with the last of them. */
+struct bsd_layer;
 typedef struct bsd_sock {
     int    fd;        /* -1 once closed or detached */
     int    family;
@@ -41,13 +43,17 @@ typedef struct bsd_sock {
                          bsd_sockaddr_to_sv_cached), or NULL */
     signed char gso;  /* send_many may use UDP GSO: 1 yes, -1 no, 0 not
                          yet asked (msg.c) */
+    U32    refcnt;    /* the object's magic, and its handle's layers */
+    struct bsd_layer *rbuf; /* the handle's read side: what it read ahead
+                         is where every receive looks first, or NULL */
 } bsd_sock;
 
 /* The flag every send and receive adds on a socket with a timeout (0 or
  * more): the call never blocks in the kernel, whatever O_NONBLOCK says.
  * That flag belongs to the open file description, which a dup, a fromfd
- * copy or a makefile handle shares and may have changed; the socket's
- * own timeout is what counts, and the driver does the waiting. */
+ * copy or a makefile handle shares and may have changed, and a positive
+ * timeout leaves it clear (see bsd_set_fd_nonblocking); the socket's own
+ * timeout is what counts, and the driver does the waiting. */
 #define BSD_NOWAIT(s) ((s)->timeout >= 0 ? MSG_DONTWAIT : 0)
 
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
@@ -123,6 +129,15 @@ void    bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto,
 SV     *bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type,
                         SV *proto);
 SV     *bsd_sock_dup(pTHX_ bsd_sock *s, SV *self);
+/* A struct of its own (refcnt 1), and letting one go. */
+bsd_sock *bsd_sock_struct_new(void);
+/* The socket takes fd (counted as perl counts the users of an fd). */
+void    bsd_sock_take_fd(bsd_sock *s, int fd);
+void    bsd_sock_release(pTHX_ bsd_sock *s);
+bsd_sock *bsd_sock_clone_struct(pTHX_ bsd_sock *old, CLONE_PARAMS *param);
+/* The socket has its fd: fill in the struct and open the handle. */
+void    bsd_sock_open_fd(pTHX_ SV *obj, bsd_sock *s, int fd, int family, int type,
+                         int proto, const char *op);
 /* A new socket's fields (an accepted connection's, a fresh one's):
  * timeout 0 if SOCK_NONBLOCK asked for a non-blocking one, else the
  * default (whose blocking mode the fd was made with). */
@@ -130,8 +145,11 @@ void    bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto);
 /* The type flag that gives a new socket the default timeout's blocking
  * mode in the same system call that makes it. */
 int     bsd_default_nonblock_flag(void);
-void    bsd_sock_close(pTHX_ bsd_sock *s);
-int     bsd_sock_detach(pTHX_ bsd_sock *s);
+/* close and detach, the methods (self is the object); close_fd closes
+ * the fd only, returning the errno close(2) failed with, or 0. */
+void    bsd_sock_close(pTHX_ SV *self, bsd_sock *s);
+int     bsd_sock_detach(pTHX_ SV *self, bsd_sock *s);
+int     bsd_sock_close_fd(pTHX_ bsd_sock *s);
 /* How many times a socket of this interpreter gave up its fd (close,
  * detach): the poller checks its registrations when this changes. */
 U32     bsd_sock_closes(pTHX);
@@ -140,9 +158,9 @@ void    bsd_sock_clone(pTHX);
 
 void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
 /* For the calls that have no MSG_DONTWAIT (accept, connect, sendfile): a
- * socket with a timeout makes its fd non-blocking again, in case another
- * handle on the same open file description made it blocking. */
-void    bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op);
+ * socket with a timeout makes its fd non-blocking for the call (within
+ * ENTER/LEAVE, which puts a blocking fd back). */
+void    bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op);
 int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
 bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
 void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
@@ -365,8 +383,12 @@ enum {
                                the kernel connecting, wait for the outcome */
     BSD_CALL_ERRNO    = 2,  /* a failure returns -1 with the errno in err
                                (ETIMEDOUT for a timeout) instead of dying */
-    BSD_CALL_SHORT_OK = 4   /* once a piece went, a failure ends the call with
+    BSD_CALL_SHORT_OK = 4,  /* once a piece went, a failure ends the call with
                                what went (send_many's short count) */
+    BSD_CALL_FD_MODE  = 8   /* a call made through the handle: an O_NONBLOCK
+                               that code managing the handle set on the fd
+                               (fcntl, as AnyEvent does) makes it not wait,
+                               as it does perl's own handles */
 };
 
 struct bsd_call {
@@ -385,7 +407,8 @@ struct bsd_call {
      * the middle of the call: copy whatever that code could free. */
     void      (*guard)(pTHX_ bsd_call *c);
     /* Called after Perl code ran in the middle of the call: look again at
-     * what that code could have changed (the fds a call passes on). */
+     * what that code could have changed (the fds a call passes on), and
+     * set stop to end the call with that errno if it cannot go on. */
     void      (*recheck)(pTHX_ bsd_call *c);
     /* The call's own error when it fails (timed_out: the deadline passed),
      * instead of the usual one. */
@@ -399,6 +422,7 @@ struct bsd_call {
     double      wake;       /* with EINPROGRESS: try again by then (0: no) */
     IV          sent;       /* sendall, sendfile: bytes sent, for the error; -1 */
     int         err;        /* BSD_CALL_ERRNO: why it failed */
+    int         stop;       /* Perl code ran and the call cannot go on: this errno */
     bool        guarded;    /* guard() has run */
     bool        progressed; /* a piece went */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
@@ -542,6 +566,38 @@ SV     *bsd_create_connection(pTHX_ SV *address, double timeout, SV *source);
 void    bsd_fast_boot(pTHX);
 void    bsd_fast_clone(pTHX);
 UV      bsd_fast_taken(pTHX);
+
+/* ------------------------------------------------ the handle (handle.c) */
+
+/* Open the IO slot of glob gv on socket s (the socket's rules for every
+ * builtin and handle method), close it, flush its write side. */
+void    bsd_handle_open(pTHX_ GV *gv, bsd_sock *s, bool want_read, bool want_write,
+                        bool unbuffered, const char *op);
+void    bsd_handle_close(pTHX_ GV *gv);
+void    bsd_handle_flush(pTHX_ GV *gv);
+void    bsd_handle_boot(pTHX);
+/* What the handle read ahead: taken first by every receive call (at most
+ * room bytes, none taken with MSG_PEEK); how many there are. */
+size_t  bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags);
+size_t  bsd_sock_pending(bsd_sock *s);
+/* sysread and syswrite (the methods, and the builtins on our handles):
+ * perl's semantics, -1 with errno on failure. */
+SSize_t bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset);
+SSize_t bsd_handle_syswrite(pTHX_ bsd_sock *s, const char *buf, size_t len);
+const char *bsd_syswrite_slice(pTHX_ SV *bufsv, SV *length_sv, SV *offset_sv, STRLEN *len);
+
+/* The layer: perl's buffer-layer fields first (perl's PerlIOBuf_*
+ * functions and readline work on them in place), then the socket. */
+struct bsd_layer {
+    PerlIOBuf  buf;
+    bsd_sock  *sock;        /* held (refcnt) for as long as the layer lives */
+};
+
+PERL_STATIC_INLINE bool
+bsd_has_buffered(const bsd_sock *s)
+{
+    return s->rbuf && s->rbuf->buf.ptr < s->rbuf->buf.end;
+}
 
 /* ------------------------------------------------------ items (items.c) */
 

@@ -41,9 +41,17 @@ bsd_deadline(double timeout)
 
 /* ------------------------------------------------------- Perl's signals */
 
+static void
+S_release(pTHX_ void *s)
+{
+    bsd_sock_release(aTHX_ (bsd_sock *)s);
+}
+
 /* Perl code is about to run in the middle of our call (a signal handler).
  * It may drop the last reference to the socket or rewrite the scalar we
- * are sending from: hold the object, and let the call copy what it needs. */
+ * are sending from: hold the object and its struct (for a call made
+ * through the handle, there is no object to hold), and let the call copy
+ * what it needs. */
 static void
 S_guard_against_perl(pTHX_ bsd_call *c)
 {
@@ -52,13 +60,18 @@ S_guard_against_perl(pTHX_ bsd_call *c)
     c->guarded = TRUE;
     if (c->self && SvROK(c->self))   /* (a tied invocant is held by its fetched copy) */
         sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(c->self)));
+    if (c->sock) {
+        c->sock->refcnt++;
+        SAVEDESTRUCTOR_X(S_release, c->sock);
+    }
     if (c->guard)
         c->guard(aTHX_ c);
 }
 
 /* Run the handlers perl deferred (a handler that dies takes its exception
  * out of here, leaving the socket as it was); then the call goes on,
- * unless a handler closed its socket. */
+ * unless a handler closed its socket, or its recheck() says it cannot go
+ * on: then c->stop holds the errno to end it with. */
 static void
 S_run_signal_handlers(pTHX_ bsd_call *c)
 {
@@ -69,10 +82,10 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
     if (PL_sig_pending) {
         S_guard_against_perl(aTHX_ c);
         PERL_ASYNC_CHECK();
-        if (c->sock && c->sock->fd < 0)
-            bsd_call_die(aTHX_ c, EBADF);
         if (c->recheck)
             c->recheck(aTHX_ c);
+        if (!c->stop && c->sock && c->sock->fd < 0)
+            c->stop = EBADF;
     }
 }
 
@@ -84,7 +97,8 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
  * gets one look (a timeout of 0 polls once).  A signal runs Perl's
  * deferred handlers (through the call c when there is one, which guards
  * its buffers first), and the wait goes on with what is left.  Returns
- * what wait_once returned, 0 when the time is up; dies (op) if it fails. */
+ * what wait_once returned, 0 when the time is up, -1 when a handler
+ * stopped the call (c->stop); dies (op) if it fails. */
 int
 bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
          const char *op)
@@ -114,6 +128,8 @@ bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
                 bsd_die_errno(aTHX_ op, err, NULL);
             }
             S_run_signal_handlers(aTHX_ c);
+            if (c && c->stop)
+                return -1;
         }
         else if (to_the_end)
             return 0;               /* (poll waited all of it: no second look) */
@@ -219,10 +235,17 @@ S_blocking_should_wait(const bsd_call *c)
 /* Whether an EAGAIN means "wait": always with a timeout, never without
  * one (non-blocking), and for a blocking call when what it waits for is
  * not its socket (sendfile's input) or that socket shares a non-blocking
- * fd. */
+ * fd.  A call through the handle (BSD_CALL_FD_MODE) on an fd that is
+ * non-blocking does not wait: a positive timeout leaves the fd blocking,
+ * so the flag was set by code that manages the handle as its own. */
 static bool
 S_may_wait(const bsd_call *c)
 {
+    if ((c->mode & BSD_CALL_FD_MODE) && c->wait == &c->one && c->one.fd == c->sock->fd) {
+        const int fl = fcntl(c->sock->fd, F_GETFL);
+        if (fl >= 0 && (fl & O_NONBLOCK))
+            return FALSE;
+    }
     if (c->timeout > 0)
         return TRUE;
     if (c->timeout == 0)
@@ -231,7 +254,7 @@ S_may_wait(const bsd_call *c)
         || S_blocking_should_wait(c);
 }
 
-enum { BSD_WAIT_READY, BSD_WAIT_WOKE, BSD_WAIT_TIMED_OUT };
+enum { BSD_WAIT_READY, BSD_WAIT_WOKE, BSD_WAIT_TIMED_OUT, BSD_WAIT_STOPPED };
 
 /* Wait for what the call waits for, until its deadline (or its wake
  * time, if that comes first). */
@@ -239,17 +262,21 @@ static int
 S_wait(pTHX_ bsd_call *c)
 {
     double until = c->deadline;
+    int ready;
     if (c->wake > 0 && (until == 0 || c->wake < until))
         until = c->wake;
-    if (bsd_poll_wait(aTHX_ c->wait, c->nwait, until, c, c->op) > 0)
+    ready = bsd_poll_wait(aTHX_ c->wait, c->nwait, until, c, c->op);
+    if (ready > 0)
         return BSD_WAIT_READY;
+    if (ready < 0)
+        return BSD_WAIT_STOPPED;
     return until == c->deadline && c->deadline > 0 ? BSD_WAIT_TIMED_OUT : BSD_WAIT_WOKE;
 }
 
 /* A pause of ms milliseconds (no later than the deadline), through the
  * one waiting loop so that signals run Perl's handlers: poll with no fd
  * to watch (poll skips a negative fd) is a sleep.  FALSE when the
- * deadline has passed. */
+ * deadline has passed (or a handler stopped the call). */
 static bool
 S_pause(pTHX_ bsd_call *c, int ms)
 {
@@ -260,8 +287,8 @@ S_pause(pTHX_ bsd_call *c, int ms)
     none.fd = -1;
     none.events = 0;
     none.revents = 0;
-    (void)bsd_poll_wait(aTHX_ &none, 1, until, c, c->op);
-    return !(c->deadline > 0 && bsd_now() >= c->deadline);
+    return bsd_poll_wait(aTHX_ &none, 1, until, c, c->op) >= 0
+        && !(c->deadline > 0 && bsd_now() >= c->deadline);
 }
 
 #define BSD_PAUSE_MAX_MS 64
@@ -323,6 +350,7 @@ S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
     if (c->timeout > 0 && c->deadline == 0)
         c->deadline = bsd_now() + c->timeout;
     for (;;) {
+        int waited = BSD_WAIT_READY;
         if (r >= 0) {
             if (!c->progress || c->progress(aTHX_ c, r))
                 return r;
@@ -336,44 +364,44 @@ S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
         else if ((c->mode & BSD_CALL_CONNECT)
                  && (err == EINTR || (err == EINPROGRESS && c->timeout != 0))) {
             S_run_signal_handlers(aTHX_ c);
-            if (S_wait(aTHX_ c) == BSD_WAIT_TIMED_OUT)
-                return S_fail(aTHX_ c, 0, TRUE);
-            err = bsd_connect_outcome(c->sock->fd);
-            if (err == 0)
-                return 0;
-            if (err != ENOTCONN)
-                return S_fail(aTHX_ c, err, FALSE);
+            if (!c->stop && (waited = S_wait(aTHX_ c)) == BSD_WAIT_READY) {
+                err = bsd_connect_outcome(c->sock->fd);
+                if (err == 0)
+                    return 0;
+                if (err != ENOTCONN)
+                    return S_fail(aTHX_ c, err, FALSE);
+            }
         }
         else if (err == EINTR)
             S_run_signal_handlers(aTHX_ c);
-        else if (err == EINPROGRESS && !(c->mode & BSD_CALL_CONNECT)) {
-            /* the attempt waits on its own terms (wait, wake) */
-            if (S_wait(aTHX_ c) == BSD_WAIT_TIMED_OUT)
-                return S_fail(aTHX_ c, 0, TRUE);
-        }
+        else if (err == EINPROGRESS && !(c->mode & BSD_CALL_CONNECT))
+            waited = S_wait(aTHX_ c);   /* the attempt waits on its own terms (wait, wake) */
         else if ((err == EAGAIN || err == EWOULDBLOCK) && S_may_wait(c)
                  /* (connect's EAGAIN elsewhere: no local port is free) */
                  && (!(c->mode & BSD_CALL_CONNECT) || c->sock->family == AF_UNIX)) {
             S_run_signal_handlers(aTHX_ c);
-            if ((c->mode & BSD_CALL_CONNECT) && c->sock->family == AF_UNIX)
-                pause_ms = pause_ms ? pause_ms : 1;     /* (no poll would wake) */
-            else if (pause_ms == 0) {
-                if (S_wait(aTHX_ c) == BSD_WAIT_TIMED_OUT)
-                    return S_fail(aTHX_ c, 0, TRUE);
-                pause_ms = 1;
-                goto again;
+            if (c->stop)
+                ;
+            else if ((c->mode & BSD_CALL_CONNECT) || pause_ms) {
+                /* (an AF_UNIX connect: no poll would wake) */
+                if (!S_pause(aTHX_ c, pause_ms ? pause_ms : 1))
+                    waited = c->stop ? BSD_WAIT_STOPPED : BSD_WAIT_TIMED_OUT;
+                else if (!(c->mode & BSD_CALL_CONNECT))
+                    waited = S_wait(aTHX_ c);
+                if (pause_ms < BSD_PAUSE_MAX_MS)
+                    pause_ms = pause_ms ? pause_ms * 2 : 2;
             }
-            if (!S_pause(aTHX_ c, pause_ms))
-                return S_fail(aTHX_ c, 0, TRUE);
-            if (pause_ms < BSD_PAUSE_MAX_MS)
-                pause_ms *= 2;
-            if (!(c->mode & BSD_CALL_CONNECT)
-                && S_wait(aTHX_ c) == BSD_WAIT_TIMED_OUT)
-                return S_fail(aTHX_ c, 0, TRUE);
+            else {
+                waited = S_wait(aTHX_ c);
+                pause_ms = 1;
+            }
         }
         else
             return S_fail(aTHX_ c, err, FALSE);
-      again:
+        if (c->stop || waited == BSD_WAIT_STOPPED)
+            return S_fail(aTHX_ c, c->stop ? c->stop : EBADF, FALSE);
+        if (waited == BSD_WAIT_TIMED_OUT)
+            return S_fail(aTHX_ c, 0, TRUE);
         r = c->attempt(aTHX_ c);
         err = r < 0 ? errno : 0;
     }

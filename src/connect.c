@@ -85,7 +85,7 @@ S_start(pTHX_ bsd_attempt *a, const bsd_addr *source)
         a->done = TRUE;
         return FALSE;
     }
-    a->sock->fd = fd;
+    bsd_sock_take_fd(a->sock, fd);
     a->sock->family = a->family;
     a->sock->type = a->type;
     a->sock->proto = a->proto;
@@ -122,7 +122,7 @@ S_finished(pTHX_ bsd_attempt *a)
         return TRUE;
     a->err = err;
     a->done = TRUE;
-    bsd_sock_close(aTHX_ a->sock);
+    (void)bsd_sock_close_fd(aTHX_ a->sock);
     return FALSE;
 }
 
@@ -298,10 +298,11 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
         bsd_attempt *const winner = &race.list[won];
         for (i = 0; i < race.n; i++)    /* the losers close now, not at FREETMPS */
             if (i != won && race.list[i].obj)
-                bsd_sock_close(aTHX_ race.list[i].sock);
-        if (timeout < 0 && bsd_set_fd_nonblocking(winner->sock->fd, FALSE) < 0)
+                (void)bsd_sock_close_fd(aTHX_ race.list[i].sock);
+        if (timeout != 0 && bsd_set_fd_nonblocking(winner->sock->fd, FALSE) < 0)
             bsd_die_errno(aTHX_ op, errno, NULL);
         winner->sock->timeout = timeout;
+        bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(winner->obj)), winner->sock, TRUE, TRUE, FALSE, op);
         return winner->obj;
     }
 }

@@ -83,7 +83,14 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
     else
         buf = bsd_grow_or_die(aTHX_ result, bufsize, from ? "recvfrom" : "recv");
 
-    n = S_recv_once(s->fd, buf, bufsize, flags, from);
+    if (UNLIKELY(bsd_has_buffered(s))) {
+        /* what the handle read ahead comes first (no address with it) */
+        n = (ssize_t)bsd_take_buffered(s, buf, bufsize, flags);
+        if (from)
+            from->len = 0;
+    }
+    else
+        n = S_recv_once(s->fd, buf, bufsize, flags, from);
     if (UNLIKELY(n < 0)) {
         const int err = errno;
         bsd_call c;
@@ -129,7 +136,13 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
     c.len = nbytes;
     c.flags = flags | BSD_NOWAIT(s);
     c.addr = from;
-    n = bsd_received(bsd_call_run(aTHX_ &c), nbytes);
+    if (UNLIKELY(bsd_has_buffered(s))) {
+        n = (ssize_t)bsd_take_buffered(s, dest, nbytes, flags);
+        if (from)
+            from->len = 0;
+    }
+    else
+        n = bsd_received(bsd_call_run(aTHX_ &c), nbytes);
     if (c.bounce) {                   /* Perl code ran: the caller's buffer anew */
         if (SvREADONLY(buf) || SvROK(buf) || isGV_with_GP(buf))
             bsd_die_arg(aTHX_ op, "the buffer was changed into something that cannot be written while the call waited");
@@ -252,10 +265,14 @@ bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer)
     /* the connection takes the listener's class, as IO::Socket's accept does */
     SV *const obj = bsd_sock_new(aTHX_ SvSTASH(SvRV(self)), &conn);
     bsd_call c;
+    int fd;
     bsd_call_init(&c, s, self, "accept", POLLIN, S_attempt_accept);
     c.addr = peer;
-    bsd_sock_own_mode(aTHX_ s, "accept");
-    bsd_sock_fill(conn, (int)bsd_call_run(aTHX_ &c), s->family, s->type, s->proto);
+    ENTER;
+    bsd_sock_nonblocking_call(aTHX_ s, TRUE, "accept");
+    fd = (int)bsd_call_run(aTHX_ &c);
+    LEAVE;
+    bsd_sock_open_fd(aTHX_ obj, conn, fd, s->family, s->type, s->proto, "accept");
     return obj;
 }
 
@@ -282,12 +299,16 @@ int
 bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr, bool return_errno)
 {
     bsd_call c;
+    ssize_t r;
     bsd_call_init(&c, s, self, "connect", POLLOUT, S_attempt_connect);
     c.mode = BSD_CALL_CONNECT | (return_errno ? BSD_CALL_ERRNO : 0);
     c.peer = addr;
     c.addr = addr;
-    bsd_sock_own_mode(aTHX_ s, "connect");
-    return bsd_call_run(aTHX_ &c) < 0 ? c.err : 0;
+    ENTER;
+    bsd_sock_nonblocking_call(aTHX_ s, FALSE, "connect");
+    r = bsd_call_run(aTHX_ &c);
+    LEAVE;
+    return r < 0 ? c.err : 0;
 }
 
 /* --------------------------------------------------------- options */
@@ -390,16 +411,31 @@ bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode_sv, SV *bufsize_sv)
         want_read = bare[0] == 'r';
         want_write = bare[0] == 'w' || kept == 2;
     }
-    /* bufsize: undef or -1 is PerlIO's own buffering, 0 is none; PerlIO
-     * has no per-handle buffer size, so a positive one means buffered */
+    /* bufsize: undef or -1 is the handle's own buffering, 0 is none; a
+     * positive one means buffered.  Either way output is autoflushed, as
+     * the socket's own handle is. */
     if (bufsize_sv) {
         SvGETMAGIC(bufsize_sv);
         if (SvOK(bufsize_sv))
-            unbuffered = bsd_iv_nomg(aTHX_ bufsize_sv, -1, IV_MAX,
-                                      "bufsize", "makefile") == 0;
+            unbuffered = bsd_iv_nomg(aTHX_ bufsize_sv, -1, IV_MAX, "bufsize", "makefile") == 0;
     }
-    return bsd_handle_from_fd(aTHX_ bsd_dup_cloexec(aTHX_ s->fd, "makefile"),
-                              want_read, want_write, unbuffered, "makefile");
+    {
+        /* a handle of its own, on a dup of the fd, with the socket's rules */
+        GV *const gv = MUTABLE_GV(newSV_type(SVt_NULL));
+        SV *const handle = sv_2mortal(newRV_noinc(MUTABLE_SV(gv)));
+        bsd_sock *const copy = bsd_sock_struct_new();
+        SV *const holder = sv_2mortal(newSViv(0));
+        gv_init_pvn(gv, gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD), "__ANONIO__", 10, 0);
+        /* (the struct is the holder's until the layers hold it) */
+        sv_magicext(holder, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl, (const char *)copy, 0);
+        copy->family = s->family;
+        copy->type = s->type;
+        copy->proto = s->proto;
+        copy->timeout = s->timeout;
+        bsd_sock_take_fd(copy, bsd_dup_cloexec(aTHX_ s->fd, "makefile"));
+        bsd_handle_open(aTHX_ gv, copy, want_read, want_write, unbuffered, "makefile");
+        return handle;
+    }
 }
 
 /* A Perl filehandle that owns fd, made the way perl makes its own socket

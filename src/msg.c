@@ -232,10 +232,10 @@ S_recheck_fds(pTHX_ bsd_call *c)
 {
     bsd_fds_out *const out = (bsd_fds_out *)c->ctx;
     SSize_t i;
-    for (i = 0; i < out->n; i++) {
+    for (i = 0; i < out->n && !c->stop; i++) {
         const int fd = bsd_held_fd_again(aTHX_ &out->held[i], c->op);
         if (fd < 0)
-            bsd_call_die(aTHX_ c, EBADF);
+            c->stop = EBADF;
         out->fds[i] = fd;
     }
 }
@@ -417,7 +417,10 @@ S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int fl
     c.x.msg = &in->msg;                 /* (in starts with it) */
     /* received fds are close-on-exec from the moment they arrive */
     c.flags = flags | MSG_CMSG_CLOEXEC | BSD_NOWAIT(s);
-    n = bsd_received(bsd_call_run(aTHX_ &c), bufsize);
+    if (UNLIKELY(bsd_has_buffered(s)))
+        n = (ssize_t)bsd_take_buffered(s, buf, bufsize, flags);   /* (no address, no control) */
+    else
+        n = bsd_received(bsd_call_run(aTHX_ &c), bufsize);
     SvCUR_set(data, (STRLEN)n);
     buf[n] = '\0';
     (void)SvPOK_only(data);
@@ -683,7 +686,7 @@ S_recheck_input(pTHX_ bsd_call *c)
 {
     const int fd = bsd_held_fd_again(aTHX_ &((bsd_sendfile *)c->ctx)->input, c->op);
     if (fd < 0)
-        bsd_call_die(aTHX_ c, EBADF);
+        c->stop = EBADF;
     c->x.file.in_fd = fd;
 }
 
@@ -714,8 +717,10 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
     c.x.file.offset = (off_t)offset;
     c.sent = 0;
     c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
-    bsd_sock_own_mode(aTHX_ s, "sendfile");
+    ENTER;
+    bsd_sock_nonblocking_call(aTHX_ s, FALSE, "sendfile");
     (void)bsd_call_run(aTHX_ &c);
+    LEAVE;
     return (STRLEN)c.sent;
 }
 

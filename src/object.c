@@ -1,11 +1,13 @@
 /*
  * object.c - the socket object: making it, its lifetime, its fd's mode.
  *
- * The object is a blessed scalar whose ext magic holds a bsd_sock (see
- * bsdsocket.h).  Freeing the scalar closes the fd (S_sock_free); cloning
- * it for a new Perl thread dups the fd, so each thread owns a descriptor
- * of its own and nothing is ever closed twice (S_sock_dup).  This file
- * makes no call that can block: those go through the driver (call.c).
+ * The object is a blessed glob: its ext magic holds the bsd_sock (see
+ * bsdsocket.h), its IO slot the handle on the socket (handle.c).  The
+ * struct owns the fd, and both the magic and the handle's layers hold it
+ * (refcnt): whichever goes last frees it, and closing the socket either
+ * way closes the fd once.  A new Perl thread's copy gets a struct and a
+ * descriptor of its own (bsd_sock_clone_struct).  This file makes no call
+ * that can block: those go through the driver (call.c).
  */
 #define PERL_NO_GET_CONTEXT
 #include "EXTERN.h"
@@ -48,8 +50,88 @@ bsd_sock_closes(pTHX)
 static void
 S_count_close(pTHX)
 {
-    dMY_CXT;
-    MY_CXT.closes++;
+    /* (at the end, perl may have let go of the per-interpreter data
+     * before the last handles close; nobody is left to ask) */
+    if (PL_phase != PERL_PHASE_DESTRUCT) {
+        dMY_CXT;
+        MY_CXT.closes++;
+    }
+}
+
+/* The socket takes fd.  It is counted in perl's own count of the users
+ * of each fd, as its :unix layer counts them: a handle perl opens on the
+ * same number (open($fh, '<&=', $sock), or the write side perl makes for
+ * a dup of a socket handle) then leaves the fd open for the socket, and
+ * the socket's close leaves it open for the handle. */
+void
+bsd_sock_take_fd(bsd_sock *s, int fd)
+{
+    s->fd = fd;
+    if (fd >= 0)
+        PerlIOUnix_refcnt_inc(fd);
+}
+
+/* The socket lets go of its fd (-1 from now on); TRUE if it was the last
+ * user, and the fd should be closed. */
+static bool
+S_let_go(bsd_sock *s)
+{
+    const int fd = s->fd;
+    s->fd = -1;
+    return PerlIOUnix_refcnt_dec(fd) == 0;
+}
+
+bsd_sock *
+bsd_sock_struct_new(void)
+{
+    bsd_sock *s;
+    Newxz(s, 1, bsd_sock);
+    s->fd = -1;
+    s->family = AF_UNSPEC;
+    s->timeout = -1.0;
+    s->refcnt = 1;
+    return s;
+}
+
+void
+bsd_sock_release(pTHX_ bsd_sock *s)
+{
+    if (--s->refcnt > 0)
+        return;
+    if (s->fd >= 0) {
+        /* this may run while a die unwinds: keep that error's $! */
+        const int saved_errno = errno;
+        const int fd = s->fd;
+        if (S_let_go(s))
+            (void)close(fd);
+        errno = saved_errno;
+    }
+    SvREFCNT_dec(s->last_peer);
+    Safefree(s);
+}
+
+/* A new thread's copy of a socket: one struct for the object's magic and
+ * its handle's layers alike (perl's clone table remembers it), on a
+ * descriptor of its own, so nothing is ever closed twice. */
+bsd_sock *
+bsd_sock_clone_struct(pTHX_ bsd_sock *old, CLONE_PARAMS *param)
+{
+    bsd_sock *s = (bsd_sock *)ptr_table_fetch(PL_ptr_table, old);
+    PERL_UNUSED_ARG(param);
+    if (!s) {
+        s = bsd_sock_struct_new();
+        s->refcnt = 0;
+        s->family = old->family;
+        s->type = old->type;
+        s->proto = old->proto;
+        s->timeout = old->timeout;
+        s->gso = old->gso;
+        if (old->fd >= 0)   /* (-1, closed, if it fails) */
+            bsd_sock_take_fd(s, fcntl(old->fd, F_DUPFD_CLOEXEC, 0));
+        ptr_table_store(PL_ptr_table, old, s);
+    }
+    s->refcnt++;
+    return s;
 }
 
 static int
@@ -57,40 +139,24 @@ S_sock_free(pTHX_ SV *sv, MAGIC *mg)
 {
     bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
     PERL_UNUSED_ARG(sv);
-    if (!s)
-        return 0;
-    if (s->fd >= 0) {
-        /* DESTROY may run while a die unwinds: keep that error's $! */
-        const int saved_errno = errno;
-        const int fd = s->fd;
-        s->fd = -1;
-        (void)close(fd);
-        errno = saved_errno;
-    }
-    if (s->last_peer) {
-        SV *const peer = s->last_peer;
-        s->last_peer = NULL;
-        SvREFCNT_dec(peer);
+    if (s) {
+        mg->mg_ptr = NULL;
+        bsd_sock_release(aTHX_ s);
     }
     return 0;
 }
 
-/* A new thread gets copies of every object; perl has copied the struct
- * already (mg_len > 0).  Give the copy a descriptor of its own. */
 static int
 S_sock_dup(pTHX_ MAGIC *mg, CLONE_PARAMS *param)
 {
-    bsd_sock *const s = (bsd_sock *)mg->mg_ptr;
-    PERL_UNUSED_ARG(param);
-    s->last_peer = NULL;               /* the parent interpreter's array */
-    if (s->fd >= 0)
-        s->fd = fcntl(s->fd, F_DUPFD_CLOEXEC, 0);   /* -1 (closed) if it fails */
+    if (mg->mg_ptr)
+        mg->mg_ptr = (char *)bsd_sock_clone_struct(aTHX_ (bsd_sock *)mg->mg_ptr, param);
     return 0;
 }
 
-/* `local` on a glob aliased to the object would copy the magic, struct
- * and all, into the localized scalar, and freeing that copy would close
- * the fd under the original: a localized copy gets no magic at all. */
+/* `local` on a value aliased to the object would copy the magic into the
+ * localized copy, and freeing that copy would release the struct under
+ * the original: a localized copy gets no magic at all. */
 int
 bsd_magic_not_local(pTHX_ SV *nsv, MAGIC *mg)
 {
@@ -106,15 +172,26 @@ MGVTBL bsd_sock_vtbl = {
 SV *
 bsd_sock_new(pTHX_ HV *stash, bsd_sock **out)
 {
-    const bsd_sock fresh = { -1, AF_UNSPEC, 0, 0, -1.0, NULL, 0 };
-    SV *const obj = newSV_type(SVt_PVMG);
-    SV *const rv = sv_2mortal(newRV_noinc(obj));
-    MAGIC *const mg = sv_magicext(obj, NULL, PERL_MAGIC_ext, &bsd_sock_vtbl,
-                                  (const char *)&fresh, sizeof fresh);
+    /* an anonymous glob, as open(my $fh, ...) makes */
+    GV *const gv = MUTABLE_GV(newSV_type(SVt_NULL));
+    SV *const rv = sv_2mortal(newRV_noinc(MUTABLE_SV(gv)));
+    bsd_sock *const s = bsd_sock_struct_new();
+    MAGIC *mg;
+    gv_init_pvn(gv, stash, "__ANONIO__", 10, 0);
+    mg = sv_magicext(MUTABLE_SV(gv), NULL, PERL_MAGIC_ext, &bsd_sock_vtbl, (const char *)s, 0);
     mg->mg_flags |= MGf_DUP | MGf_LOCAL;
     sv_bless(rv, stash);
-    *out = (bsd_sock *)mg->mg_ptr;
+    *out = s;
     return rv;
+}
+
+/* The socket has its fd now: open its handle (the glob's IO slot). */
+void
+bsd_sock_open_fd(pTHX_ SV *obj, bsd_sock *s, int fd, int family, int type, int proto,
+                 const char *op)
+{
+    bsd_sock_fill(s, fd, family, type, proto);
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(obj)), s, TRUE, TRUE, FALSE, op);
 }
 
 /* Was the XSUB running now called as a method?  Then perl has run the
@@ -205,11 +282,16 @@ bsd_set_default_timeout(double timeout)
 int
 bsd_default_nonblock_flag(void)
 {
-    return bsd_default_timeout >= 0 ? SOCK_NONBLOCK : 0;
+    return bsd_default_timeout == 0 ? SOCK_NONBLOCK : 0;
 }
 
-/* As in CPython: a timeout (0 or more) needs the fd non-blocking, so the
- * driver can poll; undef (blocking) clears O_NONBLOCK. */
+/* The fd's O_NONBLOCK says what getblocking says: set for a non-blocking
+ * socket (timeout 0), clear for a blocking one, with a timeout or not.
+ * The module's own calls do not depend on it (sends and receives pass
+ * MSG_DONTWAIT, see BSD_NOWAIT; accept, connect and sendfile go
+ * non-blocking for the call, see bsd_sock_nonblocking_call); it is for
+ * the code that uses the fd itself, such as IO::Socket::SSL after
+ * start_SSL, which a non-blocking fd would leave non-blocking. */
 int
 bsd_set_fd_nonblocking(int fd, bool nonblocking)
 {
@@ -221,19 +303,48 @@ bsd_set_fd_nonblocking(int fd, bool nonblocking)
     return fcntl(fd, F_SETFL, nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK);
 }
 
-/* (see BSD_NOWAIT: another handle on the same open file description may
- * have made the fd blocking since settimeout made it non-blocking) */
-void
-bsd_sock_own_mode(pTHX_ bsd_sock *s, const char *op)
+/* (the socket is held, and its fd touched only if it still has one: a
+ * signal handler may have closed it, and its number may be another
+ * file's by now) */
+static void
+S_blocking_again(pTHX_ void *sp)
 {
-    if (s->timeout >= 0 && bsd_set_fd_nonblocking(s->fd, TRUE) < 0)
+    bsd_sock *const s = (bsd_sock *)sp;
+    if (s->fd >= 0)
+        (void)bsd_set_fd_nonblocking(s->fd, FALSE);
+    bsd_sock_release(aTHX_ s);
+}
+
+/* accept, connect and sendfile have no per-call flag that keeps them from
+ * blocking: a socket with a timeout makes its fd non-blocking for the
+ * call (another handle on the same open file description may have
+ * changed the flag, and a positive timeout keeps it clear).  Call inside
+ * ENTER/LEAVE: the LEAVE puts a blocking fd back, unless `keep` (accept:
+ * a listener is often shared, between the processes of a preforking
+ * server say, and putting the flag back while another is between its
+ * poll and its accept would leave that one blocked in the kernel). */
+void
+bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
+{
+    int flags;
+    if (s->timeout < 0)
+        return;
+    if ((flags = fcntl(s->fd, F_GETFL)) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
+    if (flags & O_NONBLOCK)
+        return;
+    if (fcntl(s->fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        bsd_die_errno(aTHX_ op, errno, NULL);
+    if (s->timeout > 0 && !keep) {
+        s->refcnt++;
+        SAVEDESTRUCTOR_X(S_blocking_again, s);
+    }
 }
 
 void
 bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op)
 {
-    if (bsd_set_fd_nonblocking(s->fd, timeout >= 0) < 0)
+    if (bsd_set_fd_nonblocking(s->fd, timeout == 0) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
     s->timeout = timeout;
 }
@@ -267,7 +378,7 @@ S_checked_type(int type)
 void
 bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto)
 {
-    s->fd = fd;
+    bsd_sock_take_fd(s, fd);
     s->family = family;
     s->type = S_checked_type(type);
     s->proto = proto;
@@ -283,7 +394,7 @@ bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto)
     const int fd = socket(family, type | SOCK_CLOEXEC | bsd_default_nonblock_flag(), proto);
     if (fd < 0)
         bsd_die_errno(aTHX_ "socket", errno, NULL);
-    bsd_sock_fill(s, fd, family, type, proto);
+    bsd_sock_open_fd(aTHX_ obj, s, fd, family, type, proto, "socket");
     return obj;
 }
 
@@ -296,8 +407,11 @@ bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto, SV **a, SV **b)
     *b = bsd_sock_new(aTHX_ stash, &sb);
     if (socketpair(family, type | SOCK_CLOEXEC | bsd_default_nonblock_flag(), proto, fds) < 0)
         bsd_die_errno(aTHX_ "socketpair", errno, NULL);
+    /* (each object owns its fd before anything else can die) */
     bsd_sock_fill(sa, fds[0], family, type, proto);
     bsd_sock_fill(sb, fds[1], family, type, proto);
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(*a)), sa, TRUE, TRUE, FALSE, "socketpair");
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(*b)), sb, TRUE, TRUE, FALSE, "socketpair");
 }
 
 int
@@ -335,13 +449,15 @@ bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type, SV *proto)
                         : S_sockopt_int(aTHX_ fd, SO_PROTOCOL, "fromfd");
     bsd_sock_fill(s, bsd_dup_cloexec(aTHX_ fd, "fromfd"), f, t, p);
     /* the dup shares the fd's blocking mode (and so does the caller's fd):
-     * give it the default timeout's, or report the mode it has */
-    if (bsd_default_timeout >= 0) {
+     * a default timeout of 0 makes it non-blocking; without a default, a
+     * non-blocking fd makes a non-blocking socket */
+    if (bsd_default_timeout == 0) {
         if (bsd_set_fd_nonblocking(s->fd, TRUE) < 0)
             bsd_die_errno(aTHX_ "fromfd", errno, NULL);
     }
-    else if (fcntl(s->fd, F_GETFL) & O_NONBLOCK)
+    else if (bsd_default_timeout < 0 && (fcntl(s->fd, F_GETFL) & O_NONBLOCK))
         s->timeout = 0.0;
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(obj)), s, TRUE, TRUE, FALSE, "fromfd");
     return obj;
 }
 
@@ -352,35 +468,72 @@ bsd_sock_dup(pTHX_ bsd_sock *s, SV *self)
 {
     bsd_sock *copy;
     SV *const obj = bsd_sock_new(aTHX_ SvSTASH(SvRV(self)), &copy);
-    copy->fd = bsd_dup_cloexec(aTHX_ s->fd, "dup");
+    bsd_sock_take_fd(copy, bsd_dup_cloexec(aTHX_ s->fd, "dup"));
     copy->family = s->family;
     copy->type = s->type;
     copy->proto = s->proto;
     copy->timeout = s->timeout;
+    bsd_handle_open(aTHX_ MUTABLE_GV(SvRV(obj)), copy, TRUE, TRUE, FALSE, "dup");
     return obj;
 }
 
-void
-bsd_sock_close(pTHX_ bsd_sock *s)
+/* Close the fd, once: 0, or the errno close(2) failed with.  Never
+ * retried: after EINTR the fd is gone on Linux, and may already belong to
+ * another thread.  ECONNRESET just means the peer was first. */
+int
+bsd_sock_close_fd(pTHX_ bsd_sock *s)
 {
     const int fd = s->fd;
     if (fd < 0)
-        return;                      /* closing twice is fine */
-    s->fd = -1;                      /* first, so nothing touches a reused fd */
+        return 0;                    /* closing twice is fine */
     S_count_close(aTHX);
-    /* Never retried: after EINTR the fd is gone on Linux, and may already
-     * belong to another thread.  ECONNRESET just means the peer was first. */
+    if (!S_let_go(s))                /* (first, so nothing touches a reused fd) */
+        return 0;                    /* a handle perl opened on it still uses it */
     if (close(fd) < 0 && errno != EINTR && errno != ECONNRESET)
-        bsd_die_errno(aTHX_ "close", errno, NULL);
+        return errno;
+    return 0;
 }
 
-/* detach: the fd is the caller's now, and the object closes nothing. */
-int
-bsd_sock_detach(pTHX_ bsd_sock *s)
+/* close: what was printed goes first (as far as it can), then the fd and
+ * the handle; dies if close(2) itself failed. */
+void
+bsd_sock_close(pTHX_ SV *self, bsd_sock *s)
 {
-    const int fd = s->fd;
-    s->fd = -1;
-    S_count_close(aTHX);
+    GV *const gv = SvROK(self) && isGV_with_GP(SvRV(self)) ? MUTABLE_GV(SvRV(self)) : NULL;
+    int err;
+    /* (held: the flush may run a signal handler that drops the object) */
+    if (gv)
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(gv)));
+    s->refcnt++;
+    if (gv)
+        bsd_handle_flush(aTHX_ gv);
+    err = bsd_sock_close_fd(aTHX_ s);
+    if (gv)
+        bsd_handle_close(aTHX_ gv);
+    bsd_sock_release(aTHX_ s);
+    if (err)
+        bsd_die_errno(aTHX_ "close", err, NULL);
+}
+
+/* detach: what was printed goes first, then the fd is the caller's, and
+ * the object (and its handle) close nothing. */
+int
+bsd_sock_detach(pTHX_ SV *self, bsd_sock *s)
+{
+    GV *const gv = SvROK(self) && isGV_with_GP(SvRV(self)) ? MUTABLE_GV(SvRV(self)) : NULL;
+    int fd;
+    if (gv)
+        sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(gv)));
+    s->refcnt++;
+    if (gv)
+        bsd_handle_flush(aTHX_ gv);
+    fd = s->fd;
+    if (fd >= 0) {
+        (void)S_let_go(s);          /* the caller's now: never closed here */
+        S_count_close(aTHX);
+    }
+    if (gv)
+        bsd_handle_close(aTHX_ gv);
+    bsd_sock_release(aTHX_ s);
     return fd;
 }
-

@@ -189,6 +189,9 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
 typedef struct {
     SV        *item;        /* a copy of what was registered; NULL: free slot */
     SV        *data;        /* reported instead of the item, or NULL */
+    bsd_sock  *sock;        /* a socket item's struct, held (refcnt): at global
+                               destruction the item's reference may be gone
+                               while the socket lives on, or the reverse */
     dev_t      dev;         /* the file it was (checked for handles, bare fds) */
     ino_t      ino;
     U32        gen;         /* this registration's generation */
@@ -260,6 +263,10 @@ S_forget(pTHX_ bsd_poller *p, bsd_watch *w)
     if (w->data)
         sv_2mortal(w->data);
     w->item = w->data = NULL;
+    if (w->sock) {
+        bsd_sock_release(aTHX_ w->sock);
+        w->sock = NULL;
+    }
     p->count--;
 }
 
@@ -273,6 +280,10 @@ S_drop_all(pTHX_ bsd_poller *p)
         bsd_watch *const w = &p->watch[fd];
         SV *const item = w->item, *const data = w->data;
         w->item = w->data = NULL;
+        if (w->sock) {
+            bsd_sock_release(aTHX_ w->sock);
+            w->sock = NULL;
+        }
         SvREFCNT_dec(item);
         SvREFCNT_dec(data);
     }
@@ -410,12 +421,8 @@ S_still_there(pTHX_ const bsd_watch *w, int fd)
 {
     struct stat st;
     switch (w->kind) {
-    case BSD_ITEM_SOCK: {       /* (our close sets fd to -1) */
-        /* the struct from the item each time: at global destruction the
-         * object may be freed while the poller still lives */
-        const bsd_sock *const s = bsd_sock_or_null(aTHX_ w->item);
-        return s && s->fd == fd;
-    }
+    case BSD_ITEM_SOCK:         /* (our close sets fd to -1) */
+        return w->sock->fd == fd;
     case BSD_ITEM_HANDLE:       /* and open() may put another file under it */
         if (bsd_item_current_fd(aTHX_ w->item) != fd)
             return FALSE;
@@ -547,6 +554,10 @@ bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events_sv, SV *data)
         S_forget(aTHX_ p, w);           /* a closed one whose number came back */
     }
     w->kind = (unsigned char)info.kind;
+    if (info.sock) {
+        w->sock = info.sock;
+        w->sock->refcnt++;
+    }
     w->events = events;
     w->gen = ++p->next_gen;
     w->dev = st.st_dev;         /* (what S_still_there checks a bare fd by) */
@@ -633,6 +644,10 @@ S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
         S_forget(aTHX_ p, w);
         return FALSE;
     }
+    /* (at global destruction perl may have cleared our reference to a
+     * socket that lives on: there is nothing to hand back) */
+    if (!w->data && w->kind == BSD_ITEM_SOCK && !SvROK(w->item))
+        return TRUE;
     pair = newAV();
     av_push(out, newRV_noinc(MUTABLE_SV(pair)));
     av_push(pair, newSVsv_nomg(w->data ? w->data : w->item));

@@ -372,7 +372,8 @@ my @usage = (
         [send_fds => 2, 4], [send_many => 1, 2], [sendall => 1, 2], [sendfile => 1, 3],
         [sendmsg => 1, 4], [sendto => 2, 3], [set_inheritable => 1, 1], [setblocking => 1, 1],
         [settimeout => 1, 1], [setsockopt => 3, 3], [shutdown => 1, 1], [family => 0, 0],
-        [type => 0, 0], [proto => 0, 0]),
+        [type => 0, 0], [proto => 0, 0], [pending => 0, 0], [sysread => 2, 3],
+        [syswrite => 1, 3]),
     ['BSDSocket::Poller::new', 'BSDSocket::Poller', 0, 0],     # pure Perl: options in pairs
     (map { ["BSDSocket::Poller::$_->[0]", BSDSocket::Poller->new, @$_[1, 2]] }
         [register => 2, 3], [modify => 2, 3], [unregister => 1, 1], [poll => 0, 1],
@@ -380,7 +381,9 @@ my @usage = (
 );
 {
     my %listed = map { $_->[0] => 1 } @usage;
-    my %pure_perl = map { $_ => 1 } qw(import bootstrap error has_dualstack_ipv6 create_server);
+    my %pure_perl = map { $_ => 1 } qw(import bootstrap error has_dualstack_ipv6 create_server
+        autoflush binmode blocking connected eof getline getlines opened peerhost peerport
+        print printf protocol say sockdomain sockhost sockport socktype _inet_part);
     no strict 'refs';
     my @missing = grep { !$listed{$_} } map {
         my $package = $_;

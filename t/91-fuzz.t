@@ -605,7 +605,11 @@ sub judge_target {
                 unless !ref $e && $e =~ /^Modification of a read-only value attempted/;
         }
         elsif (!(ref $e && $e->isa('BSDSocket::Error') && $e->errno == Errno::EINVAL()
-                 && $e->message =~ /read-only|cannot be written/)) {
+                 && $e->message =~ /read-only|cannot be written/)
+               # (a handler that runs inside a tied target's FETCH and makes
+               # it read-only: perl's own get-magic then fails to store what
+               # FETCH returned, before the call sees the buffer)
+               && !($got->{tied} && !ref $e && $e =~ /^Modification of a read-only value attempted/)) {
             mismatch("$what: $form into a read-only $kind died with '$e'");
         }
         return 'died';
@@ -792,9 +796,14 @@ push @ops, [signal_target => sub {
 
 my @socket_methods = qw(accept bind close connect connect_ex detach dup family fileno
                         get_inheritable getblocking getpeername getsockname getsockopt gettimeout
-                        listen makefile new proto recv recv_fds recv_into recv_many recvfrom
+                        listen makefile new pending proto recv recv_fds recv_into recv_many recvfrom
                         recvfrom_into recvmsg send send_fds send_many sendall sendfile sendmsg
-                        sendto set_inheritable setblocking setsockopt settimeout shutdown type);
+                        sendto set_inheritable setblocking setsockopt settimeout shutdown
+                        sysread syswrite type);
+# the IO::Handle methods, written in Perl over the builtins (t/17-handle.t)
+my @handle_methods = qw(autoflush binmode blocking connected eof getline getlines opened
+                        peerhost peerport print printf protocol say sockdomain sockhost
+                        sockport socktype _inet_part);
 # the methods the shortcut takes (bsd_fast.c)
 my %fast_method = map { $_ => 1 } qw(send recv sendto recvfrom fileno accept connect close sendall
                                      recv_into recvfrom_into send_many recv_many);
@@ -852,6 +861,9 @@ my %twin_args = (
                                             arg(sub { rand() < 0.4 ? good_address($s) : address_of($s) })) },
     set_inheritable => sub { args(1) },
     setblocking     => sub { args(1) },
+    sysread         => sub { my $buf = rand() < 0.5 ? '' : undef;
+                             (\$buf, arg(\&a_size), (rand() < 0.3 ? arg(sub { pick(0, 2, -1, 5) }) : ())) },
+    syswrite        => sub { (arg(\&a_datum), (rand() < 0.3 ? (arg(sub { pick(0, 1, 3, 100) }), maybe()) : ())) },
     setsockopt      => sub { if (rand() < 0.5) {
                                  my ($level, $option, $value) = @{ pick(@good_options) };
                                  return (arg(sub { $level }), arg(sub { $option }), arg(sub { rand() < 0.8 ? $value : scalar_value() }));
@@ -864,7 +876,8 @@ my %twin_args = (
     shutdown        => sub { args(1) },
 );
 $twin_args{$_} = sub { rand() < 0.1 ? args(1) : () }
-    for qw(family fileno proto type get_inheritable getblocking gettimeout getpeername getsockname);
+    for qw(family fileno proto type get_inheritable getblocking gettimeout getpeername getsockname
+           pending);
 
 # Two sockets made alike: the one called, and what is around it
 my @twin_kinds = qw(stream dgram udp tcp listener closed);
@@ -1346,8 +1359,10 @@ for my $op (map { $_->[0] } @ops) {
 }
 if (grep { $_->[0] eq 'two_forms' } @ops) {
     no strict 'refs';
-    is("@socket_methods", join(' ', sort grep { defined &{"BSDSocket::Socket::$_"} } keys %BSDSocket::Socket::),
-       'two_forms knows every method BSDSocket::Socket has');
+    my %handle_method = map { $_ => 1 } @handle_methods;
+    is("@socket_methods", join(' ', sort grep { defined &{"BSDSocket::Socket::$_"} && !$handle_method{$_} }
+                                          keys %BSDSocket::Socket::),
+       'two_forms knows every method BSDSocket::Socket has (but the Perl ones over the builtins)');
     is(join(' ', grep { !$two_form_compared{$_} } @socket_methods), '',
        sprintf 'each was called in both forms and compared (%d comparisons)', $two_form_calls)
         if $two_form_calls >= @socket_methods;
