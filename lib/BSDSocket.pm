@@ -1,6 +1,6 @@
 package BSDSocket;
 
-use 5.010;
+use 5.022;
 use strict;
 use warnings;
 
