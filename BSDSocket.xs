@@ -338,6 +338,18 @@ has_ipv6()
     XPUSHs(bsd_has_ipv6() ? &PL_sv_yes : &PL_sv_no);
 
 void
+platform()
+  PREINIT:
+    static const struct { const char *name; int have; } table[] = { BSD_PLATFORM_TABLE };
+    HV *const answers = newHV();
+    size_t i;
+  PPCODE:
+    for (i = 0; i < C_ARRAY_LENGTH(table); i++)
+        (void)hv_store(answers, table[i].name, (I32)strlen(table[i].name),
+                       boolSV(table[i].have), 0);
+    XPUSHs(sv_2mortal(newRV_noinc(MUTABLE_SV(answers))));
+
+void
 getdefaulttimeout()
   PPCODE:
     PUSHs(bsd_get_default_timeout() < 0 ? &PL_sv_undef

@@ -1,6 +1,6 @@
 package BSDSocket;
 
-use 5.010;
+use 5.022;
 use strict;
 use warnings;
 
@@ -21,7 +21,7 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
                    getaddrinfo getnameinfo gethostbyname_ex gethostbyaddr
                    gethostname getservbyport getprotobyname
                    inet_aton inet_ntoa inet_pton inet_ntop
-                   htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6
+                   htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6 platform
                    create_connection create_server CMSG_LEN CMSG_SPACE);
 
 use Exporter 'import';
@@ -230,7 +230,7 @@ C<getdefaulttimeout>, C<setdefaulttimeout>, C<getaddrinfo>,
 C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
 C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
-C<has_ipv6>, C<has_dualstack_ipv6>, C<create_connection>,
+C<has_ipv6>, C<has_dualstack_ipv6>, C<platform>, C<create_connection>,
 C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
 exported by default: several have the names of Perl builtins, and
 importing one replaces the builtin in your package.  C<select> is not in
@@ -244,16 +244,17 @@ Both.
 =back
 
 The values come from the system headers when the module is built.  The
-names are a list of those Linux, the BSDs and macOS define between them,
-plus every other C<SOL_*>, C<SO_*>, C<IPPROTO_*>, C<TCP_*>, C<UDP_*>,
-C<IP_*>, C<IPV6_*>, C<MSG_*>, C<SHUT_*>, C<INADDR_*>, C<AI_*>, C<NI_*>,
-C<EAI_*> and C<SCM_*> integer constant the headers define (the build asks
-the C preprocessor), so a newer kernel's options are there without a new
-release of this module.  A listed constant this platform does not define
-(C<SO_NOSIGPIPE> on Linux, say) can still be imported, so code that names
-it compiles everywhere; calling it dies with a L<BSDSocket::Error> (errno
-C<ENOSYS>, message C<"BSDSocket::SO_NOSIGPIPE is not defined on this
-platform">), at run time, never at C<use> time.
+names are one fixed list per release, the same on every platform: those
+Linux, the BSDs and macOS define between them, plus every other
+C<SOL_*>, C<SO_*>, C<IPPROTO_*>, C<TCP_*>, C<UDP_*>, C<IP_*>, C<IPV6_*>,
+C<MSG_*>, C<SHUT_*>, C<INADDR_*>, C<AI_*>, C<NI_*>, C<EAI_*> and C<SCM_*>
+integer constant the Linux headers defined when the release was made,
+and C<UNIX_PATH_MAX>, the room for an C<AF_UNIX> path (108 bytes on
+Linux, 104 on the BSDs and macOS).  A constant this platform does not
+define (C<SO_NOSIGPIPE> on Linux, say) can still be imported, so code
+that names it compiles everywhere; calling it dies with a
+L<BSDSocket::Error> (errno C<ENOSYS>, message C<"BSDSocket::SO_NOSIGPIPE
+is not defined on this platform">), at run time, never at C<use> time.
 
 C<INADDR_*> constants are dotted-quad strings (C<INADDR_ANY> is
 C<'0.0.0.0'>, C<INADDR_LOOPBACK> is C<'127.0.0.1'>), usable directly as
@@ -434,6 +435,17 @@ wrapping; so for the three below.
   $bool = BSDSocket::has_ipv6
 
 Whether this host can make IPv6 sockets.
+
+=head2 platform
+
+  $have = BSDSocket::platform;      # { epoll => 1, mmsg => 1, ... }
+
+What this build found on the platform when it was made: a hash
+reference from each name in L</PLATFORMS> (C<accept4>, C<epoll>,
+C<mmsg>, ...) to true where the build uses the platform's own call and
+false where it uses the portable stand-in; C<portable> is true for a
+C<BSDSOCKET_PORTABLE=1> build.  For tests and diagnostics: the API is the
+same either way.
 
 =head2 has_dualstack_ipv6
 
@@ -1298,8 +1310,9 @@ C<connect_ex>) also take the older form, two arguments C<($host, $port)>.
 =item C<AF_UNIX>
 
 A path string; a leading C<"\0"> names the Linux abstract namespace (every
-byte after it counts, NULs included).  Returned as the path, as the
-C<"\0name">, or C<''> for an unnamed socket.
+byte after it counts, NULs included; elsewhere it dies C<ENOSYS>, see
+L</PLATFORMS>).  Returned as the path, as the C<"\0name">, or C<''> for an
+unnamed socket, on every platform.
 
 =item C<AF_INET6>
 
@@ -1345,7 +1358,7 @@ the value given, and whose message names the problem:
 
 =item * an C<AF_INET6> flowinfo or scope_id out of range
 
-=item * an C<AF_UNIX> path longer than C<sun_path> (108 bytes on Linux; the message gives the path's length and the limit), or with a NUL inside (other than the abstract namespace's leading one)
+=item * an C<AF_UNIX> path longer than C<sun_path> (C<UNIX_PATH_MAX>: 108 bytes on Linux, 104 on the BSDs and macOS; the message gives the path's length and the limit), or with a NUL inside (other than the abstract namespace's leading one, on Linux; elsewhere a leading NUL dies C<ENOSYS>)
 
 =item * a raw address of a family other than the socket's
 
@@ -1644,6 +1657,53 @@ runs BSDSocket's ratio to C has ranged from 0.89x to 1.00x with nothing
 changed in between.  Run it yourself with C<perl Makefile.PL && make && perl
 bench/run.pl>; C<perl bench/run.pl --help> lists its options
 (C<--rounds>, C<--only>, C<--scale>, ...).
+
+=head1 PLATFORMS
+
+BSDSocket builds and passes its tests on Linux (glibc and musl), FreeBSD,
+OpenBSD, NetBSD and macOS, with perl 5.22 or newer, threaded or not.
+C<perl Makefile.PL> probes the platform (it compiles a few lines for
+each call below, and prints what it found); what a platform lacks, a
+portable stand-in replaces, with the same behaviour and usually one or
+two more system calls.  L</platform> says which ones a build uses.
+
+  name              the platform's own            the stand-in
+  sock_flags        SOCK_CLOEXEC, SOCK_NONBLOCK   fcntl after socket()
+  accept4           accept4                       accept, then fcntl
+  msg_nosignal      MSG_NOSIGNAL on every send    SO_NOSIGPIPE (macOS), or
+  so_nosigpipe                                    SIGPIPE blocked and taken
+                                                  back around each send
+  msg_cmsg_cloexec  MSG_CMSG_CLOEXEC              fcntl on each received fd
+  mmsg              sendmmsg, recvmmsg            one sendmsg or recvmsg
+                                                  per datagram
+  udp_gso           UDP_SEGMENT (send_many)       one datagram at a time
+  linux_sendfile    sendfile(2) (Linux)           read and send, 64 KiB at
+                                                  a time
+  epoll             epoll (the Poller's default)  poll
+  so_domain         SO_DOMAIN (fromfd)            getsockname's family
+  so_protocol       SO_PROTOCOL (fromfd)          0 (the family's default)
+  gethostbyname_r   glibc's _r calls              getaddrinfo, getnameinfo
+  getservbyname_r                                 (tcp and udp services)
+  getprotobyname_r                                getprotobyname, locked
+
+What nothing can stand in for dies with C<ENOSYS> and a message that says
+what is missing: an abstract C<AF_UNIX> name (a leading C<"\0">) outside
+Linux, a constant the platform lacks (see L</EXPORTS>), and
+C<Poller-E<gt>new(backend =E<gt> 'epoll')> without epoll (the default
+backend is then C<poll>).  Where the BSDs and macOS differ in what they
+give back, BSDSocket gives the same: an unnamed C<AF_UNIX> socket's
+address is C<''> everywhere (they give a C<sun_path> of NULs, Linux no
+bytes at all), and only Linux's control message 4 is taken for a pidfd
+(elsewhere that number is another message).  Without C<MSG_CMSG_CLOEXEC>
+a received fd is close-on-exec a moment after it arrives, and without
+C<SOCK_CLOEXEC> a new socket a moment after it is made: an C<exec> in
+another thread in between takes it along.  Without the C<_r> calls,
+C<gethostbyname_ex> and C<gethostbyaddr> give no aliases, and
+C<getservbyname> and C<getservbyport> know C<tcp> and C<udp> only.
+
+C<BSDSOCKET_PORTABLE=1> in the environment of C<perl Makefile.PL> builds
+with every stand-in even on Linux, and the tests pass on that build too
+(the project's CI runs them so).
 
 =head1 TESTING
 

@@ -298,6 +298,14 @@ S_unix_from_sv(pTHX_ SV *address, bsd_addr *out)
     if (len > 0 && path[0] != '\0' && memchr(path, '\0', len))
         bsd_die_address(aTHX_ address, "NUL character inside AF_UNIX path %" SVf,
                         SVfARG(bsd_describe(aTHX_ address)));
+#ifndef BSD_HAVE_ABSTRACT_UNIX
+    if (len > 0 && path[0] == '\0') {
+        bsd_error e = BSD_ERROR("address", ENOSYS);
+        e.message = newSVpvs("abstract AF_UNIX names (a leading NUL) need Linux");
+        e.address = address;
+        bsd_throw(aTHX_ &e);
+    }
+#endif
     if (len > SUN_PATH_MAX)
         bsd_die_address(aTHX_ address,
                         "AF_UNIX path is %" UVuf " bytes, longer than the %"
@@ -492,10 +500,14 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family)
     case AF_UNIX: {
         const char *const path = addr->u.un.sun_path;
         STRLEN path_len = len - offsetof(struct sockaddr_un, sun_path);
-        /* 0 bytes: an unnamed socket ('').  A leading NUL: the abstract
-         * namespace, where every byte the kernel gave counts.  Otherwise a
-         * path, up to its NUL (a sun_path-long path has none). */
+        /* 0 bytes: an unnamed socket ('').  A leading NUL: on Linux the
+         * abstract namespace, where every byte the kernel gave counts;
+         * elsewhere an unnamed socket too (the BSDs and macOS give it as
+         * a sun_path of NULs, not as no bytes).  Otherwise a path, up to
+         * its NUL (a sun_path-long path has none). */
+#ifdef BSD_HAVE_ABSTRACT_UNIX
         if (path_len > 0 && path[0] != '\0')
+#endif
             path_len = strnlen(path, path_len);
         return bsd_tainted(newSVpvn(path, path_len));
     }

@@ -13,17 +13,100 @@
 #include "ppport.h"
 #include "perliol.h"
 
+#include "bsd-config.h"     /* BSD_HAVE_*: what Makefile.PL found (compat.c) */
+
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 #include <poll.h>
+#include <signal.h>
 
 #define BSD_SOCKET_CLASS  "BSDSocket::Socket"
 #define BSD_ERROR_CLASS   "BSDSocket::Error"
 #define BSD_TIMEOUT_CLASS "BSDSocket::Error::Timeout"
 #define BSD_GAI_CLASS     "BSDSocket::Error::GAI"
 #define BSD_HOST_CLASS    "BSDSocket::Error::Host"
+
+/* ---------------------------------------------- platforms (compat.c) */
+
+/* The flags a caller may put in a socket type, where the platform has
+ * them (0 elsewhere): the module applies them to the fd itself. */
+#ifdef SOCK_NONBLOCK
+#  define BSD_SOCK_NONBLOCK SOCK_NONBLOCK
+#else
+#  define BSD_SOCK_NONBLOCK 0
+#endif
+#ifdef SOCK_CLOEXEC
+#  define BSD_SOCK_CLOEXEC SOCK_CLOEXEC
+#else
+#  define BSD_SOCK_CLOEXEC 0
+#endif
+/* (a flag value the kernel reads: known where the header has it) */
+#ifdef MSG_ERRQUEUE
+#  define BSD_MSG_ERRQUEUE MSG_ERRQUEUE
+#else
+#  define BSD_MSG_ERRQUEUE 0
+#endif
+
+/* New fds, close-on-exec and with the blocking mode asked for, by the
+ * flags where the platform takes them and by fcntl elsewhere; -1 and
+ * errno on failure (nothing left open). */
+int     bsd_type_without_flags(int type);
+int     bsd_socket(int family, int type, int proto, bool nonblocking);
+int     bsd_socketpair(int family, int type, int proto, bool nonblocking, int fds[2]);
+int     bsd_accept(int fd, struct sockaddr *sa, socklen_t *len, bool nonblocking);
+int     bsd_adopted_fd_setup(int fd);
+int     bsd_received_fds_setup(const int *fds, size_t count);
+
+/* received fds are close-on-exec from the moment they arrive, where
+ * recvmsg takes MSG_CMSG_CLOEXEC; elsewhere just after */
+#ifdef BSD_HAVE_MSG_CMSG_CLOEXEC
+#  define BSD_MSG_CMSG_CLOEXEC MSG_CMSG_CLOEXEC
+#else
+#  define BSD_MSG_CMSG_CLOEXEC 0
+#endif
+
+/* Batches: sendmmsg and recvmmsg where the platform has them (Linux,
+ * FreeBSD, NetBSD), one sendmsg or recvmsg per message elsewhere; the
+ * loop keeps their rules (a count of messages, the error only when none
+ * went, only the first receive waits). */
+#ifdef BSD_HAVE_MMSG
+typedef struct mmsghdr bsd_mmsghdr;
+#else
+typedef struct { struct msghdr msg_hdr; unsigned int msg_len; } bsd_mmsghdr;
+#endif
+int     bsd_sendmmsg(int fd, bsd_mmsghdr *vec, unsigned count, int flags);
+int     bsd_recvmmsg(int fd, bsd_mmsghdr *vec, unsigned count, int flags);
+
+/* SIGPIPE held off around a call that could raise it (compat.c). */
+typedef struct {
+    sigset_t pipe_only, was_blocked;
+    bool     was_pending;
+} bsd_sigpipe_held;
+void    bsd_sigpipe_hold(bsd_sigpipe_held *h);
+void    bsd_sigpipe_release(bsd_sigpipe_held *h);
+
+/* Every send passes BSD_MSG_NOSIGNAL and runs inside BSD_SEND: a peer
+ * that went away is EPIPE, never a SIGPIPE that kills perl.  With
+ * MSG_NOSIGNAL (Linux, the BSDs) or SO_NOSIGPIPE (macOS: set on every
+ * socket, compat.c) the macro is the bare call; elsewhere SIGPIPE is
+ * held around it. */
+#ifdef BSD_HAVE_MSG_NOSIGNAL
+#  define BSD_MSG_NOSIGNAL MSG_NOSIGNAL
+#else
+#  define BSD_MSG_NOSIGNAL 0
+#endif
+#if defined(BSD_HAVE_MSG_NOSIGNAL) || defined(BSD_HAVE_SO_NOSIGPIPE)
+#  define BSD_SEND(r, call) ((r) = (call))
+#else
+#  define BSD_SEND(r, call) STMT_START {                                    \
+        bsd_sigpipe_held bsd_held_;                                        \
+        bsd_sigpipe_hold(&bsd_held_);                                      \
+        (r) = (call);                                                      \
+        bsd_sigpipe_release(&bsd_held_);                                   \
+    } STMT_END
+#endif
 
 /* ---------------------------------------------------- object (object.c) */
 
@@ -142,9 +225,8 @@ void    bsd_sock_open_fd(pTHX_ SV *obj, bsd_sock *s, int fd, int family, int typ
  * timeout 0 if SOCK_NONBLOCK asked for a non-blocking one, else the
  * default (whose blocking mode the fd was made with). */
 void    bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto);
-/* The type flag that gives a new socket the default timeout's blocking
- * mode in the same system call that makes it. */
-int     bsd_default_nonblock_flag(void);
+/* Does the default timeout make new sockets non-blocking? */
+bool    bsd_default_nonblocking(void);
 /* close and detach, the methods (self is the object); close_fd closes
  * the fd only, returning the errno close(2) failed with, or 0. */
 void    bsd_sock_close(pTHX_ SV *self, bsd_sock *s);
@@ -434,7 +516,7 @@ struct bsd_call {
     bsd_addr   *addr;
     union {                 /* and those of the calls with more */
         struct msghdr *msg;                                  /* sendmsg, recvmsg */
-        struct { struct mmsghdr *vec; unsigned count; } mmsg; /* recv_many */
+        struct { bsd_mmsghdr *vec; unsigned count; } mmsg;    /* recv_many */
         struct { int in_fd; off_t offset; } file;            /* sendfile */
     } x;
 };

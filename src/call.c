@@ -226,7 +226,7 @@ S_blocking_should_wait(const bsd_call *c)
 {
     int fl;
     /* (MSG_ERRQUEUE never blocks: an empty error queue is the answer) */
-    if (c->flags & (MSG_DONTWAIT | MSG_ERRQUEUE))
+    if (c->flags & (MSG_DONTWAIT | BSD_MSG_ERRQUEUE))
         return FALSE;
     fl = fcntl(c->sock->fd, F_GETFL);
     return fl >= 0 && (fl & O_NONBLOCK);

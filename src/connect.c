@@ -79,7 +79,7 @@ S_start(pTHX_ bsd_attempt *a, const bsd_addr *source)
 {
     int fd;
     a->obj = bsd_sock_new(aTHX_ gv_stashpvs(BSD_SOCKET_CLASS, GV_ADD), &a->sock);
-    fd = socket(a->family, a->type | SOCK_CLOEXEC | SOCK_NONBLOCK, a->proto);
+    fd = bsd_socket(a->family, a->type, a->proto, TRUE);
     if (fd < 0) {
         a->err = errno;
         a->done = TRUE;

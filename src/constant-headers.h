@@ -14,3 +14,9 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <poll.h>
+
+/* The room for an AF_UNIX path (sun_path), under the name Linux's
+ * <linux/un.h> gives it: every platform has one, few name it. */
+#ifndef UNIX_PATH_MAX
+#  define UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path))
+#endif

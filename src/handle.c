@@ -142,8 +142,10 @@ S_layer_call_init(bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const
 static ssize_t
 S_attempt_send(pTHX_ bsd_call *c)
 {
+    ssize_t r;
     PERL_UNUSED_CONTEXT;
-    return send(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
+    BSD_SEND(r, send(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags));
+    return r;
 }
 
 static bool
@@ -186,7 +188,7 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
     c.guard = S_guard_write;
     c.buf = (char *)buf;
     c.len = len;
-    c.flags |= MSG_NOSIGNAL;
+    c.flags |= BSD_MSG_NOSIGNAL;
     c.sent = 0;
     c.deadline = *deadline;
     switch (S_layer_call(aTHX_ &c, &lc)) {
@@ -762,7 +764,7 @@ bsd_handle_syswrite(pTHX_ bsd_sock *s, const char *buf, size_t len)
     c.guard = S_guard_syswrite;
     c.buf = (char *)buf;
     c.len = len;
-    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags = BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
     n = bsd_call_run(aTHX_ &c);
     if (n < 0)
         errno = c.err;

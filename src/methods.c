@@ -158,9 +158,12 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
 PERL_STATIC_INLINE ssize_t
 S_send_once(int fd, const char *buf, size_t len, int flags, const bsd_addr *to)
 {
+    ssize_t r;
     if (to)
-        return sendto(fd, buf, BSD_IO_LEN(len), flags, &to->u.sa, to->len);
-    return send(fd, buf, BSD_IO_LEN(len), flags);
+        BSD_SEND(r, sendto(fd, buf, BSD_IO_LEN(len), flags, &to->u.sa, to->len));
+    else
+        BSD_SEND(r, send(fd, buf, BSD_IO_LEN(len), flags));
+    return r;
 }
 
 static ssize_t
@@ -197,7 +200,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
         buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
 
     /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
-    flags |= MSG_NOSIGNAL | BSD_NOWAIT(s);
+    flags |= BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
     n = S_send_once(s->fd, buf, len, flags, to);
     if (UNLIKELY(n < 0)) {
         const int err = errno;
@@ -239,7 +242,7 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
     c.guard = S_guard_send_buffer;      /* it copies what is left to send */
     c.buf = (char *)buf;
     c.len = len;                        /* what is left; one call sends at most BSD_MAX_IO */
-    c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags = flags | BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
     c.sent = 0;
     if (len > 0)
         (void)bsd_call_run(aTHX_ &c);
@@ -254,8 +257,7 @@ S_attempt_accept(pTHX_ bsd_call *c)
     PERL_UNUSED_CONTEXT;
     c->addr->len = sizeof c->addr->u;
     /* the new socket takes the default timeout, not the listener's */
-    return accept4(c->sock->fd, &c->addr->u.sa, &c->addr->len,
-                   SOCK_CLOEXEC | bsd_default_nonblock_flag());
+    return bsd_accept(c->sock->fd, &c->addr->u.sa, &c->addr->len, bsd_default_nonblocking());
 }
 
 SV *

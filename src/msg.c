@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -31,16 +30,24 @@
 #include <unistd.h>
 
 #include "bsdsocket.h"
+#ifdef BSD_HAVE_LINUX_SENDFILE
+#  include <sys/sendfile.h>
+#endif
 
 /* The most messages one sendmmsg or recvmmsg takes (Linux: UIO_MAXIOV). */
 #define BSD_BATCH_MAX 1024
 /* The most fds recv_fds makes room for (Linux's SCM_MAX_FD is 253). */
 #define BSD_FDS_MAX 253
-/* What Linux may put before the fds: credentials and a pidfd. */
-#ifndef SCM_PIDFD
-#  define SCM_PIDFD 0x04
+/* What the kernel may put before the fds: credentials (the largest,
+ * FreeBSD's struct cmsgcred, is 84 bytes) and, on Linux, a pidfd, which
+ * is an fd too.  Linux headers older than the kernel (6.5) lack its name;
+ * elsewhere its number is another message, whose data is no fd. */
+#define BSD_FDS_EXTRA_ROOM (CMSG_SPACE(128) + CMSG_SPACE(sizeof(int)))
+#if defined(SCM_PIDFD)
+#  define BSD_SCM_PIDFD SCM_PIDFD
+#elif defined(BSD_HAVE_LINUX_CMSG)
+#  define BSD_SCM_PIDFD 0x04
 #endif
-#define BSD_FDS_EXTRA_ROOM (CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)))
 
 /* The array behind an array reference argument whose get-magic has run,
  * with the array and all its elements held when reading any of them can
@@ -243,8 +250,10 @@ S_recheck_fds(pTHX_ bsd_call *c)
 static ssize_t
 S_attempt_sendmsg(pTHX_ bsd_call *c)
 {
+    ssize_t r;
     PERL_UNUSED_CONTEXT;
-    return sendmsg(c->sock->fd, c->x.msg, c->flags);
+    BSD_SEND(r, sendmsg(c->sock->fd, c->x.msg, c->flags));
+    return r;
 }
 
 /* The buffers are the caller's scalars: copy them before Perl code runs. */
@@ -314,7 +323,7 @@ S_sendmsg(pTHX_ bsd_sock *s, SV *self, SV *buffers, char *control, size_t contro
         c.ctx = fds;
     }
     c.x.msg = &msg;
-    c.flags = flags | MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags = flags | BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
     return bsd_call_run(aTHX_ &c);
 }
 
@@ -393,6 +402,32 @@ S_attempt_recvmsg(pTHX_ bsd_call *c)
     return recvmsg(c->sock->fd, &in->msg, c->flags);
 }
 
+static size_t S_cmsg_data_len(const struct msghdr *msg, const struct cmsghdr *cm);
+
+/* Where recvmsg cannot take MSG_CMSG_CLOEXEC: the fds that came, made
+ * close-on-exec now (an exec in another thread in between would take
+ * them along: nothing closes that window there). */
+static void
+S_received_fds_cloexec(const struct msghdr *msg)
+{
+#ifndef BSD_HAVE_MSG_CMSG_CLOEXEC
+    struct cmsghdr *cm;
+    for (cm = msg->msg_controllen ? CMSG_FIRSTHDR(msg) : NULL; cm;
+         cm = CMSG_NXTHDR((struct msghdr *)msg, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            const size_t n = S_cmsg_data_len(msg, cm) / sizeof(int);
+            size_t i;
+            for (i = 0; i < n; i++) {
+                int fd;
+                Copy(CMSG_DATA(cm) + i * sizeof(int), &fd, 1, int);
+                (void)bsd_received_fds_setup(&fd, 1);
+            }
+        }
+#else
+    PERL_UNUSED_ARG(msg);
+#endif
+}
+
 /* recvmsg into buffers of our own; the data scalar is returned (mortal). */
 static SV *
 S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int flags,
@@ -416,18 +451,20 @@ S_recvmsg(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, STRLEN ancbufsize, int fl
     bsd_call_init(&c, s, self, op, POLLIN, S_attempt_recvmsg);
     c.x.msg = &in->msg;                 /* (in starts with it) */
     /* received fds are close-on-exec from the moment they arrive */
-    c.flags = flags | MSG_CMSG_CLOEXEC | BSD_NOWAIT(s);
+    c.flags = flags | BSD_MSG_CMSG_CLOEXEC | BSD_NOWAIT(s);
     if (UNLIKELY(bsd_has_buffered(s)))
         n = (ssize_t)bsd_take_buffered(s, buf, bufsize, flags);   /* (no address, no control) */
-    else
+    else {
         n = bsd_received(bsd_call_run(aTHX_ &c), bufsize);
+        S_received_fds_cloexec(&in->msg);
+    }
     SvCUR_set(data, (STRLEN)n);
     buf[n] = '\0';
     (void)SvPOK_only(data);
     (void)bsd_tainted(data);
     /* Linux echoes MSG_CMSG_CLOEXEC back: report only what the caller
      * could have asked about */
-    in->msg_flags = in->msg.msg_flags & ~(MSG_CMSG_CLOEXEC & ~flags);
+    in->msg_flags = in->msg.msg_flags & ~(BSD_MSG_CMSG_CLOEXEC & ~flags);
     in->from.len = in->msg.msg_namelen;
     return data;
 }
@@ -513,11 +550,13 @@ bsd_sock_recv_fds(pTHX_ bsd_sock *s, SV *self, STRLEN bufsize, IV maxfds, int fl
             continue;
         if (cm->cmsg_type == SCM_RIGHTS)
             count += S_cmsg_data_len(&in.msg, cm) / sizeof(int);
-        else if (cm->cmsg_type == SCM_PIDFD && S_cmsg_data_len(&in.msg, cm) >= sizeof(int)) {
+#ifdef BSD_SCM_PIDFD
+        else if (cm->cmsg_type == BSD_SCM_PIDFD && S_cmsg_data_len(&in.msg, cm) >= sizeof(int)) {
             int pidfd;              /* an fd too, which recv_fds does not return */
             Copy(CMSG_DATA(cm), &pidfd, 1, int);
             (void)close(pidfd);
         }
+#endif
     }
     if (count) {
         all = (int *)bsd_scratch(aTHX_ count, sizeof(int), "recv_fds");
@@ -578,34 +617,6 @@ typedef struct {
 
 #define BSD_CHUNK 65536
 
-/* sendfile(2) has no MSG_NOSIGNAL: a peer that went away would raise
- * SIGPIPE and kill the process.  Block it for this thread while the call
- * runs, and take back the one the call raised (never one that was already
- * pending), so the caller sees EPIPE as with send. */
-static ssize_t
-S_sendfile_nosignal(int out_fd, int in_fd, off_t *offset, size_t len)
-{
-    sigset_t pipe_only, was_blocked, pending;
-    bool was_pending;
-    ssize_t r;
-    int err;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &was_blocked);
-    r = sendfile(out_fd, in_fd, offset, len);
-    err = errno;
-    /* (a call that sent part of the file before the peer went away
-     * returns a count, and raised SIGPIPE all the same) */
-    if (!was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-        static const struct timespec no_wait = { 0, 0 };
-        (void)sigtimedwait(&pipe_only, NULL, &no_wait);
-    }
-    pthread_sigmask(SIG_SETMASK, &was_blocked, NULL);
-    errno = err;
-    return r;
-}
-
 /* The copying way: a chunk from the input when the last one went, then
  * as much of it as the socket takes.  Returns bytes sent, 0 at the end of
  * the input; EAGAIN names in c->one what to wait for. */
@@ -640,7 +651,7 @@ S_attempt_copy(pTHX_ bsd_call *c)
     }
     c->one.fd = c->sock->fd;
     c->one.events = POLLOUT;
-    n = send(c->sock->fd, f->chunk + f->at, f->have, c->flags);
+    BSD_SEND(n, send(c->sock->fd, f->chunk + f->at, f->have, c->flags));
     if (n > 0) {
         f->at += (size_t)n;
         f->have -= (size_t)n;
@@ -648,15 +659,28 @@ S_attempt_copy(pTHX_ bsd_call *c)
     return n;
 }
 
-/* sendfile(2) itself, until it says it cannot read this input: then the
- * copying way from here on. */
+/* sendfile(2) itself (Linux), until it says it cannot read this input:
+ * then the copying way from here on.  Elsewhere, the copying way from the
+ * start (BSD's and macOS's sendfile differ from Linux's, and from each
+ * other). */
 static ssize_t
 S_attempt_sendfile(pTHX_ bsd_call *c)
 {
     bsd_sendfile *const f = (bsd_sendfile *)c->ctx;
-    const ssize_t r = S_sendfile_nosignal(c->sock->fd, c->x.file.in_fd, &c->x.file.offset,
-                                          f->count ? BSD_IO_LEN(f->count - c->sent) : BSD_MAX_IO);
-    const int err = errno;
+#ifdef BSD_HAVE_LINUX_SENDFILE
+    ssize_t r;
+    int err;
+    /* sendfile(2) has no MSG_NOSIGNAL: SIGPIPE is held off around it */
+    bsd_sigpipe_held held;
+    bsd_sigpipe_hold(&held);
+    r = sendfile(c->sock->fd, c->x.file.in_fd, &c->x.file.offset,
+                 f->count ? BSD_IO_LEN(f->count - c->sent) : BSD_MAX_IO);
+    bsd_sigpipe_release(&held);
+    err = errno;
+#else
+    const ssize_t r = -1;
+    const int err = ENOSYS;
+#endif
     if (r < 0 && c->sent == 0 && (err == EINVAL || err == ENOSYS || err == ESPIPE)) {
         struct stat st;
         f->seekable = fstat(c->x.file.in_fd, &st) == 0 && S_ISREG(st.st_mode);
@@ -716,7 +740,7 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
     c.x.file.in_fd = bsd_held_fd_open(aTHX_ &f.input, "sendfile");
     c.x.file.offset = (off_t)offset;
     c.sent = 0;
-    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
+    c.flags = BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);   /* for the copying way's sends */
     ENTER;
     bsd_sock_nonblocking_call(aTHX_ s, FALSE, "sendfile");
     (void)bsd_call_run(aTHX_ &c);
@@ -745,7 +769,7 @@ bsd_sock_sendfile(pTHX_ bsd_sock *s, SV *self, SV *fh, SV *offset_sv, SV *count_
 static bool
 S_gso_usable(bsd_sock *s)
 {
-#ifdef UDP_SEGMENT
+#ifdef BSD_HAVE_UDP_GSO
     if (s->gso == 0) {
         int size = -1;
         socklen_t len = sizeof size;
@@ -776,7 +800,7 @@ S_same_address(const bsd_addr *a, const bsd_addr *b)
  * run that can go as one.  counts[e] is how many messages entry e holds;
  * control has BSD_GSO_CONTROL bytes per entry.  Returns the entries. */
 static SSize_t
-S_lay_out(struct mmsghdr *vec, unsigned *counts, char *control, struct iovec *iov,
+S_lay_out(bsd_mmsghdr *vec, unsigned *counts, char *control, struct iovec *iov,
           bsd_addr *names, SSize_t first, SSize_t n, bool gso)
 {
     SSize_t e = 0, i = first;
@@ -799,7 +823,7 @@ S_lay_out(struct mmsghdr *vec, unsigned *counts, char *control, struct iovec *io
             h->msg_name = &names[i].u;
             h->msg_namelen = names[i].len;
         }
-#ifdef UDP_SEGMENT
+#ifdef BSD_HAVE_UDP_GSO
         if (j - i > 1) {
             char *const room = control + (size_t)e * BSD_GSO_CONTROL;
             struct cmsghdr *cm;
@@ -821,7 +845,7 @@ S_lay_out(struct mmsghdr *vec, unsigned *counts, char *control, struct iovec *io
 
 /* A send_many call's messages, laid out for sendmmsg. */
 typedef struct {
-    struct mmsghdr *vec;        /* the entries: one datagram, or one GSO run */
+    bsd_mmsghdr *vec;        /* the entries: one datagram, or one GSO run */
     unsigned       *counts;     /* how many messages each entry holds */
     struct iovec   *iov;        /* one per message */
     bsd_addr       *names;      /* one per message; len 0: none */
@@ -849,8 +873,8 @@ static ssize_t
 S_sendmmsg_rest(const bsd_call *c, const bsd_batch *b)
 {
     const SSize_t left = b->entries - b->e;
-    return sendmmsg(c->sock->fd, b->vec + b->e,
-                    (unsigned)(left < BSD_BATCH_MAX ? left : BSD_BATCH_MAX), c->flags);
+    return bsd_sendmmsg(c->sock->fd, b->vec + b->e,
+                        (unsigned)(left < BSD_BATCH_MAX ? left : BSD_BATCH_MAX), c->flags);
 }
 
 /* One sendmmsg of the entries from b->e on.  A GSO run the kernel refuses
@@ -927,7 +951,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
         e.message = newSVpvs("send_many sends datagrams; on a stream socket use sendall");
         bsd_throw(aTHX_ &e);
     }
-    b.vec = (struct mmsghdr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.vec, "send_many");
+    b.vec = (bsd_mmsghdr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.vec, "send_many");
     b.counts = (unsigned *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.counts, "send_many");
     b.iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.iov, "send_many");
     b.names = (bsd_addr *)bsd_scratch(aTHX_ (size_t)n, sizeof *b.names, "send_many");
@@ -969,7 +993,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
     c.progress = S_batch_piece;
     c.guard = S_guard_batch;
     c.ctx = &b;
-    c.flags = MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags = BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
     if (b.entries > 0)
         (void)bsd_call_run(aTHX_ &c);
     return b.done;
@@ -994,7 +1018,7 @@ S_attempt_recvmmsg(pTHX_ bsd_call *c)
     PERL_UNUSED_CONTEXT;
     for (i = 0; i < c->x.mmsg.count; i++)   /* the kernel rewrites these */
         c->x.mmsg.vec[i].msg_hdr.msg_namelen = sizeof(((bsd_addr *)0)->u);
-    return recvmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags, NULL);
+    return bsd_recvmmsg(c->sock->fd, c->x.mmsg.vec, c->x.mmsg.count, c->flags);
 }
 
 /* recv_many($count, $bufsize, $flags): what is queued, at least one and at
@@ -1005,7 +1029,7 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
 {
     SV *const room = sv_newmortal();
     char *buf;
-    struct mmsghdr *vec;
+    bsd_mmsghdr *vec;
     struct iovec *iov;
     bsd_addr *names;
     AV *const results = (AV *)sv_2mortal(MUTABLE_SV(newAV()));
@@ -1018,7 +1042,7 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
     if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
         bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
     buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
-    vec = (struct mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");
+    vec = (bsd_mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");
     iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)count, sizeof *iov, "recv_many");
     names = (bsd_addr *)bsd_scratch(aTHX_ (size_t)count, sizeof *names, "recv_many");
     for (i = 0; i < count; i++) {
@@ -1031,7 +1055,7 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
     bsd_call_init(&c, s, self, "recv_many", POLLIN, S_attempt_recvmmsg);
     c.x.mmsg.vec = vec;
     c.x.mmsg.count = (unsigned)count;
-    c.flags = flags | MSG_WAITFORONE | BSD_NOWAIT(s);
+    c.flags = flags | BSD_NOWAIT(s);
     got = bsd_call_run(aTHX_ &c);
 
     av_extend(results, got - 1);

@@ -279,10 +279,10 @@ bsd_set_default_timeout(double timeout)
     bsd_default_timeout = timeout;
 }
 
-int
-bsd_default_nonblock_flag(void)
+bool
+bsd_default_nonblocking(void)
 {
-    return bsd_default_timeout == 0 ? SOCK_NONBLOCK : 0;
+    return bsd_default_timeout == 0;
 }
 
 /* The fd's O_NONBLOCK says what getblocking says: set for a non-blocking
@@ -369,20 +369,14 @@ bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable)
 
 /* ----------------------------------------------------- making sockets */
 
-static int
-S_checked_type(int type)
-{
-    return type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-}
-
 void
 bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto)
 {
     bsd_sock_take_fd(s, fd);
     s->family = family;
-    s->type = S_checked_type(type);
+    s->type = bsd_type_without_flags(type);
     s->proto = proto;
-    s->timeout = (type & SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
+    s->timeout = (type & BSD_SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
     s->gso = 0;
 }
 
@@ -391,7 +385,7 @@ bsd_sock_create(pTHX_ HV *stash, int family, int type, int proto)
 {
     bsd_sock *s;
     SV *const obj = bsd_sock_new(aTHX_ stash, &s);
-    const int fd = socket(family, type | SOCK_CLOEXEC | bsd_default_nonblock_flag(), proto);
+    const int fd = bsd_socket(family, type, proto, bsd_default_nonblocking());
     if (fd < 0)
         bsd_die_errno(aTHX_ "socket", errno, NULL);
     bsd_sock_open_fd(aTHX_ obj, s, fd, family, type, proto, "socket");
@@ -405,7 +399,7 @@ bsd_sock_pair(pTHX_ HV *stash, int family, int type, int proto, SV **a, SV **b)
     int fds[2];
     *a = bsd_sock_new(aTHX_ stash, &sa);
     *b = bsd_sock_new(aTHX_ stash, &sb);
-    if (socketpair(family, type | SOCK_CLOEXEC | bsd_default_nonblock_flag(), proto, fds) < 0)
+    if (bsd_socketpair(family, type, proto, bsd_default_nonblocking(), fds) < 0)
         bsd_die_errno(aTHX_ "socketpair", errno, NULL);
     /* (each object owns its fd before anything else can die) */
     bsd_sock_fill(sa, fds[0], family, type, proto);
@@ -433,6 +427,36 @@ S_sockopt_int(pTHX_ int fd, int name, const char *op)
     return value;
 }
 
+/* The family of a socket fd: SO_DOMAIN where there is one, else the
+ * family of its local address (which every socket has, bound or not). */
+static int
+S_family_of(pTHX_ int fd)
+{
+#ifdef BSD_HAVE_SO_DOMAIN
+    return S_sockopt_int(aTHX_ fd, SO_DOMAIN, "fromfd");
+#else
+    bsd_addr local;
+    local.len = sizeof local.u;
+    if (getsockname(fd, &local.u.sa, &local.len) < 0)
+        bsd_die_errno(aTHX_ "fromfd", errno, NULL);
+    return local.u.sa.sa_family;
+#endif
+}
+
+/* Its protocol: SO_PROTOCOL where there is one; elsewhere 0, which
+ * stands for the family's default, as socket() takes it. */
+static int
+S_protocol_of(pTHX_ int fd)
+{
+#ifdef BSD_HAVE_SO_PROTOCOL
+    return S_sockopt_int(aTHX_ fd, SO_PROTOCOL, "fromfd");
+#else
+    PERL_UNUSED_ARG(fd);
+    PERL_UNUSED_CONTEXT;
+    return 0;
+#endif
+}
+
 /* fromfd: a socket object on a dup of fd; what the caller left out (NULL)
  * the kernel tells.  A fd that is not a socket dies ENOTSOCK. */
 SV *
@@ -442,12 +466,12 @@ bsd_sock_fromfd(pTHX_ HV *stash, int fd, SV *family, SV *type, SV *proto)
     SV *const obj = bsd_sock_new(aTHX_ stash, &s);
     /* SO_TYPE on every fd: it is what tells a socket from anything else */
     const int real_type = S_sockopt_int(aTHX_ fd, SO_TYPE, "fromfd");
-    const int f = family ? int_arg(family, "family", "fromfd")
-                         : S_sockopt_int(aTHX_ fd, SO_DOMAIN, "fromfd");
+    const int f = family ? int_arg(family, "family", "fromfd") : S_family_of(aTHX_ fd);
     const int t = type ? int_arg(type, "type", "fromfd") : real_type;
-    const int p = proto ? int_arg(proto, "proto", "fromfd")
-                        : S_sockopt_int(aTHX_ fd, SO_PROTOCOL, "fromfd");
+    const int p = proto ? int_arg(proto, "proto", "fromfd") : S_protocol_of(aTHX_ fd);
     bsd_sock_fill(s, bsd_dup_cloexec(aTHX_ fd, "fromfd"), f, t, p);
+    if (bsd_adopted_fd_setup(s->fd) < 0)
+        bsd_die_errno(aTHX_ "fromfd", errno, NULL);
     /* the dup shares the fd's blocking mode (and so does the caller's fd):
      * a default timeout of 0 makes it non-blocking; without a default, a
      * non-blocking fd makes a non-blocking socket */

@@ -27,12 +27,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#ifdef __linux__
-#  include <sys/epoll.h>
-#  define BSD_HAVE_EPOLL 1
-#endif
 
 #include "bsdsocket.h"
+#ifdef BSD_HAVE_EPOLL
+#  include <sys/epoll.h>
+#endif
 
 /* -------------------------------------------------------------- select */
 

@@ -18,8 +18,18 @@
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef USE_ITHREADS
+#  include <pthread.h>
+#endif
 
 #include "bsdsocket.h"
+
+#ifndef NETDB_INTERNAL
+#  define NETDB_INTERNAL (-1)    /* (glibc's; musl's gethostbyname_r never says it) */
+#endif
+#ifndef HOST_NAME_MAX
+#  define HOST_NAME_MAX 255      /* (POSIX's least; FreeBSD names it MAXHOSTNAMELEN) */
+#endif
 
 /* ------------------------------------------------------------ arguments */
 
@@ -155,6 +165,8 @@ S_hostent_to_svs(pTHX_ const struct hostent *h, SV **out)
  * lookup with room enough.  lookup() makes the call into buf and returns
  * its error (0: found, or not found with *found NULL).  A real error
  * (ERANGE past the limit, EMFILE when the files cannot be opened) dies. */
+#if defined(BSD_HAVE_GETHOSTBYNAME_R) || defined(BSD_HAVE_GETSERVBYNAME_R) \
+    || defined(BSD_HAVE_GETPROTOBYNAME_R)
 #define BSD_DB_ROOM_MAX (1024 * 1024)
 typedef int (*bsd_db_lookup)(void *ctx, char *buf, size_t room, void **found);
 
@@ -175,6 +187,9 @@ S_db_lookup(pTHX_ bsd_db_lookup lookup, void *ctx, const char *op)
         bsd_die_errno(aTHX_ op, rc, NULL);
     return found;
 }
+#endif
+
+#ifdef BSD_HAVE_GETHOSTBYNAME_R
 
 typedef struct {
     const char *name;                   /* or the address: */
@@ -214,6 +229,104 @@ S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
         bsd_die_host(aTHX_ op, q->h_err, what);
     return found;
 }
+
+#else   /* no glibc-style gethostbyname_r: getaddrinfo and getnameinfo */
+
+/* The answer, laid out as a hostent so that both ways end the same. */
+#define BSD_HOST_ADDRS_MAX 64
+typedef struct {
+    struct hostent entry;
+    char          *no_aliases[1];
+    char          *addr_list[BSD_HOST_ADDRS_MAX + 1];
+    union { struct in_addr a4; struct in6_addr a6; } addrs[BSD_HOST_ADDRS_MAX];
+    char           name[NI_MAXHOST];
+} bsd_host_query;
+
+/* getaddrinfo's and getnameinfo's failures as the h_errno of the
+ * gethostbyname family (a system error stays one). */
+static void S_die_gai_as_host(pTHX_ const char *op, int rc, int err, const char *what)
+    __attribute__noreturn__;
+static void
+S_die_gai_as_host(pTHX_ const char *op, int rc, int err, const char *what)
+{
+    switch (rc) {
+    case EAI_SYSTEM:
+        bsd_die_errno(aTHX_ op, err, NULL);
+    case EAI_MEMORY:
+        bsd_die_errno(aTHX_ op, ENOMEM, NULL);
+    case EAI_AGAIN:
+        bsd_die_host(aTHX_ op, TRY_AGAIN, what);
+    case EAI_NONAME:
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
+    case EAI_NODATA:
+#endif
+        bsd_die_host(aTHX_ op, HOST_NOT_FOUND, what);
+    default:
+        bsd_die_host(aTHX_ op, NO_RECOVERY, what);
+    }
+}
+
+static const struct hostent *
+S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
+              socklen_t addr_len, int family, bsd_host_query *q)
+{
+    struct hostent *const h = &q->entry;
+    int rc;
+    Zero(q, 1, bsd_host_query);
+    h->h_name = q->name;
+    h->h_aliases = q->no_aliases;       /* (getaddrinfo knows of none) */
+    h->h_addr_list = q->addr_list;
+    if (addr) {                         /* a reverse lookup */
+        bsd_addr sa;
+        Zero(&sa, 1, bsd_addr);
+        sa.u.sa.sa_family = (sa_family_t)family;
+        if (family == AF_INET) {
+            Copy(addr, &sa.u.in4.sin_addr, 1, struct in_addr);
+            sa.len = sizeof sa.u.in4;
+        }
+        else {
+            Copy(addr, &sa.u.in6.sin6_addr, 1, struct in6_addr);
+            sa.len = sizeof sa.u.in6;
+        }
+        rc = getnameinfo(&sa.u.sa, sa.len, q->name, sizeof q->name, NULL, 0, NI_NAMEREQD);
+        if (rc != 0)
+            S_die_gai_as_host(aTHX_ op, rc, errno, what);
+        h->h_addrtype = family;
+        h->h_length = (int)addr_len;
+        Copy(addr, &q->addrs[0], addr_len, char);
+        q->addr_list[0] = (char *)&q->addrs[0];
+    }
+    else {                              /* IPv4, as gethostbyname has it */
+        struct addrinfo hints, *res = NULL, *ai;
+        int n = 0;
+        Zero(&hints, 1, struct addrinfo);
+        hints.ai_family = AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_CANONNAME;
+        rc = getaddrinfo(what, NULL, &hints, &res);
+        if (rc != 0)
+            S_die_gai_as_host(aTHX_ op, rc, errno, what);
+        my_strlcpy(q->name, res->ai_canonname ? res->ai_canonname : what, sizeof q->name);
+        for (ai = res; ai && n < BSD_HOST_ADDRS_MAX; ai = ai->ai_next) {
+            const struct in_addr a4 = ((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+            int k;
+            if (ai->ai_family != AF_INET)
+                continue;
+            for (k = 0; k < n && q->addrs[k].a4.s_addr != a4.s_addr; k++)
+                ;
+            if (k == n) {                 /* (one entry per address) */
+                q->addrs[n].a4 = a4;
+                q->addr_list[n] = (char *)&q->addrs[n];
+                n++;
+            }
+        }
+        freeaddrinfo(res);
+        h->h_addrtype = AF_INET;
+        h->h_length = sizeof(struct in_addr);
+    }
+    return h;
+}
+#endif
 
 /* gethostbyname: the first IPv4 address of a name, as a dotted quad.  An
  * IPv4 literal comes back as given; '' and '<broadcast>' mean what they
@@ -315,6 +428,18 @@ typedef struct {
     struct protoent protocol;
 } bsd_db_query;
 
+#if !defined(BSD_HAVE_GETSERVBYNAME_R) || !defined(BSD_HAVE_GETPROTOBYNAME_R)
+/* "Not found" from the stand-ins may be a services or protocols file
+ * that could not be opened: say that instead. */
+static void
+S_die_if_system_error(pTHX_ int err, const char *op)
+{
+    if (err == EMFILE || err == ENFILE || err == ENOMEM || err == EACCES)
+        bsd_die_errno(aTHX_ op, err, NULL);
+}
+#endif
+
+#ifdef BSD_HAVE_GETSERVBYNAME_R
 static int
 S_serv_r(void *ctx, char *buf, size_t room, void **found)
 {
@@ -327,6 +452,102 @@ S_serv_r(void *ctx, char *buf, size_t room, void **found)
     return rc;
 }
 
+/* The port of a service name, or -1; the name of the service on a port
+ * (into name), or FALSE. */
+static int
+S_service_port(pTHX_ bsd_db_query *q, const char *op)
+{
+    const struct servent *const found =
+        (const struct servent *)S_db_lookup(aTHX_ S_serv_r, q, op);
+    return found ? ntohs((in_port_t)found->s_port) : -1;
+}
+
+static bool
+S_service_name(pTHX_ bsd_db_query *q, char *name, size_t room, const char *op)
+{
+    const struct servent *const found =
+        (const struct servent *)S_db_lookup(aTHX_ S_serv_r, q, op);
+    if (!found)
+        return FALSE;
+    my_strlcpy(name, found->s_name, room);
+    return TRUE;
+}
+
+#else   /* no glibc-style getservbyname_r: getaddrinfo and getnameinfo */
+
+/* A service name getaddrinfo would take as a number: no service. */
+static bool
+S_is_number(const char *name)
+{
+    return *name && strspn(name, "0123456789") == strlen(name);
+}
+
+
+/* The protocols getaddrinfo tells apart, by socket type: tcp and udp
+ * (any other has no service here: -1). */
+static int
+S_socktype_of(const char *proto)
+{
+    if (!proto)
+        return 0;
+    if (strEQ(proto, "tcp"))
+        return SOCK_STREAM;
+    if (strEQ(proto, "udp"))
+        return SOCK_DGRAM;
+    return -1;
+}
+
+static int
+S_service_port(pTHX_ bsd_db_query *q, const char *op)
+{
+    struct addrinfo hints, *res = NULL;
+    int rc, port;
+    if (S_is_number(q->name) || S_socktype_of(q->proto) < 0)
+        return -1;
+    Zero(&hints, 1, struct addrinfo);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = S_socktype_of(q->proto);
+    hints.ai_flags = AI_PASSIVE;
+    errno = 0;
+    rc = getaddrinfo(NULL, q->name, &hints, &res);
+    if (rc != 0) {
+        const int err = errno;
+        if (rc != EAI_SERVICE && rc != EAI_NONAME)
+            bsd_die_gai(aTHX_ op, rc, err, NULL, NULL);
+        S_die_if_system_error(aTHX_ err, op);
+        return -1;
+    }
+    port = ntohs(((const struct sockaddr_in *)res->ai_addr)->sin_port);
+    freeaddrinfo(res);
+    return port;
+}
+
+static bool
+S_service_name(pTHX_ bsd_db_query *q, char *name, size_t room, const char *op)
+{
+    struct sockaddr_in sin;
+    const int socktype = S_socktype_of(q->proto);
+    int rc;
+    if (socktype < 0)
+        return FALSE;
+    Zero(&sin, 1, struct sockaddr_in);
+    sin.sin_family = AF_INET;
+    sin.sin_port = (in_port_t)q->port;
+    errno = 0;
+    rc = getnameinfo((struct sockaddr *)&sin, sizeof sin, NULL, 0, name, (socklen_t)room,
+                     socktype == SOCK_DGRAM ? NI_DGRAM : 0);
+    if (rc != 0) {
+        const int err = errno;
+        bsd_die_gai(aTHX_ op, rc, err, NULL, NULL);
+    }
+    if (!S_is_number(name))
+        return TRUE;
+    S_die_if_system_error(aTHX_ errno, op);
+    return FALSE;                   /* (a number: no service there) */
+}
+#endif
+
+#ifdef BSD_HAVE_GETPROTOBYNAME_R
 static int
 S_proto_r(void *ctx, char *buf, size_t room, void **found)
 {
@@ -337,20 +558,55 @@ S_proto_r(void *ctx, char *buf, size_t room, void **found)
     return rc;
 }
 
+static int
+S_protocol_number(pTHX_ bsd_db_query *q)
+{
+    const struct protoent *const found =
+        (const struct protoent *)S_db_lookup(aTHX_ S_proto_r, q, "getprotobyname");
+    return found ? found->p_proto : -1;
+}
+#else
+/* getprotobyname(3) itself, whose answer lives in a static buffer: one
+ * thread at a time here (perl's own getprotobyname does not take this
+ * lock, nor does other C code). */
+#  ifdef USE_ITHREADS
+static pthread_mutex_t bsd_proto_lock = PTHREAD_MUTEX_INITIALIZER;
+#  endif
+static int
+S_protocol_number(pTHX_ bsd_db_query *q)
+{
+    const struct protoent *found;
+    int number, err;
+#  ifdef USE_ITHREADS
+    pthread_mutex_lock(&bsd_proto_lock);
+#  endif
+    errno = 0;
+    found = getprotobyname(q->name);
+    number = found ? found->p_proto : -1;
+    err = errno;
+#  ifdef USE_ITHREADS
+    pthread_mutex_unlock(&bsd_proto_lock);
+#  endif
+    if (number < 0 && err != ENOENT)
+        S_die_if_system_error(aTHX_ err, "getprotobyname");
+    return number;
+}
+#endif
+
 /* getservbyname: the port of a service; proto NULL or undef means any. */
 int
 bsd_getservbyname(pTHX_ SV *service_sv, SV *proto_sv)
 {
     bsd_db_query q;
-    const struct servent *found;
+    int port;
     q.name = S_name_arg(aTHX_ service_sv, "service", "getservbyname");
     q.proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyname");
-    found = (const struct servent *)S_db_lookup(aTHX_ S_serv_r, &q, "getservbyname");
-    if (!found)
+    port = S_service_port(aTHX_ &q, "getservbyname");
+    if (port < 0)
         S_die_not_found(aTHX_ "getservbyname",
                         newSVpvf("service '%s' not found%s%s", q.name,
                                  q.proto ? " for protocol " : "", q.proto ? q.proto : ""));
-    return ntohs((in_port_t)found->s_port);
+    return port;
 }
 
 /* getservbyport: the name of the service on a port. */
@@ -359,29 +615,28 @@ bsd_getservbyport(pTHX_ SV *port_sv, SV *proto_sv)
 {
     const int port = (int)bsd_sv_to_iv(aTHX_ port_sv, 0, 65535, "port", "getservbyport");
     bsd_db_query q;
-    const struct servent *found;
+    char name[NI_MAXSERV];
     q.name = NULL;
     q.port = htons((in_port_t)port);
     q.proto = S_maybe_name(aTHX_ proto_sv, "protocol", "getservbyport");
-    found = (const struct servent *)S_db_lookup(aTHX_ S_serv_r, &q, "getservbyport");
-    if (!found)
+    if (!S_service_name(aTHX_ &q, name, sizeof name, "getservbyport"))
         S_die_not_found(aTHX_ "getservbyport",
                         newSVpvf("no service on port %d%s%s", port,
                                  q.proto ? " for protocol " : "", q.proto ? q.proto : ""));
-    return sv_2mortal(newSVpv(found->s_name, 0));
+    return sv_2mortal(newSVpv(name, 0));
 }
 
 int
 bsd_getprotobyname(pTHX_ SV *name_sv)
 {
     bsd_db_query q;
-    const struct protoent *found;
+    int number;
     q.name = S_name_arg(aTHX_ name_sv, "protocol name", "getprotobyname");
     q.proto = NULL;
-    found = (const struct protoent *)S_db_lookup(aTHX_ S_proto_r, &q, "getprotobyname");
-    if (!found)
+    number = S_protocol_number(aTHX_ &q);
+    if (number < 0)
         S_die_not_found(aTHX_ "getprotobyname", newSVpvf("protocol '%s' not found", q.name));
-    return found->p_proto;
+    return number;
 }
 
 /* ---------------------------------------------------------- helpers */
@@ -463,7 +718,7 @@ bsd_has_ipv6(void)
 {
     static int known = -1;
     if (known < 0) {
-        const int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        const int fd = bsd_socket(AF_INET6, SOCK_DGRAM, 0, FALSE);
         known = fd >= 0;
         if (fd >= 0)
             close(fd);

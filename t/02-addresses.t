@@ -1,7 +1,8 @@
 use strict;
 use warnings;
 use Test::More;
-use Errno qw(EINVAL);
+use Errno qw(EINVAL ENOSYS);
+use Socket ();
 
 use lib 't/lib';
 use BSDTest;
@@ -253,21 +254,32 @@ bad_address($unix, "$dir/\x{263a}", qr/Wide character in AF_UNIX path/,
             'a wide character in a path dies');
 {
     # over-long: refused, never cut short
+    my $max = UNIX_PATH_MAX;        # (108 on Linux, 104 on the BSDs and macOS)
     my $long = "$dir/" . ('p' x (200 - length("$dir/")));
-    my $e = bad_address($unix, $long, qr/AF_UNIX path is 200 bytes, longer than the 108-byte limit of sun_path/,
+    my $e = bad_address($unix, $long, qr/AF_UNIX path is 200 bytes, longer than the $max-byte limit of sun_path/,
                         'a 200-byte path dies with its length and the limit');
-    ok(!-e substr($long, 0, 108) && !-e substr($long, 0, 107), 'nothing was created under a cut name');
-    my $over = "$dir/" . ('q' x (109 - length("$dir/")));
-    bad_address($unix, $over, qr/109 bytes/, 'one byte over the limit dies');
-    bad_address($unix, "\0" . ('a' x 108), qr/109 bytes/, 'an over-long abstract name dies');
+    ok(!-e substr($long, 0, $max) && !-e substr($long, 0, $max - 1), 'nothing was created under a cut name');
+    my $over = "$dir/" . ('q' x ($max + 1 - length("$dir/")));
+    bad_address($unix, $over, qr/${\($max + 1)} bytes/, 'one byte over the limit dies');
+    if (platform_has('abstract_unix')) {
+        bad_address($unix, "\0" . ('a' x $max), qr/${\($max + 1)} bytes/, 'an over-long abstract name dies');
+    }
+    else {
+        dies_with(sub { BSDSocket::socket(AF_UNIX, SOCK_DGRAM)->bind("\0name") }, errno => ENOSYS,
+                  message => qr/abstract AF_UNIX names \(a leading NUL\) need Linux/,
+                  name => 'without abstract names, a leading NUL dies ENOSYS');
+    }
 
-    # exactly sun_path long (no room for a NUL): Linux takes it
-    my $exact = "$dir/" . ('e' x (108 - length("$dir/")));
-    is(length $exact, 108, 'a 108-byte path');
-    my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
-    $s->bind($exact);
-    ok(-S $exact, '... binds');
-    is($s->getsockname, $exact, '... and comes back whole');
+  SKIP: {
+        # exactly sun_path long (no room for a NUL): Linux takes it
+        skip 'a path with no room for its NUL is for Linux', 3 unless $^O eq 'linux';
+        my $exact = "$dir/" . ('e' x ($max - length("$dir/")));
+        is(length $exact, $max, "a $max-byte path");
+        my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
+        $s->bind($exact);
+        ok(-S $exact, '... binds');
+        is($s->getsockname, $exact, '... and comes back whole');
+    }
 }
 {
     my $path = "$dir/dgram";
@@ -282,7 +294,7 @@ bad_address($unix, "$dir/\x{263a}", qr/Wide character in AF_UNIX path/,
     is($client->getsockname, '', 'an unbound AF_UNIX socket\'s name is ""');
 }
 SKIP: {
-    skip 'the abstract namespace is Linux only', 4 unless $^O eq 'linux';
+    skip 'no abstract AF_UNIX names in this build', 4 unless platform_has('abstract_unix');
     my $name = "\0bsdsocket-test-$$-\0-with-nul";
     my $s = BSDSocket::socket(AF_UNIX, SOCK_DGRAM);
     $s->bind($name);
@@ -294,6 +306,21 @@ SKIP: {
     is($s->recv(20), 'abstract', 'data goes through');
     my ($a, $b) = BSDSocket::socketpair();
     is($a->getsockname, '', 'socketpair sockets are unnamed');
+}
+SKIP: {
+    # The BSDs and macOS give an unnamed socket's address as a sun_path of
+    # NULs, where Linux gives no bytes.  On Linux, a socket bound (through
+    # perl's own bind) to the abstract name of 14 NULs has exactly that
+    # shape: an abstract name where there are abstract names, '' where
+    # there are not (a BSDSOCKET_PORTABLE=1 build).
+    skip 'needs Linux, to make the shape', 1 unless $^O eq 'linux';
+    my $nuls = "\0" x 14;
+    socket(my $raw, Socket::AF_UNIX(), Socket::SOCK_DGRAM(), 0) or die "socket: $!";
+    bind($raw, Socket::pack_sockaddr_un($nuls)) or skip "bind: $!", 1;
+    my $s = BSDSocket::fromfd(fileno $raw);
+    is($s->getsockname, platform_has('abstract_unix') ? $nuls : '',
+       platform_has('abstract_unix') ? 'a sun_path of NULs is an abstract name on Linux'
+                                     : 'a sun_path of NULs is the unnamed address ""');
 }
 
 # --------------------------------------------------------- other families

@@ -76,17 +76,6 @@ sub child_ok {
                               : 'the child exited with ' . ($status >> 8));
 }
 
-# Until process $pid sleeps in the kernel (in the call under test).
-sub wait_asleep {
-    my ($pid) = @_;
-    for (1 .. 2000) {
-        open my $stat, '<', "/proc/$pid/stat" or return 0;
-        return 1 if (<$stat> // '') =~ /\) S /;
-        select undef, undef, undef, 0.005;
-    }
-    return 0;
-}
-
 # A child that sends this process $signal each time it sleeps in the
 # call under test, $count times, then (when it sleeps again) sends $data
 # on $peer.  With ack, it waits between signals for the handler to call

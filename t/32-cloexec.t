@@ -31,7 +31,7 @@ my %fd = (
     inheritable => $kept->fileno,
 );
 my $list = join ' ', map { "$_=$fd{$_}" } sort keys %fd;
-my $out = qx{$^X -e 'for (split / /, shift) { my (\$k, \$fd) = split /=/; print "\$k=", (-e "/proc/self/fd/\$fd" ? "open" : "closed"), "\\n" }' '$list'};
+my $out = qx{$^X -MPOSIX -e 'for (split / /, shift) { my (\$k, \$fd) = split /=/; print "\$k=", do { my \$c = POSIX::dup(\$fd); defined \$c ? POSIX::close(\$c) && "open" : "closed" }, "\\n" }' '$list'};
 my %seen = map { split /=/ } split /\n/, $out;
 for my $kind (sort grep { $_ ne 'inheritable' } keys %fd) {
     is($seen{$kind}, 'closed', "the fd from $kind is closed across exec");

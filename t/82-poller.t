@@ -2,7 +2,7 @@ use strict;
 use warnings;
 use Test::More;
 use Config;
-use Errno qw(EINVAL EBADF ENOENT EPERM);
+use Errno qw(EINVAL EBADF ENOENT EPERM ENOSYS);
 use POSIX ();
 use Scalar::Util qw(weaken);
 use Time::HiRes qw(time);
@@ -21,7 +21,7 @@ my $fds_before = open_fds();
 
 sub ready_items { map { $_->[0] } @_ }
 
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     my $p = BSDSocket::Poller->new(backend => $backend);
     is($p->backend, $backend, "$backend: a poller");
     my ($a, $b) = BSDSocket::socketpair();
@@ -124,7 +124,7 @@ for my $backend ('epoll', 'poll') {
 # a socket closed while registered, whose file lives on in a dup (so the
 # kernel keeps epoll's registration), never fires; nor does the socket
 # that gets its number next
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     my $p = BSDSocket::Poller->new(backend => $backend);
     my ($a, $b) = BSDSocket::socketpair();
     my $keep = $a->dup;                 # the same file, another fd
@@ -182,7 +182,7 @@ for my $backend ('epoll', 'poll') {
 # count drops such a registration (any kind: handles and bare fds too) and
 # lets go of the object, and so does poll
 my %done = (close => 'closed', detach => 'detached');
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     for my $how ('close', 'detach') {
         my $p = BSDSocket::Poller->new(backend => $backend);
         my ($a, $b) = BSDSocket::socketpair();
@@ -234,7 +234,8 @@ for my $backend ('epoll', 'poll') {
 }
 
 # the poller's own fd: readable when something is ready (nesting)
-{
+SKIP: {
+    skip 'no epoll in this build', 3 unless platform_has('epoll');
     my $p = BSDSocket::Poller->new;
     my ($a, $b) = BSDSocket::socketpair();
     $p->register($a, POLLIN);
@@ -244,8 +245,10 @@ for my $backend ('epoll', 'poll') {
     ($r) = BSDSocket::select([$p->fileno], [], [], 1);
     is(scalar @$r, 1, '... and readable when something is');
     ok(is_cloexec($p->fileno), 'the epoll fd is close-on-exec');
-    is(BSDSocket::Poller->new(backend => 'poll')->fileno, -1, 'a poll-backed poller has no fd');
 }
+is(BSDSocket::Poller->new(backend => 'poll')->fileno, -1, 'a poll-backed poller has no fd');
+dies_with(sub { BSDSocket::Poller->new(backend => 'epoll') }, op => 'Poller->new', errno => ENOSYS,
+          name => "backend => 'epoll' without epoll dies ENOSYS") unless platform_has('epoll');
 
 # the poller goes away with its last reference, and so does what it held
 {
@@ -286,7 +289,7 @@ for my $backend ('epoll', 'poll') {
         sub new { bless { fd => $_[1] }, $_[0] }
         sub DESTROY { $main::victim->register($_[0]{fd}, main::POLLIN()) if $main::victim }
     }
-    for my $backend ('epoll', 'poll') {
+    for my $backend (poller_backends()) {
         # register over a stale registration whose data closes the poller
         $victim = BSDSocket::Poller->new(backend => $backend);
         my ($a, $b) = BSDSocket::socketpair();
@@ -324,7 +327,7 @@ for my $backend ('epoll', 'poll') {
 }
 
 # an fd far above FD_SETSIZE
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
   SKIP: {
         my ($a, $b) = BSDSocket::socketpair();
         my $free = 1500;
@@ -341,7 +344,7 @@ for my $backend ('epoll', 'poll') {
 }
 
 # undef data is no data: the item is reported
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     my $p = BSDSocket::Poller->new(backend => $backend);
     my ($a, $b) = BSDSocket::socketpair();
     $b->send('x');
@@ -354,7 +357,7 @@ for my $backend ('epoll', 'poll') {
 }
 
 # a handle that open() points at another file counts as closed
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     my $p = BSDSocket::Poller->new(backend => $backend);
     pipe(my $r, my $w) or die $!;
     my $number = fileno $r;
@@ -370,7 +373,8 @@ for my $backend ('epoll', 'poll') {
 }
 
 # a rebuild keeps the fd number: a poll-based loop around it carries on
-{
+SKIP: {
+    skip 'no epoll in this build', 5 unless platform_has('epoll');
     my $inner = BSDSocket::Poller->new;
     my $outer = BSDSocket::Poller->new(backend => 'poll');
     my $number = $inner->fileno;
@@ -467,7 +471,7 @@ print "set up\n";
 PERL
 guard_alarm(120);
 my $valgrind = have_program('valgrind');
-for my $backend ('epoll', 'poll') {
+for my $backend (poller_backends()) {
     my ($out, $status) = run_merged(perl_cmd('-e', $destruct_code, $backend));
     my %r = map { /^(\w+)=(.*)$/ ? ($1, $2) : () } split /\n/, $out;
     is($status, 0, "$backend: a DESTROY polling at global destruction: the child exits 0")

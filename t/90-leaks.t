@@ -121,7 +121,7 @@ my %happy = (
         my $p = BSDSocket::inet_aton('127.0.0.1'); my $t = BSDSocket::inet_ntoa($p);
         my $q = BSDSocket::inet_pton(AF_INET6, '::1'); my $u = BSDSocket::inet_ntop(AF_INET6, $q);
         my $n = BSDSocket::ntohs(BSDSocket::htons(80)) + BSDSocket::ntohl(BSDSocket::htonl(1));
-        my $v = BSDSocket::has_ipv6();
+        my $v = BSDSocket::has_ipv6(); my $pl = BSDSocket::platform();
         my $w = BSDSocket::has_dualstack_ipv6();
         my $c = BSDSocket::error;
         my $l = BSDSocket::CMSG_LEN(4) + BSDSocket::CMSG_SPACE(4);
@@ -174,7 +174,7 @@ my %happy = (
         my $d = $b->recv(10);
     },
     poller      => sub {
-        for my $backend ('epoll', 'poll') {
+        for my $backend (poller_backends()) {
             my $p = BSDSocket::Poller->new(backend => $backend);
             $p->register($b, POLLIN, { state => [1] });
             $p->register($a->fileno, POLLOUT);
@@ -187,7 +187,7 @@ my %happy = (
         }
     },
     poller_accessors => sub {
-        for my $backend ('epoll', 'poll') {
+        for my $backend (poller_backends()) {
             my $p = BSDSocket::Poller->new(backend => $backend);
             $p->register($a, POLLIN);
             my @x = ($p->count, $p->backend, $p->fileno);
@@ -358,7 +358,7 @@ my @usage = (
         [gethostbyname_ex => 1, 1], [gethostbyaddr => 1, 1], [gethostname => 0, 0],
         [getservbyport => 1, 2], [getprotobyname => 1, 1], [inet_aton => 1, 1],
         [inet_ntoa => 1, 1], [inet_pton => 2, 2], [inet_ntop => 2, 2], [htons => 1, 1],
-        [ntohs => 1, 1], [htonl => 1, 1], [ntohl => 1, 1], [has_ipv6 => 0, 0],
+        [ntohs => 1, 1], [htonl => 1, 1], [ntohl => 1, 1], [has_ipv6 => 0, 0], [platform => 0, 0],
         [create_connection => 1, 3], [CMSG_LEN => 1, 1], [CMSG_SPACE => 1, 1],
         [select => 1, 4], [getdefaulttimeout => 0, 0], [setdefaulttimeout => 1, 1]),
     ['BSDSocket::Socket::new', 'BSDSocket::Socket', 2, 3],

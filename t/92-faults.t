@@ -172,7 +172,7 @@ eval { $u->sendto('x', ['127.0.0.1', 9]); 1 } or report(sendto => $@);
 PERL
     is($r->{sendto}, 'BSDSocket::Error,sendto,ENOBUFS', 'an injected ENOBUFS dies ENOBUFS');
 
-    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=accept4', '-e', 'inject=accept4:error=ECONNABORTED:when=1']);
+    $r = child($common . <<'PERL', strace => $strace, strace_args => ['-e', 'trace=accept4,accept', '-e', 'inject=accept4,accept:error=ECONNABORTED:when=1']);
 my $l = BSDSocket::socket(AF_INET, SOCK_STREAM);
 $l->bind(['127.0.0.1', 0]); $l->listen(4);
 my @c = map { my $c = BSDSocket::socket(AF_INET, SOCK_STREAM); $c->connect($l->getsockname); $c } 1, 2;

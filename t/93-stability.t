@@ -95,9 +95,6 @@ my %cycle = (
         @$handles == 2 or die "got " . @$handles . " handles, sent 2\n";
         close $_ for @$handles;
     },
-    'Poller->new + close (epoll)' => sub {
-        my $p = BSDSocket::Poller->new(backend => 'epoll'); $p->register($pair_a, POLLIN); $p->close;
-    },
     'Poller->new + close (poll)' => sub {
         my $p = BSDSocket::Poller->new(backend => 'poll'); $p->register($pair_a, POLLIN); $p->close;
     },
@@ -108,6 +105,10 @@ my %cycle = (
         unlink "$dir/cycle";
     },
 );
+# (epoll only where the build has it)
+$cycle{'Poller->new + close (epoll)'} = sub {
+    my $p = BSDSocket::Poller->new(backend => 'epoll'); $p->register($pair_a, POLLIN); $p->close;
+} if platform_has('epoll');
 for my $name (sort keys %cycle) {
     my $code = $cycle{$name};
     my $before;

@@ -7,6 +7,7 @@ use strict;
 use warnings;
 
 use Errno ();
+use Fcntl ();
 use POSIX ();
 use File::Spec ();
 use File::Temp ();
@@ -18,7 +19,7 @@ use Exporter 'import';
 our @EXPORT = qw(
     tcp_pair tcp_listener udp_pair temp_dir guard_alarm dies_with
     have_program no_dns_host fd_is_open open_fds perl_cmd is_cloexec
-    signals_then_send raise_nofile
+    signals_then_send raise_nofile wait_asleep poller_backends platform_has
 );
 
 # A name the resolver rejects before asking anyone: a 64-byte label is
@@ -26,8 +27,11 @@ our @EXPORT = qw(
 sub no_dns_host { ('x' x 64) . '.invalid' }
 
 # Every blocking test runs under this: a bug fails the test, not the suite.
+# (Under valgrind, which xt/valgrind.sh says in BSD_TEST_SLOW_TOOL,
+# everything takes several times as long.)
 sub guard_alarm {
     my ($seconds) = @_;
+    $seconds *= 4 if $ENV{BSD_TEST_SLOW_TOOL};
     $SIG{ALRM} = sub { die "test timed out after $seconds s\n" };
     alarm $seconds;
 }
@@ -122,33 +126,84 @@ sub have_program {
     return;
 }
 
+# Looking must not take ownership of the fd (an open "<&=" handle would
+# close it when it goes): /proc where there is one; elsewhere a dup for
+# "is it open", and for the flags a handle kept until the test ends.
 sub fd_is_open {
     my ($fd) = @_;
-    return -e "/proc/self/fd/$fd";
+    return -e "/proc/self/fd/$fd" if -d '/proc/self/fd';
+    my $copy = POSIX::dup($fd);
+    return 0 unless defined $copy;
+    POSIX::close($copy);
+    return 1;
 }
 
-# Read from /proc, so that looking does not take ownership of the fd (an
-# open "<&=" handle would close it when it goes).
+my @looked_at;
 sub is_cloexec {
     my ($fd) = @_;
-    open my $info, '<', "/proc/self/fdinfo/$fd" or return undef;
-    while (<$info>) {
-        return oct($1) & 02000000 ? 1 : 0 if /^flags:\s+(\d+)/;   # O_CLOEXEC
+    if (open my $info, '<', "/proc/self/fdinfo/$fd") {
+        while (<$info>) {
+            return oct($1) & 02000000 ? 1 : 0 if /^flags:\s+(\d+)/;   # O_CLOEXEC
+        }
+        return undef;
     }
-    return undef;
+    return undef unless fd_is_open($fd) && open my $fh, '<&=', $fd;
+    push @looked_at, $fh;
+    my $flags = fcntl($fh, Fcntl::F_GETFD(), 0);
+    return defined $flags ? (($flags & Fcntl::FD_CLOEXEC()) ? 1 : 0) : undef;
 }
 
-# Open descriptors, not counting the directory handle doing the counting,
-# nor a sanitizer's report file (xt/asan.sh names its directory in
+# Open descriptors, not counting the one doing the counting, nor a
+# sanitizer's report file (xt/asan.sh names its directory in
 # BSD_SANITIZER_LOG_DIR; ASan opens the file the first time it writes).
+# From /proc where there is one; elsewhere by asking fcntl about every
+# number up to the limit.
 sub open_fds {
-    opendir my $dh, '/proc/self/fd' or return -1;
-    my @fds = grep { /^\d+$/ } readdir $dh;
-    closedir $dh;
-    my $logs = $ENV{BSD_SANITIZER_LOG_DIR};
-    @fds = grep { (readlink("/proc/self/fd/$_") // '') !~ /^\Q$logs\E/ } @fds if $logs;
-    return @fds - 1;
+    if (opendir my $dh, '/proc/self/fd') {
+        my @fds = grep { /^\d+$/ } readdir $dh;
+        closedir $dh;
+        my $logs = $ENV{BSD_SANITIZER_LOG_DIR};
+        @fds = grep { (readlink("/proc/self/fd/$_") // '') !~ /^\Q$logs\E/ } @fds if $logs;
+        return @fds - 1;
+    }
+    my $max = POSIX::sysconf(POSIX::_SC_OPEN_MAX()) // 1024;
+    $max = 65536 if $max < 0 || $max > 65536;
+    my $open = 0;
+    for my $fd (0 .. $max - 1) {
+        my $copy = POSIX::dup($fd);
+        next unless defined $copy;
+        POSIX::close($copy);
+        $open++;
+    }
+    return $open;
 }
+
+# Until process $pid sleeps in the kernel (in the call under test); where
+# /proc cannot tell, after a pause that is long enough on a quiet machine.
+sub wait_asleep {
+    my ($pid, %o) = @_;
+    unless (-r "/proc/$pid/stat") {
+        select undef, undef, undef, 0.3;
+        return 1;
+    }
+    for (1 .. 2000) {
+        open my $stat, '<', "/proc/$pid/stat" or return 0;
+        if ((<$stat> // '') =~ /\) S /) {
+            select undef, undef, undef, $o{settle} // 0;
+            return 1;
+        }
+        select undef, undef, undef, 0.005;
+    }
+    return 0;
+}
+
+# The poller backends this build has: epoll (where there is one) and poll.
+sub poller_backends {
+    return BSDSocket::platform()->{epoll} ? ('epoll', 'poll') : ('poll');
+}
+
+# Does this build have it (see BSDSocket::platform)?
+sub platform_has { BSDSocket::platform()->{ $_[0] } }
 
 # Fork a child that waits $gap seconds and sends this process $signal,
 # $count times, then after $last_gap (default $gap) sends $data on $peer
