@@ -130,8 +130,9 @@ sub have_program {
 }
 
 # Looking must not take ownership of the fd (an open "<&=" handle would
-# close it when it goes): /proc where there is one; elsewhere a dup for
-# "is it open", and for the flags a handle kept until the test ends.
+# close it when it goes, and perl marks what it opens close-on-exec):
+# /proc where there is one; elsewhere a dup for "is it open", and for
+# close-on-exec whether an exec'd perl finds it open.
 sub fd_is_open {
     my ($fd) = @_;
     return -e "/proc/self/fd/$fd" if -d '/proc/self/fd';
@@ -141,7 +142,6 @@ sub fd_is_open {
     return 1;
 }
 
-my @looked_at;
 sub is_cloexec {
     my ($fd) = @_;
     if (open my $info, '<', "/proc/self/fdinfo/$fd") {
@@ -150,10 +150,10 @@ sub is_cloexec {
         }
         return undef;
     }
-    return undef unless fd_is_open($fd) && open my $fh, '<&=', $fd;
-    push @looked_at, $fh;
-    my $flags = fcntl($fh, Fcntl::F_GETFD(), 0);
-    return defined $flags ? (($flags & Fcntl::FD_CLOEXEC()) ? 1 : 0) : undef;
+    return undef unless fd_is_open($fd);
+    my $status = system($^X, '-MPOSIX', '-e',
+                        'my $c = POSIX::dup($ARGV[0]); exit(defined $c ? 0 : 1)', $fd);
+    return $status == -1 ? undef : $status == 0 ? 0 : 1;
 }
 
 # Open descriptors, not counting the one doing the counting, nor a
