@@ -408,6 +408,7 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
         S_raw_from_sv(aTHX_ family, address, out);
         break;
     }
+    bsd_addr_set_sa_len(out);
 }
 
 void

@@ -85,7 +85,9 @@ typedef struct {
     bool     was_pending;
 } bsd_sigpipe_held;
 void    bsd_sigpipe_hold(bsd_sigpipe_held *h);
-void    bsd_sigpipe_release(bsd_sigpipe_held *h);
+/* raised: the call says it may have raised SIGPIPE (EPIPE, a short
+ * sendfile), and only then is a pending SIGPIPE taken back */
+void    bsd_sigpipe_release(bsd_sigpipe_held *h, bool raised);
 
 /* Every send passes BSD_MSG_NOSIGNAL and runs inside BSD_SEND: a peer
  * that went away is EPIPE, never a SIGPIPE that kills perl.  With
@@ -104,7 +106,7 @@ void    bsd_sigpipe_release(bsd_sigpipe_held *h);
         bsd_sigpipe_held bsd_held_;                                        \
         bsd_sigpipe_hold(&bsd_held_);                                      \
         (r) = (call);                                                      \
-        bsd_sigpipe_release(&bsd_held_);                                   \
+        bsd_sigpipe_release(&bsd_held_, (r) < 0 && errno == EPIPE);        \
     } STMT_END
 #endif
 
@@ -411,6 +413,18 @@ typedef struct bsd_addr {
     } u;
 } bsd_addr;
 
+/* The BSDs' and macOS's sockaddrs begin with their own length (sa_len),
+ * which their getnameinfo checks: every address built here sets it. */
+PERL_STATIC_INLINE void
+bsd_addr_set_sa_len(bsd_addr *a)
+{
+#ifdef BSD_HAVE_SA_LEN
+    a->u.sa.sa_len = (unsigned char)(a->len < 255 ? a->len : 255);
+#else
+    PERL_UNUSED_ARG(a);
+#endif
+}
+
 /* Perl value -> sockaddr for a socket of `family`.  `args` points at the
  * address argument and nargs counts it and what follows it on the stack:
  * one value is an address; two are (host, port), the older form. */
@@ -547,8 +561,10 @@ int     bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline,
 double  bsd_now(void);
 /* The deadline of a timeout that starts now (0 for none: timeout < 0). */
 double  bsd_deadline(double timeout);
-/* Whether fd is ready for events right now (a look, no wait). */
+/* Whether fd is ready for events right now (a look, no wait), and what
+ * poll said (revents; 0 for not ready). */
 bool    bsd_fd_ready(int fd, short events);
+short   bsd_fd_ready_now(int fd, short events);
 /* Where a connect that was waited for ended: 0 connected, ENOTCONN if it
  * never started (an EINTR from before the kernel began, or one injected
  * by strace), else why it failed. */

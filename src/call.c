@@ -155,14 +155,20 @@ bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline, bsd_call *c,
     return bsd_wait(aTHX_ S_poll_once, &a, deadline, c, op);
 }
 
-bool
-bsd_fd_ready(int fd, short events)
+short
+bsd_fd_ready_now(int fd, short events)
 {
     struct pollfd pfd;
     pfd.fd = fd;
     pfd.events = events;
     pfd.revents = 0;
-    return poll(&pfd, 1, 0) > 0;
+    return poll(&pfd, 1, 0) > 0 ? pfd.revents : 0;
+}
+
+bool
+bsd_fd_ready(int fd, short events)
+{
+    return bsd_fd_ready_now(fd, events) != 0;
 }
 
 /* ------------------------------------------------------------ failing */

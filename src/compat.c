@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bsdsocket.h"
@@ -204,9 +205,23 @@ bsd_recvmmsg(int fd, bsd_mmsghdr *vec, unsigned count, int flags)
 #else
     unsigned i;
     for (i = 0; i < count; i++) {
-        const ssize_t n = recvmsg(fd, &vec[i].msg_hdr, i ? flags | MSG_DONTWAIT : flags);
-        if (n < 0)
-            return i ? (int)i : -1;
+        ssize_t n;
+        if (i > 0) {
+            /* After the first: only what is queued, and never an error
+             * the socket holds (ICMP's ECONNREFUSED, say), which recvmsg
+             * would hand over and clear: recvmmsg leaves it for the next
+             * call, and so does this, by asking poll, which clears
+             * nothing. */
+            const short ready = bsd_fd_ready_now(fd, POLLIN);
+            if ((ready & POLLERR) || !(ready & POLLIN))
+                break;
+        }
+        n = recvmsg(fd, &vec[i].msg_hdr, i ? flags | MSG_DONTWAIT : flags);
+        if (n < 0) {
+            if (i == 0)
+                return -1;
+            break;
+        }
         vec[i].msg_len = (unsigned)n;
     }
     return (int)i;
@@ -226,7 +241,9 @@ bsd_recvmmsg(int fd, bsd_mmsghdr *vec, unsigned count, int flags)
  * perl; the module's callers get EPIPE instead.  Where no flag or socket
  * option says so (sendfile(2) has neither anywhere), the signal is
  * blocked for this thread around the call, and the one the call raised
- * taken back (never one that was already pending). */
+ * is taken back: only when the call says it raised one (EPIPE, or for
+ * sendfile a short count), and never one that was pending before.  A
+ * SIGPIPE someone else sends meanwhile is delivered when the call ends. */
 void
 bsd_sigpipe_hold(bsd_sigpipe_held *h)
 {
@@ -240,16 +257,21 @@ bsd_sigpipe_hold(bsd_sigpipe_held *h)
 }
 
 void
-bsd_sigpipe_release(bsd_sigpipe_held *h)
+bsd_sigpipe_release(bsd_sigpipe_held *h, bool raised)
 {
     sigset_t pending;
     const int err = errno;
-    /* (a call that sent part before the peer went away returns a count,
-     * and raised SIGPIPE all the same).  sigwait returns at once: the
-     * signal is pending. */
-    if (!h->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+    if (raised && !h->was_pending && sigpending(&pending) == 0
+        && sigismember(&pending, SIGPIPE)) {
+#ifdef BSD_HAVE_SIGTIMEDWAIT
+        static const struct timespec no_wait = { 0, 0 };
+        (void)sigtimedwait(&h->pipe_only, NULL, &no_wait);
+#else
+        /* (OpenBSD: the SIGPIPE the call raised is this thread's, and
+         * blocked here, so it is still pending: sigwait returns at once) */
         int sig;
         (void)sigwait(&h->pipe_only, &sig);
+#endif
     }
     BSD_SIGMASK(SIG_SETMASK, &h->was_blocked, NULL);
     errno = err;

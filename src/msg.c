@@ -43,10 +43,12 @@
  * is an fd too.  Linux headers older than the kernel (6.5) lack its name;
  * elsewhere its number is another message, whose data is no fd. */
 #define BSD_FDS_EXTRA_ROOM (CMSG_SPACE(128) + CMSG_SPACE(sizeof(int)))
-#if defined(SCM_PIDFD)
-#  define BSD_SCM_PIDFD SCM_PIDFD
-#elif defined(BSD_HAVE_LINUX_CMSG)
-#  define BSD_SCM_PIDFD 0x04
+#ifdef BSD_HAVE_LINUX_CMSG
+#  ifdef SCM_PIDFD
+#    define BSD_SCM_PIDFD SCM_PIDFD
+#  else
+#    define BSD_SCM_PIDFD 0x04
+#  endif
 #endif
 
 /* The array behind an array reference argument whose get-magic has run,
@@ -670,13 +672,15 @@ S_attempt_sendfile(pTHX_ bsd_call *c)
 #ifdef BSD_HAVE_LINUX_SENDFILE
     ssize_t r;
     int err;
+    const size_t want = f->count ? BSD_IO_LEN(f->count - c->sent) : BSD_MAX_IO;
     /* sendfile(2) has no MSG_NOSIGNAL: SIGPIPE is held off around it */
     bsd_sigpipe_held held;
     bsd_sigpipe_hold(&held);
-    r = sendfile(c->sock->fd, c->x.file.in_fd, &c->x.file.offset,
-                 f->count ? BSD_IO_LEN(f->count - c->sent) : BSD_MAX_IO);
-    bsd_sigpipe_release(&held);
+    r = sendfile(c->sock->fd, c->x.file.in_fd, &c->x.file.offset, want);
     err = errno;
+    /* (a call that sent part of the file before the peer went away
+     * returns that count, and raised SIGPIPE all the same) */
+    bsd_sigpipe_release(&held, r < 0 ? err == EPIPE : (size_t)r < want);
 #else
     const ssize_t r = -1;
     const int err = ENOSYS;

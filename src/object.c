@@ -436,9 +436,13 @@ S_family_of(pTHX_ int fd)
     return S_sockopt_int(aTHX_ fd, SO_DOMAIN, "fromfd");
 #else
     bsd_addr local;
+    Zero(&local, 1, bsd_addr);
     local.len = sizeof local.u;
     if (getsockname(fd, &local.u.sa, &local.len) < 0)
         bsd_die_errno(aTHX_ "fromfd", errno, NULL);
+    /* (a name too short to hold a family: say so, as SO_DOMAIN would not) */
+    if (local.len < offsetof(struct sockaddr, sa_family) + sizeof local.u.sa.sa_family)
+        bsd_die_errno(aTHX_ "fromfd", EAFNOSUPPORT, NULL);
     return local.u.sa.sa_family;
 #endif
 }

@@ -257,10 +257,16 @@ S_die_gai_as_host(pTHX_ const char *op, int rc, int err, const char *what)
     case EAI_AGAIN:
         bsd_die_host(aTHX_ op, TRY_AGAIN, what);
     case EAI_NONAME:
-#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
-    case EAI_NODATA:
-#endif
         bsd_die_host(aTHX_ op, HOST_NOT_FOUND, what);
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
+    case EAI_NODATA:                /* (the name is there, with no address) */
+        bsd_die_host(aTHX_ op, NO_DATA, what);
+#endif
+#if defined(EAI_ADDRFAMILY) && EAI_ADDRFAMILY != EAI_NONAME \
+    && (!defined(EAI_NODATA) || EAI_ADDRFAMILY != EAI_NODATA)
+    case EAI_ADDRFAMILY:            /* (the name is there, with no IPv4 address) */
+        bsd_die_host(aTHX_ op, NO_DATA, what);
+#endif
     default:
         bsd_die_host(aTHX_ op, NO_RECOVERY, what);
     }
@@ -288,6 +294,7 @@ S_host_lookup(pTHX_ const char *op, const char *what, const void *addr,
             Copy(addr, &sa.u.in6.sin6_addr, 1, struct in6_addr);
             sa.len = sizeof sa.u.in6;
         }
+        bsd_addr_set_sa_len(&sa);
         rc = getnameinfo(&sa.u.sa, sa.len, q->name, sizeof q->name, NULL, 0, NI_NAMEREQD);
         if (rc != 0)
             S_die_gai_as_host(aTHX_ op, rc, errno, what);
@@ -522,20 +529,20 @@ S_service_port(pTHX_ bsd_db_query *q, const char *op)
     return port;
 }
 
+/* The name getnameinfo gives a port (TRUE), or only its number (FALSE):
+ * for tcp, or for udp (NI_DGRAM). */
 static bool
-S_service_name(pTHX_ bsd_db_query *q, char *name, size_t room, const char *op)
+S_service_name_for(pTHX_ int port, bool udp, char *name, size_t room, const char *op)
 {
-    struct sockaddr_in sin;
-    const int socktype = S_socktype_of(q->proto);
+    bsd_addr sin;
     int rc;
-    if (socktype < 0)
-        return FALSE;
-    Zero(&sin, 1, struct sockaddr_in);
-    sin.sin_family = AF_INET;
-    sin.sin_port = (in_port_t)q->port;
+    Zero(&sin, 1, bsd_addr);
+    sin.u.in4.sin_family = AF_INET;
+    sin.u.in4.sin_port = (in_port_t)port;
+    sin.len = sizeof sin.u.in4;
+    bsd_addr_set_sa_len(&sin);
     errno = 0;
-    rc = getnameinfo((struct sockaddr *)&sin, sizeof sin, NULL, 0, name, (socklen_t)room,
-                     socktype == SOCK_DGRAM ? NI_DGRAM : 0);
+    rc = getnameinfo(&sin.u.sa, sin.len, NULL, 0, name, (socklen_t)room, udp ? NI_DGRAM : 0);
     if (rc != 0) {
         const int err = errno;
         bsd_die_gai(aTHX_ op, rc, err, NULL, NULL);
@@ -544,6 +551,19 @@ S_service_name(pTHX_ bsd_db_query *q, char *name, size_t room, const char *op)
         return TRUE;
     S_die_if_system_error(aTHX_ errno, op);
     return FALSE;                   /* (a number: no service there) */
+}
+
+/* With no protocol: tcp's name, else udp's, as getservbyport(3) finds
+ * the first entry for the port whatever its protocol. */
+static bool
+S_service_name(pTHX_ bsd_db_query *q, char *name, size_t room, const char *op)
+{
+    const int socktype = S_socktype_of(q->proto);
+    if (socktype < 0)
+        return FALSE;
+    if (socktype != SOCK_DGRAM && S_service_name_for(aTHX_ q->port, FALSE, name, room, op))
+        return TRUE;
+    return socktype != SOCK_STREAM && S_service_name_for(aTHX_ q->port, TRUE, name, room, op);
 }
 #endif
 

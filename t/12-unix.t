@@ -84,8 +84,11 @@ SKIP: {
     $d1->send('x' x 10);
     is($d2->recv(3), 'xxx', '... keeps datagram semantics');
 
-    my ($n1, $n2) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
-    is($n1->type, SOCK_STREAM, 'SOCK_NONBLOCK is not part of type');
+  SKIP: {
+        skip 'no SOCK_NONBLOCK here', 1 unless defined eval { SOCK_NONBLOCK() };
+        my ($n1, $n2) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        is($n1->type, SOCK_STREAM, 'SOCK_NONBLOCK is not part of type');
+    }
 
     dies_with(sub { BSDSocket::socketpair(AF_INET) }, op => 'socketpair',
               name => 'socketpair(AF_INET) dies');

@@ -336,4 +336,30 @@ for my $how (sort keys %rewrite) {
     ok(1, 'and the process is alive');
 }
 
+# ... but a SIGPIPE someone else sends while a send waits is theirs: it is
+# delivered (where SIGPIPE is held around sends, it must not be taken
+# back as if the send had raised it)
+{
+    my ($a, $b) = BSDSocket::socketpair();
+    my $got = 0;
+    local $SIG{PIPE} = sub { $got++ };
+    my $parent = $$;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        $a->close;
+        select undef, undef, undef, 0.3;
+        kill 'PIPE', $parent;               # while the parent's sendall waits for room
+        select undef, undef, undef, 0.2;
+        1 while length($b->recv(1 << 16));  # then let it finish
+        POSIX::_exit(0);
+    }
+    $b->close;
+    guard_alarm(30);
+    $a->sendall('x' x (4 << 20));
+    $a->close;                              # (the child reads to the end)
+    waitpid $pid, 0;
+    alarm 0;
+    is($got, 1, 'a SIGPIPE another process sends during a send reaches $SIG{PIPE}');
+}
+
 done_testing;

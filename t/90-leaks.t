@@ -290,7 +290,7 @@ my %dies = (
     into_huge       => sub { my $buf = ''; dies { $b->recv_into($buf, 2**50) } },
     into_would_block => sub { my $buf = 'x'; $b->settimeout(0); dies { $b->recv_into($buf, 3) }; $b->settimeout(undef) },
     from_would_block => sub {
-        my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        my $s = nonblocking(BSDSocket::socket(AF_INET, SOCK_DGRAM));
         $s->bind(['127.0.0.1', 0]);
         my $buf;
         dies { my ($d, $from) = $s->recvfrom(10) } EAGAIN;

@@ -53,6 +53,11 @@ my $fds_before = open_fds();
 my $OWN_DEATH = "fuzz-owned exception\n";
 
 # Can ::1 be bound?  Then the pool has IPv6 sockets too.
+# Names only Linux has (or not macOS): the fuzz draws from them where they
+# exist, and elsewhere takes 0 (no flag) or, for an option, SO_DEBUG.
+my %linux_only = map { my $name = $_; my $v = eval { BSDSocket->can($name)->() };
+                       ($name => $v // ($name =~ /^SO_/ ? SO_DEBUG() : 0)) }
+                 qw(SOCK_NONBLOCK SOCK_CLOEXEC MSG_NOSIGNAL SO_PASSCRED SO_PRIORITY SCM_CREDENTIALS);
 my $have_ipv6 = eval {
     my $s = BSDSocket::socket(AF_INET6, SOCK_DGRAM);
     $s->bind(['::1', 0]);
@@ -262,21 +267,21 @@ sub fresh_sockets {
         $s->close;
     }
     $generation++;
-    my ($p, $q) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
-    my ($d1, $d2) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
-    my $udp = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+    my ($p, $q) = nonblocking(BSDSocket::socketpair(AF_UNIX, SOCK_STREAM));
+    my ($d1, $d2) = nonblocking(BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM));
+    my $udp = nonblocking(BSDSocket::socket(AF_INET, SOCK_DGRAM));
     $udp->bind(['127.0.0.1', 0]);
-    my $tcp = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
-    my $l = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+    my $tcp = nonblocking(BSDSocket::socket(AF_INET, SOCK_STREAM));
+    my $l = nonblocking(BSDSocket::socket(AF_INET, SOCK_STREAM));
     $l->bind(['127.0.0.1', 0]);
     $l->listen(64);
-    my $udgram = BSDSocket::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+    my $udgram = nonblocking(BSDSocket::socket(AF_UNIX, SOCK_DGRAM));
     # an AF_UNIX datagram socket with a name, and a listener with one
     $path{ubound} = "$dir/pool-dgram-$generation";
     $path{ulisten} = "$dir/pool-listen-$generation";
-    my $ubound = BSDSocket::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+    my $ubound = nonblocking(BSDSocket::socket(AF_UNIX, SOCK_DGRAM));
     $ubound->bind($path{ubound});
-    my $ul = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+    my $ul = nonblocking(BSDSocket::socket(AF_UNIX, SOCK_STREAM));
     $ul->bind($path{ulisten});
     $ul->listen(64);
     $p->send('some data');
@@ -285,9 +290,9 @@ sub fresh_sockets {
              udgram => $udgram, ubound => $ubound, ulisten => $ul);
     %port = (udp => $udp->getsockname->[1], listen => $l->getsockname->[1]);
     if ($have_ipv6) {
-        my $udp6 = BSDSocket::socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK);
+        my $udp6 = nonblocking(BSDSocket::socket(AF_INET6, SOCK_DGRAM));
         $udp6->bind(['::1', 0]);
-        my $l6 = BSDSocket::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK);
+        my $l6 = nonblocking(BSDSocket::socket(AF_INET6, SOCK_STREAM));
         $l6->bind(['::1', 0]);
         $l6->listen(64);
         @pool{qw(udp6 listen6)} = ($udp6, $l6);
@@ -307,8 +312,8 @@ sub a_datagram_socket { some_of(qw(udp udp6 ubound udgram d1)) }
 # given a timeout, it is short
 sub fresh_ip_socket {
     my ($timeout) = @_;
-    my $s = BSDSocket::socket($have_ipv6 && rand() < 0.4 ? AF_INET6 : AF_INET,
-                              pick(SOCK_STREAM, SOCK_DGRAM) | SOCK_NONBLOCK);
+    my $s = nonblocking(BSDSocket::socket($have_ipv6 && rand() < 0.4 ? AF_INET6 : AF_INET,
+                                          pick(SOCK_STREAM, SOCK_DGRAM)));
     $s->settimeout($timeout) if defined $timeout;
     return $s;
 }
@@ -318,7 +323,7 @@ sub fresh_ip_socket {
 sub pending_client {
     my ($l) = @_;
     return unless ref $l && grep { defined $_ && refaddr($_) == refaddr($l) } @pool{qw(listen listen6 ulisten)};
-    my $c = eval { BSDSocket::socket($l->family, SOCK_STREAM | SOCK_NONBLOCK) } or return;
+    my $c = eval { nonblocking(BSDSocket::socket($l->family, SOCK_STREAM)) } or return;
     eval { $c->connect_ex($l->getsockname) };
     return $c;
 }
@@ -358,7 +363,7 @@ my @levels = (SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_UDP);
 my @good_options = (
     [SOL_SOCKET, SO_REUSEADDR, 1], [SOL_SOCKET, SO_KEEPALIVE, 1], [SOL_SOCKET, SO_KEEPALIVE, 0],
     [SOL_SOCKET, SO_RCVBUF, 65536], [SOL_SOCKET, SO_SNDBUF, 32768], [SOL_SOCKET, SO_BROADCAST, !!1],
-    [SOL_SOCKET, SO_OOBINLINE, 1], [SOL_SOCKET, SO_PASSCRED, 0], [SOL_SOCKET, SO_PRIORITY, 3],
+    [SOL_SOCKET, SO_OOBINLINE, 1], [SOL_SOCKET, $linux_only{SO_PASSCRED}, 0], [SOL_SOCKET, $linux_only{SO_PRIORITY}, 3],
     [SOL_SOCKET, SO_RCVTIMEO, pack('l!l!', 0, 1000)], [SOL_SOCKET, SO_RCVLOWAT, 1],
     [IPPROTO_TCP, TCP_NODELAY, 1], [IPPROTO_IP, IP_TTL, 64], [IPPROTO_IP, IP_TOS, 16],
     [IPPROTO_IPV6, IPV6_UNICAST_HOPS, 5], [IPPROTO_IPV6, IPV6_V6ONLY, 1],
@@ -450,7 +455,7 @@ my @ops = (
                          }
                          my $r = apply(BSDSocket->can($fn), arg(\&family_or_type), args(1)) }],
     [byteorder  => sub { my $fn = pick(qw(htons ntohs htonl ntohl)); my $r = apply(BSDSocket->can($fn), args(1)) }],
-    [inet6_address => sub { my $s = BSDSocket::socket(AF_INET6, pick(SOCK_DGRAM, SOCK_STREAM) | SOCK_NONBLOCK);
+    [inet6_address => sub { my $s = nonblocking(BSDSocket::socket(AF_INET6, pick(SOCK_DGRAM, SOCK_STREAM)));
                             my $m = pick(qw(bind connect connect_ex sendto));
                             my $to = arg(sub { rand() < 0.3 ? good_address($s) : inet6_address() });
                             call($m => $s, ($m eq 'sendto' ? arg(\&a_datum) : rand() < 0.1 ? args(1) : ()), $to) }],
@@ -885,29 +890,29 @@ sub twin_env {
     my ($kind) = @_;
     my %env = (kind => $kind);
     if ($kind eq 'stream' || $kind eq 'closed') {
-        @env{qw(self peer)} = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        @env{qw(self peer)} = nonblocking(BSDSocket::socketpair(AF_UNIX, SOCK_STREAM));
         $env{peer}->send(pick('queued for the twin', 'x' x 3000, "\xff\0")) if rand() < 0.7;
         $env{self}->close if $kind eq 'closed';
     }
     elsif ($kind eq 'dgram') {
-        @env{qw(self peer)} = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK);
+        @env{qw(self peer)} = nonblocking(BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM));
         $env{peer}->send(pick('one', '', 'y' x 2000)) for 1 .. int rand 3;
     }
     elsif ($kind eq 'udp') {
-        $env{self} = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        $env{self} = nonblocking(BSDSocket::socket(AF_INET, SOCK_DGRAM));
         $env{self}->bind(['127.0.0.1', 0]);
-        $env{peer} = BSDSocket::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK);
+        $env{peer} = nonblocking(BSDSocket::socket(AF_INET, SOCK_DGRAM));
         $env{peer}->bind(['127.0.0.1', 0]);
         $env{peer}->sendto(pick('to udp', 'z' x 1500), $env{self}->getsockname) for 1 .. int rand 3;
     }
     elsif ($kind eq 'tcp') {
-        $env{self} = BSDSocket::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+        $env{self} = nonblocking(BSDSocket::socket(AF_INET, SOCK_STREAM));
     }
     else {
-        $env{self} = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        $env{self} = nonblocking(BSDSocket::socket(AF_UNIX, SOCK_STREAM));
         $env{self}->bind("$dir/twin-listener");
         $env{self}->listen(8);
-        $env{clients} = [map { my $c = BSDSocket::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        $env{clients} = [map { my $c = nonblocking(BSDSocket::socket(AF_UNIX, SOCK_STREAM));
                                $c->connect("$dir/twin-listener"); $c } 1 .. int rand 3];
     }
     $env{self}->settimeout(0) if $env{self}->fileno >= 0;
@@ -1105,15 +1110,15 @@ sub socket_args {
     my ($gen) = @_;
     return args(int rand 4, $gen) if rand() < 0.6;
     return (arg(sub { rand() < 0.8 ? pick(AF_INET, AF_INET6, AF_UNIX) : family_or_type() }),
-            arg(sub { rand() < 0.8 ? pick(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM | SOCK_NONBLOCK,
-                                          SOCK_DGRAM | SOCK_CLOEXEC) : family_or_type() }),
+            arg(sub { rand() < 0.8 ? pick(SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM | $linux_only{SOCK_NONBLOCK},
+                                          SOCK_DGRAM | $linux_only{SOCK_CLOEXEC}) : family_or_type() }),
             (rand() < 0.5 ? arg(sub { rand() < 0.7 ? 0 : scalar_value() }) : ()));
 }
 sub a_service { rand() < 0.4 ? pick(qw(http https ssh ftp smtp domain echo telnet ntp)) : scalar_value() }
 sub a_proto_name { rand() < 0.6 ? pick('tcp', 'udp', undef) : scalar_value() }
 # data and flags a send takes
 sub a_datum { rand() < 0.7 ? pick('x', 'a datagram', '', 'y' x 1000, "caf\xe9") : scalar_value() }
-sub some_flags { rand() < 0.6 ? pick(0, 0, MSG_DONTWAIT, MSG_NOSIGNAL) : scalar_value() }
+sub some_flags { rand() < 0.6 ? pick(0, 0, MSG_DONTWAIT, $linux_only{MSG_NOSIGNAL}) : scalar_value() }
 # sendmsg and send_fds: nothing, flags, or flags and an address
 sub flags_and_address {
     my ($s) = @_;
@@ -1271,7 +1276,7 @@ sub some_ancillary {
     return pick(undef, [])                                                    if $kind <= 1;
     return [[SOL_SOCKET, SCM_RIGHTS, pack('i*', map { $_->fileno } grep { $_->fileno >= 0 } a_socket())]]
                                                                               if $kind == 2;
-    return [[SOL_SOCKET, SCM_CREDENTIALS, pack('iII', $$, $<, (split ' ', $()[0])]] if $kind == 3;
+    return [[SOL_SOCKET, $linux_only{SCM_CREDENTIALS}, pack('iII', $$, $<, (split ' ', $()[0])]] if $kind == 3;
     return [[scalar_value(), scalar_value(), scalar_value()]]                 if $kind == 4;
     return pick([[]], [[SOL_SOCKET]], [scalar_value()], scalar_value());
 }

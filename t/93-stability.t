@@ -85,7 +85,7 @@ my %cycle = (
     'bind fails'            => sub { fails { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind($l_addr) } EADDRINUSE },
     'bad address'           => sub { fails { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect('x' x 200) } EINVAL },
     'recv would block'      => sub {
-        my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK);
+        my ($a, $b) = nonblocking(BSDSocket::socketpair(AF_UNIX, SOCK_STREAM));
         fails { $a->recv(10) } EAGAIN;
     },
     'send_fds + recv_fds'   => sub {

@@ -62,6 +62,10 @@ cat >"$work/masked.h" <<'EOF'
 #pragma GCC poison gethostbyname_r gethostbyaddr_r getservbyname_r getservbyport_r
 #pragma GCC poison getprotobyname_r
 EOF
+# twice: every stand-in, then as macOS has it (SO_NOSIGPIPE instead of
+# MSG_NOSIGNAL; its value here is macOS's)
+masked_compile() {
+    local what=$1; shift
 for f in $(sources); do
     wrapper="$work/wrap-$(basename "$f")"
     {
@@ -77,12 +81,16 @@ for f in $(sources); do
         echo "#include \"$work/masked.h\""
         echo "#include \"$PWD/$f\""
     } >"$wrapper"
-    if ! gcc -fsyntax-only -U__linux__ $ccflags -I"$work/stubs" -Isrc -I. -I"$core" \
+    if ! gcc -fsyntax-only -U__linux__ $ccflags "$@" -I"$work/stubs" -Isrc -I. -I"$core" \
              -DVERSION='"0"' -DXS_VERSION='"0"' "$wrapper" 2>"$work/err"; then
-        echo "masked: $f does not compile:"; head -20 "$work/err"; status=1
+        echo "masked ($what): $f does not compile:"; head -20 "$work/err"; status=1
     fi
 done
-[ $status -eq 0 ] && echo "masked: every C file compiles without Linux's and glibc's extras"
+}
+masked_compile 'every stand-in'
+echo '#define BSD_HAVE_SO_NOSIGPIPE 1' >>src/bsd-config.h
+masked_compile 'SO_NOSIGPIPE' -DSO_NOSIGPIPE=0x1022
+[ $status -eq 0 ] && echo "masked: every C file compiles without Linux's and glibc's extras (twice)"
 
 # --------------------------------------------------------------- musl
 if command -v musl-gcc >/dev/null; then

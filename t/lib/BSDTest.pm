@@ -19,7 +19,7 @@ use Exporter 'import';
 our @EXPORT = qw(
     tcp_pair tcp_listener udp_pair temp_dir guard_alarm dies_with
     have_program no_dns_host fd_is_open open_fds perl_cmd is_cloexec
-    signals_then_send raise_nofile wait_asleep poller_backends platform_has
+    signals_then_send raise_nofile wait_asleep poller_backends platform_has nonblocking
 );
 
 # A name the resolver rejects before asking anyone: a 64-byte label is
@@ -89,10 +89,13 @@ sub dies_with {
     }
     my @problems;
     if (exists $want{errno}) {
+        # (an array of errnos: where kernels differ, any of them)
         my $got = $e->errno;
-        push @problems, "errno is " . ($got // 'undef') . ", wanted " . ($want{errno} // 'undef')
-            unless (defined $got && defined $want{errno} && $got == $want{errno})
-                || (!defined $got && !defined $want{errno});
+        my @wanted = ref $want{errno} eq 'ARRAY' ? @{ $want{errno} } : ($want{errno});
+        push @problems, "errno is " . ($got // 'undef') . ", wanted "
+                        . join(' or ', map { $_ // 'undef' } @wanted)
+            unless grep { (defined $got && defined $_ && $got == $_) || (!defined $got && !defined $_) }
+                        @wanted;
     }
     push @problems, "op is '" . ($e->op // 'undef') . "', wanted '$want{op}'"
         if exists $want{op} && ($e->op // '') ne $want{op};
@@ -127,8 +130,9 @@ sub have_program {
 }
 
 # Looking must not take ownership of the fd (an open "<&=" handle would
-# close it when it goes): /proc where there is one; elsewhere a dup for
-# "is it open", and for the flags a handle kept until the test ends.
+# close it when it goes, and perl marks what it opens close-on-exec):
+# /proc where there is one; elsewhere a dup for "is it open", and for
+# close-on-exec whether an exec'd perl finds it open.
 sub fd_is_open {
     my ($fd) = @_;
     return -e "/proc/self/fd/$fd" if -d '/proc/self/fd';
@@ -138,7 +142,6 @@ sub fd_is_open {
     return 1;
 }
 
-my @looked_at;
 sub is_cloexec {
     my ($fd) = @_;
     if (open my $info, '<', "/proc/self/fdinfo/$fd") {
@@ -147,10 +150,10 @@ sub is_cloexec {
         }
         return undef;
     }
-    return undef unless fd_is_open($fd) && open my $fh, '<&=', $fd;
-    push @looked_at, $fh;
-    my $flags = fcntl($fh, Fcntl::F_GETFD(), 0);
-    return defined $flags ? (($flags & Fcntl::FD_CLOEXEC()) ? 1 : 0) : undef;
+    return undef unless fd_is_open($fd);
+    my $status = system($^X, '-MPOSIX', '-e',
+                        'my $c = POSIX::dup($ARGV[0]); exit(defined $c ? 0 : 1)', $fd);
+    return $status == -1 ? undef : $status == 0 ? 0 : 1;
 }
 
 # Open descriptors, not counting the one doing the counting, nor a
@@ -200,6 +203,12 @@ sub wait_asleep {
 # The poller backends this build has: epoll (where there is one) and poll.
 sub poller_backends {
     return BSDSocket::platform()->{epoll} ? ('epoll', 'poll') : ('poll');
+}
+
+# Sockets made non-blocking (SOCK_NONBLOCK is not everywhere: macOS).
+sub nonblocking {
+    $_->setblocking(0) for @_;
+    return wantarray ? @_ : $_[0];
 }
 
 # Does this build have it (see BSDSocket::platform)?
