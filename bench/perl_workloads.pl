@@ -355,9 +355,9 @@ sub iosocket_w4 {
 
 # ------------------------------------------------------------------ W6
 
-sub bsdsocket_w6 {
-    my ($n) = @_;
-    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM);   # autoflushed
+# (the same loop, timed, for BSDSocket's handles and perl's own)
+sub print_readline_w6 {
+    my ($a, $b, $n) = @_;
     my $line;
     my $t0 = time;
     for (1 .. $n) {
@@ -369,19 +369,17 @@ sub bsdsocket_w6 {
     return time - $t0;
 }
 
+sub bsdsocket_w6 {
+    my ($n) = @_;
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_STREAM);   # autoflushed
+    return print_readline_w6($a, $b, $n);
+}
+
 sub builtin_w6 {
     my ($n) = @_;
     socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die "socketpair: $!";
     $_->autoflush(1) for $a, $b;
-    my $line;
-    my $t0 = time;
-    for (1 .. $n) {
-        print {$a} "ping\n";
-        $line = <$b>;
-        print {$b} "pong\n";
-        $line = <$a>;
-    }
-    return time - $t0;
+    return print_readline_w6($a, $b, $n);
 }
 
 sub iosocket_w6 {

@@ -561,6 +561,10 @@ int     bsd_poll_wait(pTHX_ struct pollfd *pfds, nfds_t n, double deadline,
 double  bsd_now(void);
 /* The deadline of a timeout that starts now (0 for none: timeout < 0). */
 double  bsd_deadline(double timeout);
+/* The plain send's attempt and progress (methods.c), which the handle's
+ * print and syswrite use too. */
+ssize_t bsd_attempt_send(pTHX_ bsd_call *c);
+bool    bsd_sent_piece(pTHX_ bsd_call *c, ssize_t n);
 /* Whether fd is ready for events right now (a look, no wait), and what
  * poll said (revents; 0 for not ready). */
 bool    bsd_fd_ready(int fd, short events);

@@ -139,24 +139,6 @@ S_layer_call_init(bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const
 
 /* ------------------------------------------------------------- sending */
 
-static ssize_t
-S_attempt_send(pTHX_ bsd_call *c)
-{
-    ssize_t r;
-    PERL_UNUSED_CONTEXT;
-    BSD_SEND(r, send(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags));
-    return r;
-}
-
-static bool
-S_sent_piece(pTHX_ bsd_call *c, ssize_t n)
-{
-    PERL_UNUSED_CONTEXT;
-    c->buf += n;
-    c->len -= (size_t)n;
-    c->sent += n;
-    return c->len == 0;
-}
 
 /* A handler could free the caller's bytes, or grow the buffer (a print of
  * its own): send a copy of what is left once Perl code is about to run. */
@@ -183,8 +165,8 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
         errno = EBADF;
         return 0;
     }
-    S_layer_call_init(&c, &lc, f, s, "print", POLLOUT, S_attempt_send);
-    c.progress = S_sent_piece;
+    S_layer_call_init(&c, &lc, f, s, "print", POLLOUT, bsd_attempt_send);
+    c.progress = bsd_sent_piece;
     c.guard = S_guard_write;
     c.buf = (char *)buf;
     c.len = len;
@@ -759,7 +741,7 @@ bsd_handle_syswrite(pTHX_ bsd_sock *s, const char *buf, size_t len)
         SETERRNO(EBADF, SS_IVCHAN);
         return -1;
     }
-    bsd_call_init(&c, s, NULL, "syswrite", POLLOUT, S_attempt_send);
+    bsd_call_init(&c, s, NULL, "syswrite", POLLOUT, bsd_attempt_send);
     c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;
     c.guard = S_guard_syswrite;
     c.buf = (char *)buf;
@@ -810,26 +792,11 @@ bsd_syswrite_slice(pTHX_ SV *bufsv, SV *length_sv, SV *offset_sv, STRLEN *len)
 /* The builtins, for handles of ours; perl's own for everything else. */
 static Perl_check_t bsd_next_ck_sysread, bsd_next_ck_syswrite;
 
+/* What sysread and syswrite return: the count, or undef (errno set). */
 static OP *
-S_pp_sysread(pTHX)
+S_return_count(pTHX_ SV **mark, SSize_t n)
 {
-    SV **const mark = PL_stack_base + TOPMARK;
-    SV **sp = PL_stack_sp;
-    const SSize_t items = sp - mark;
-    bsd_sock *s;
-    IV length, offset;
-    SSize_t n;
-    if (items < 3 || items > 4 || !S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE))
-        return PL_ppaddr[OP_SYSREAD](aTHX);
-    /* (numbers as perl's own sysread reads them: undef is 0; read first,
-     * since their magic may run code that closes the handle) */
-    length = SvIV(mark[3]);
-    offset = items > 3 ? SvIV(mark[4]) : 0;
-    if (!(s = S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE)))
-        return PL_ppaddr[OP_SYSREAD](aTHX);
-    POPMARK;
-    n = bsd_handle_sysread(aTHX_ s, mark[2], length, offset);
-    sp = mark;
+    SV **sp = mark;
     if (n < 0)
         *++sp = &PL_sv_undef;
     else {
@@ -842,15 +809,32 @@ S_pp_sysread(pTHX)
 }
 
 static OP *
+S_pp_sysread(pTHX)
+{
+    SV **const mark = PL_stack_base + TOPMARK;
+    const SSize_t items = PL_stack_sp - mark;
+    bsd_sock *s;
+    IV length, offset;
+    if (items < 3 || items > 4 || !S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE))
+        return PL_ppaddr[OP_SYSREAD](aTHX);
+    /* (numbers as perl's own sysread reads them: undef is 0; read first,
+     * since their magic may run code that closes the handle) */
+    length = SvIV(mark[3]);
+    offset = items > 3 ? SvIV(mark[4]) : 0;
+    if (!(s = S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), FALSE)))
+        return PL_ppaddr[OP_SYSREAD](aTHX);
+    POPMARK;
+    return S_return_count(aTHX_ mark, bsd_handle_sysread(aTHX_ s, mark[2], length, offset));
+}
+
+static OP *
 S_pp_syswrite(pTHX)
 {
     SV **const mark = PL_stack_base + TOPMARK;
-    SV **sp = PL_stack_sp;
-    const SSize_t items = sp - mark;
+    const SSize_t items = PL_stack_sp - mark;
     bsd_sock *s;
     const char *buf;
     STRLEN len;
-    SSize_t n;
     if (items < 2 || items > 4 || !S_handle_sock(aTHX_ MUTABLE_GV(mark[1]), TRUE))
         return PL_ppaddr[OP_SYSWRITE](aTHX);
     /* (the arguments first: their magic may run code that closes the handle) */
@@ -864,17 +848,7 @@ S_pp_syswrite(pTHX)
         return NORMAL;
     }
     POPMARK;
-    n = bsd_handle_syswrite(aTHX_ s, buf, len);
-    sp = mark;
-    if (n < 0)
-        *++sp = &PL_sv_undef;
-    else {
-        dTARGET;
-        sv_setiv(TARG, n);
-        *++sp = TARG;
-    }
-    PL_stack_sp = sp;
-    return NORMAL;
+    return S_return_count(aTHX_ mark, bsd_handle_syswrite(aTHX_ s, buf, len));
 }
 
 static OP *

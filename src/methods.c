@@ -166,8 +166,10 @@ S_send_once(int fd, const char *buf, size_t len, int flags, const bsd_addr *to)
     return r;
 }
 
-static ssize_t
-S_attempt_send(pTHX_ bsd_call *c)
+/* The attempt of every plain send (send, sendto, sendall, and the
+ * handle's print and syswrite): c->addr NULL for none. */
+ssize_t
+bsd_attempt_send(pTHX_ bsd_call *c)
 {
     PERL_UNUSED_CONTEXT;
     return S_send_once(c->sock->fd, c->buf, c->len, c->flags, c->addr);
@@ -205,7 +207,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
     if (UNLIKELY(n < 0)) {
         const int err = errno;
         bsd_call c;
-        bsd_call_init(&c, s, self, op, POLLOUT, S_attempt_send);
+        bsd_call_init(&c, s, self, op, POLLOUT, bsd_attempt_send);
         c.peer = to;
         c.guard = S_guard_send_buffer;
         c.buf = (char *)buf;
@@ -217,9 +219,9 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
     return n;
 }
 
-/* sendall's pieces: what is left moves on. */
-static bool
-S_sent_piece(pTHX_ bsd_call *c, ssize_t n)
+/* sendall's pieces (and print's): what is left moves on. */
+bool
+bsd_sent_piece(pTHX_ bsd_call *c, ssize_t n)
 {
     PERL_UNUSED_CONTEXT;
     c->buf += n;
@@ -237,8 +239,8 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
     bsd_call c;
     STRLEN len;
     const char *const buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", "sendall");
-    bsd_call_init(&c, s, self, "sendall", POLLOUT, S_attempt_send);
-    c.progress = S_sent_piece;
+    bsd_call_init(&c, s, self, "sendall", POLLOUT, bsd_attempt_send);
+    c.progress = bsd_sent_piece;
     c.guard = S_guard_send_buffer;      /* it copies what is left to send */
     c.buf = (char *)buf;
     c.len = len;                        /* what is left; one call sends at most BSD_MAX_IO */
