@@ -338,6 +338,30 @@ has_ipv6()
     XPUSHs(bsd_has_ipv6() ? &PL_sv_yes : &PL_sv_no);
 
 void
+if_nameindex()
+  PREINIT:
+    AV *list;
+    SSize_t i, n;
+  PPCODE:
+    list = bsd_if_nameindex(aTHX);
+    n = (SSize_t)av_count(list);
+    EXTEND(SP, n);
+    for (i = 0; i < n; i++)
+        PUSHs(AvARRAY(list)[i]);
+
+void
+if_nametoindex(name)
+    SV *name
+  PPCODE:
+    PUSHs(sv_2mortal(newSVuv(bsd_if_nametoindex(aTHX_ name))));
+
+void
+if_indextoname(index)
+    SV *index
+  PPCODE:
+    PUSHs(bsd_if_indextoname(aTHX_ index));
+
+void
 platform()
   PREINIT:
     static const struct { const char *name; int have; } table[] = { BSD_PLATFORM_TABLE };

@@ -22,6 +22,7 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
                    gethostname getservbyport getprotobyname
                    inet_aton inet_ntoa inet_pton inet_ntop
                    htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6 platform
+                   if_nameindex if_nametoindex if_indextoname
                    create_connection create_server CMSG_LEN CMSG_SPACE);
 
 use Exporter 'import';
@@ -230,7 +231,8 @@ C<getdefaulttimeout>, C<setdefaulttimeout>, C<getaddrinfo>,
 C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
 C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
-C<has_ipv6>, C<has_dualstack_ipv6>, C<platform>, C<create_connection>,
+C<has_ipv6>, C<has_dualstack_ipv6>, C<platform>, C<if_nameindex>,
+C<if_nametoindex>, C<if_indextoname>, C<create_connection>,
 C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
 exported by default: several have the names of Perl builtins, and
 importing one replaces the builtin in your package.  C<select> is not in
@@ -435,6 +437,29 @@ wrapping; so for the three below.
   $bool = BSDSocket::has_ipv6
 
 Whether this host can make IPv6 sockets.
+
+=head2 if_nameindex
+
+  my @interfaces = BSDSocket::if_nameindex;     # ([1, 'lo'], [2, 'eth0'], ...)
+
+The network interfaces, each as C<[$index, $name]>.
+
+=head2 if_nametoindex
+
+  $index = BSDSocket::if_nametoindex('lo')
+
+The index of the interface with that name (for an IPv6 scope id, or a
+multicast interface).  The name is 1 to C<IF_NAMESIZE> - 1 bytes (15 on
+Linux) with no NUL, or it dies C<EINVAL>: a longer one is refused, never
+cut short to what might be another interface's name.  A name with no
+interface dies C<ENODEV> (the errno the system gives).
+
+=head2 if_indextoname
+
+  $name = BSDSocket::if_indextoname(1)
+
+The name of the interface with that index (an integer in
+0..4294967295); an index with no interface dies C<ENXIO>.
 
 =head2 platform
 

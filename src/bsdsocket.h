@@ -110,6 +110,12 @@ void    bsd_sigpipe_release(bsd_sigpipe_held *h, bool raised);
     } STMT_END
 #endif
 
+/* ------------------------------------------------ interfaces (iface.c) */
+
+AV     *bsd_if_nameindex(pTHX);
+UV      bsd_if_nametoindex(pTHX_ SV *name);
+SV     *bsd_if_indextoname(pTHX_ SV *index);
+
 /* ---------------------------------------------------- object (object.c) */
 
 /* The C side of a BSDSocket::Socket.  The object is a blessed glob; the

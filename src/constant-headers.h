@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <poll.h>
 
 /* The room for an AF_UNIX path (sun_path), under the name Linux's

@@ -122,6 +122,10 @@ my %happy = (
         my $q = BSDSocket::inet_pton(AF_INET6, '::1'); my $u = BSDSocket::inet_ntop(AF_INET6, $q);
         my $n = BSDSocket::ntohs(BSDSocket::htons(80)) + BSDSocket::ntohl(BSDSocket::htonl(1));
         my $v = BSDSocket::has_ipv6(); my $pl = BSDSocket::platform();
+        my @if = BSDSocket::if_nameindex(); my $i = BSDSocket::if_nametoindex($if[0][1]);
+        my $ifname = BSDSocket::if_indextoname($i);
+        eval { BSDSocket::if_nametoindex('nosuchif0') }; eval { BSDSocket::if_indextoname(-1) };
+        eval { BSDSocket::if_nametoindex('x' x 40) };
         my $w = BSDSocket::has_dualstack_ipv6();
         my $c = BSDSocket::error;
         my $l = BSDSocket::CMSG_LEN(4) + BSDSocket::CMSG_SPACE(4);
@@ -359,6 +363,7 @@ my @usage = (
         [getservbyport => 1, 2], [getprotobyname => 1, 1], [inet_aton => 1, 1],
         [inet_ntoa => 1, 1], [inet_pton => 2, 2], [inet_ntop => 2, 2], [htons => 1, 1],
         [ntohs => 1, 1], [htonl => 1, 1], [ntohl => 1, 1], [has_ipv6 => 0, 0], [platform => 0, 0],
+        [if_nameindex => 0, 0], [if_nametoindex => 1, 1], [if_indextoname => 1, 1],
         [create_connection => 1, 3], [CMSG_LEN => 1, 1], [CMSG_SPACE => 1, 1],
         [select => 1, 4], [getdefaulttimeout => 0, 0], [setdefaulttimeout => 1, 1]),
     ['BSDSocket::Socket::new', 'BSDSocket::Socket', 2, 3],

@@ -445,6 +445,9 @@ my @ops = (
                                               : apply(\&BSDSocket::gethostbyaddr, arg(\&reverse_safe_host)) }],
     [servbyport => sub { my $n = apply(\&BSDSocket::getservbyport, args(1 + int rand 2)) }],
     [protobyname => sub { my $n = apply(\&BSDSocket::getprotobyname, args(1)) }],
+    [interfaces => sub { my $fn = pick(qw(if_nametoindex if_indextoname if_nameindex));
+                         my @r = $fn eq 'if_nameindex' ? BSDSocket::if_nameindex()
+                                                       : apply(BSDSocket->can($fn), args(1)) }],
     [inet       => sub { my $fn = pick(qw(inet_aton inet_ntoa));
                          my $r = apply(BSDSocket->can($fn), args(1)) }],
     [inet_p     => sub { my $fn = pick(qw(inet_pton inet_ntop));

@@ -117,8 +117,8 @@ my @int_constants = (
        MSG_BCAST MSG_MCAST MSG_NBIO),
     # shutdown, listen
     qw(SHUT_RD SHUT_WR SHUT_RDWR SOMAXCONN),
-    # the room for an AF_UNIX path
-    qw(UNIX_PATH_MAX),
+    # the room for an AF_UNIX path; for an interface name (with its NUL)
+    qw(UNIX_PATH_MAX IF_NAMESIZE),
     # getaddrinfo / getnameinfo flags and errors
     qw(AI_PASSIVE AI_CANONNAME AI_NUMERICHOST AI_V4MAPPED AI_ALL
        AI_ADDRCONFIG AI_NUMERICSERV AI_IDN AI_CANONIDN AI_DEFAULT AI_MASK
