@@ -338,6 +338,14 @@ has_ipv6()
     XPUSHs(bsd_has_ipv6() ? &PL_sv_yes : &PL_sv_no);
 
 void
+decode_cmsg(level, type, data)
+    bsd_int level
+    bsd_int type
+    SV *data
+  PPCODE:
+    PUSHs(bsd_decode_cmsg(aTHX_ level, type, data));
+
+void
 if_nameindex()
   PREINIT:
     AV *list;

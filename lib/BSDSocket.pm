@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
                    gethostname getservbyport getprotobyname
                    inet_aton inet_ntoa inet_pton inet_ntop
                    htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6 platform
-                   if_nameindex if_nametoindex if_indextoname
+                   if_nameindex if_nametoindex if_indextoname decode_cmsg
                    create_connection create_server CMSG_LEN CMSG_SPACE);
 
 use Exporter 'import';
@@ -232,7 +232,7 @@ C<getnameinfo>, C<gethostbyname_ex>, C<gethostbyaddr>, C<gethostname>,
 C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
 C<has_ipv6>, C<has_dualstack_ipv6>, C<platform>, C<if_nameindex>,
-C<if_nametoindex>, C<if_indextoname>, C<create_connection>,
+C<if_nametoindex>, C<if_indextoname>, C<decode_cmsg>, C<create_connection>,
 C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
 exported by default: several have the names of Perl builtins, and
 importing one replaces the builtin in your package.  C<select> is not in
@@ -437,6 +437,33 @@ wrapping; so for the three below.
   $bool = BSDSocket::has_ipv6
 
 Whether this host can make IPv6 sockets.
+
+=head2 decode_cmsg
+
+  for (@$ancillary) {                   # from recvmsg
+      my $value = BSDSocket::decode_cmsg(@$_);
+  }
+
+The Perl value of a control message C<[$level, $type, $data]>:
+
+  SOL_SOCKET, SCM_RIGHTS           [$fd, ...] (the fds are yours to close)
+  SOL_SOCKET, SCM_CREDENTIALS      [$pid, $uid, $gid] (Linux)
+  SOL_SOCKET, SCM_TIMESTAMP        seconds since the epoch (SO_TIMESTAMP)
+  SOL_SOCKET, SCM_TIMESTAMPNS      the same, to the nanosecond (SO_TIMESTAMPNS)
+  IPPROTO_IP, IP_PKTINFO           [$ifindex, $spec_dst, $addr]
+  IPPROTO_IP, IP_TTL               the TTL (IP_RECVTTL; the BSDs' type is
+                                   IP_RECVTTL)
+  IPPROTO_IPV6, IPV6_PKTINFO       [$addr, $ifindex]
+  IPPROTO_IPV6, IPV6_HOPLIMIT      the hop limit
+  IPPROTO_IP, IP_RECVERR           { errno, origin, type, code, info,
+  IPPROTO_IPV6, IPV6_RECVERR         data, offender } (Linux, from
+                                   MSG_ERRQUEUE; offender is the address
+                                   of whoever reported it, or undef)
+
+Each checks its length first: a payload shorter or longer than its
+structure (or, for C<SCM_RIGHTS>, not a whole number of ints) dies
+C<EINVAL>, and nothing past it is read.  A message with no decoder here
+dies C<ENOPROTOOPT>.
 
 =head2 if_nameindex
 

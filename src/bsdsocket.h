@@ -110,6 +110,11 @@ void    bsd_sigpipe_release(bsd_sigpipe_held *h, bool raised);
     } STMT_END
 #endif
 
+/* ------------------------------------------- control messages (cmsg.c) */
+
+/* decode_cmsg($level, $type, $data): the message's Perl value (mortal). */
+SV     *bsd_decode_cmsg(pTHX_ int level, int type, SV *data);
+
 /* ------------------------------------------------ interfaces (iface.c) */
 
 AV     *bsd_if_nameindex(pTHX);

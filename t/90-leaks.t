@@ -126,6 +126,12 @@ my %happy = (
         my $ifname = BSDSocket::if_indextoname($i);
         eval { BSDSocket::if_nametoindex('nosuchif0') }; eval { BSDSocket::if_indextoname(-1) };
         eval { BSDSocket::if_nametoindex('x' x 40) };
+        my $fds = BSDSocket::decode_cmsg(SOL_SOCKET, SCM_RIGHTS, pack('i2', 0, 1));
+        my $ttl = BSDSocket::decode_cmsg(IPPROTO_IP, IP_TTL, pack('i', 64));
+        eval { BSDSocket::decode_cmsg(SOL_SOCKET, SCM_RIGHTS, 'xyz') };
+        eval { BSDSocket::decode_cmsg(SOL_SOCKET, 9999, '') };
+        eval { my $e = BSDSocket::decode_cmsg(IPPROTO_IP, IP_RECVERR,
+                                              pack('L C4 L L', 111, 2, 3, 3, 0, 0, 0) . pack('s n a4 x8', AF_INET, 0, "\x7f\0\0\1")) };
         my $w = BSDSocket::has_dualstack_ipv6();
         my $c = BSDSocket::error;
         my $l = BSDSocket::CMSG_LEN(4) + BSDSocket::CMSG_SPACE(4);
@@ -364,6 +370,7 @@ my @usage = (
         [inet_ntoa => 1, 1], [inet_pton => 2, 2], [inet_ntop => 2, 2], [htons => 1, 1],
         [ntohs => 1, 1], [htonl => 1, 1], [ntohl => 1, 1], [has_ipv6 => 0, 0], [platform => 0, 0],
         [if_nameindex => 0, 0], [if_nametoindex => 1, 1], [if_indextoname => 1, 1],
+        [decode_cmsg => 3, 3],
         [create_connection => 1, 3], [CMSG_LEN => 1, 1], [CMSG_SPACE => 1, 1],
         [select => 1, 4], [getdefaulttimeout => 0, 0], [setdefaulttimeout => 1, 1]),
     ['BSDSocket::Socket::new', 'BSDSocket::Socket', 2, 3],

@@ -445,6 +445,10 @@ my @ops = (
                                               : apply(\&BSDSocket::gethostbyaddr, arg(\&reverse_safe_host)) }],
     [servbyport => sub { my $n = apply(\&BSDSocket::getservbyport, args(1 + int rand 2)) }],
     [protobyname => sub { my $n = apply(\&BSDSocket::getprotobyname, args(1)) }],
+    [decode_cmsg => sub { my $v = rand() < 0.5
+                              ? BSDSocket::decode_cmsg(pick(SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6),
+                                                       pick(SCM_RIGHTS, 1 .. 80), 'x' x int rand 64)
+                              : apply(\&BSDSocket::decode_cmsg, args(3)) }],
     [interfaces => sub { my $fn = pick(qw(if_nametoindex if_indextoname if_nameindex));
                          my @r = $fn eq 'if_nameindex' ? BSDSocket::if_nameindex()
                                                        : apply(BSDSocket->can($fn), args(1)) }],
