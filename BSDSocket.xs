@@ -809,6 +809,18 @@ set_inheritable(self, flag)
     bsd_sock_set_inheritable(aTHX_ self, bsd_sv_to_bool(aTHX_ flag));
 
 void
+sockopt(self, name, value = NULL)
+    bsd_sock *self
+    SV *name
+    SV *value
+  PREINIT:
+    SV *got;
+  PPCODE:
+    got = bsd_sock_sockopt(aTHX_ self, name, value);
+    if (got)
+        XPUSHs(got);
+
+void
 setsockopt(self, level, optname, value)
     bsd_sock *self
     bsd_int level

@@ -115,6 +115,27 @@ sub blocking {
 
 sub opened { $_[0]->fileno >= 0 ? 1 : '' }
 
+# keepalive(idle => $seconds, interval => $seconds, count => $n): SO_KEEPALIVE
+# on, with what is given (TCP_KEEPIDLE is TCP_KEEPALIVE on macOS)
+sub keepalive {
+    my ($self, %o) = @_;
+    @_ % 2 or BSDSocket::_die_arg('keepalive', 'Usage: $sock->keepalive(idle => $s, interval => $s, count => $n)');
+    my @unknown = grep { !/^(?:idle|interval|count)$/ } sort keys %o;
+    BSDSocket::_die_arg('keepalive', 'unknown option ' . join(', ', map { "'$_'" } @unknown)) if @unknown;
+    my $idle_option = defined eval { BSDSocket::TCP_KEEPIDLE() } ? 'TCP_KEEPIDLE' : 'TCP_KEEPALIVE';
+    my %option = (idle => $idle_option, interval => 'TCP_KEEPINTVL', count => 'TCP_KEEPCNT');
+    # (every value checked before anything is set)
+    for my $key (sort keys %o) {
+        my $v = $o{$key};
+        BSDSocket::_die_arg('keepalive', "$key must be a whole number of seconds or a count >= 1, got "
+                                         . (defined $v ? "'$v'" : 'undef'))
+            unless defined $v && !ref $v && $v =~ /^[0-9]+$/ && $v >= 1 && $v <= 2**31 - 1;
+    }
+    $self->sockopt(SO_KEEPALIVE => 1);
+    $self->sockopt($option{$_} => $o{$_}) for sort keys %o;
+    return;
+}
+
 sub connected {
     my ($self) = @_;
     return undef unless $self->fileno >= 0;
@@ -1063,6 +1084,43 @@ option: write C<1>, not C<'1'>.  A boolean (C<!!1>) counts as the integer
 it stands for.  C<undef>, references, non-integers and out-of-range
 numbers die with EINVAL.
 
+=head2 sockopt
+
+  $value = $sock->sockopt('SO_LINGER');             # [$on, $seconds]
+  $sock->sockopt(SO_RCVTIMEO => 2.5);
+  $sock->sockopt(TCP_NODELAY => 1);
+  $info = $sock->sockopt('TCP_INFO');               # { rtt => ..., snd_cwnd => ... }
+
+Socket options by name, with their values in Perl form: C<SO_LINGER>
+C<[$on, $seconds]>; C<SO_RCVTIMEO> and C<SO_SNDTIMEO> seconds (a number;
+undef or 0 for none); C<SO_BINDTODEVICE> and C<TCP_CONGESTION> names (at
+most 15 bytes, never cut short; C<''> unbinds a device); C<SO_PEERCRED>
+C<[$pid, $uid, $gid]> (read only, Linux); C<TCP_INFO> a hash of its named
+fields (C<state>, C<rtt> and C<rttvar> in microseconds, C<snd_cwnd>,
+C<retransmits>, C<total_retrans>, C<rcv_space>, ... as in Linux's
+C<struct tcp_info>; read only, Linux).  Every other C<SO_*>, C<TCP_*>,
+C<UDP_*>, C<IP_*> and C<IPV6_*> name is an integer option at the level
+its prefix says (C<SOL_SOCKET>, C<IPPROTO_TCP>, ...); a number for the
+name is a C<SOL_SOCKET> integer option, as IO::Socket's C<sockopt> takes
+it.  With a value it sets the option and returns nothing; without, it
+returns the value.  An unknown name dies C<EINVAL>, so does a bad value
+(naming what is wrong); a name this platform lacks dies C<ENOSYS>.  For
+an option with a structure not listed here, C<getsockopt> and
+C<setsockopt> take and give its bytes.  (The multicast membership
+options in Perl form are not here yet: pack their structures for
+C<setsockopt>.)
+
+=head2 keepalive
+
+  $sock->keepalive(idle => 60, interval => 10, count => 5);
+
+Turns C<SO_KEEPALIVE> on, with the first probe after C<idle> seconds of
+silence (C<TCP_KEEPIDLE>; C<TCP_KEEPALIVE> on macOS), then one every
+C<interval> seconds (C<TCP_KEEPINTVL>), giving up after C<count>
+unanswered (C<TCP_KEEPCNT>); each is optional.  Every value is checked
+before anything is set: each must be a whole number, 1 or more, or it
+dies C<EINVAL>.
+
 =head2 shutdown
 
   $sock->shutdown($how)
@@ -1772,6 +1830,8 @@ machine, so there the tests have yet to run.
   gethostbyname_r   glibc's _r calls              getaddrinfo, getnameinfo
   getservbyname_r                                 (tcp and udp services)
   getprotobyname_r                                getprotobyname, locked
+  linux_tcp_info    Linux's struct tcp_info       none: sockopt('TCP_INFO')
+                                                  dies ENOSYS
   sigtimedwait      sigtimedwait (SIGPIPE)        sigwait (OpenBSD)
   sa_len            sockaddrs carry their length  (Linux has no such field)
   abstract_unix     Linux's abstract AF_UNIX      none: dies ENOSYS

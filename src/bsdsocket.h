@@ -627,6 +627,9 @@ STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
 SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
                             SV *buflen);
 void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
+/* sockopt($name): the value (mortal); sockopt($name, $value): NULL
+ * (sockopt.c, typed options by name). */
+SV     *bsd_sock_sockopt(pTHX_ bsd_sock *s, SV *name, SV *value);
 SV     *bsd_sock_makefile(pTHX_ bsd_sock *s, SV *mode, SV *bufsize);
 SV     *bsd_handle_from_fd(pTHX_ int fd, bool want_read, bool want_write,
                            bool unbuffered, const char *op);

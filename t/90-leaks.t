@@ -91,6 +91,9 @@ my %happy = (
         $u->setsockopt(SOL_SOCKET, SO_LINGER, pack('ii', 0, 0));
         my $x = $u->getsockopt(SOL_SOCKET, SO_TYPE);
         my $y = $u->getsockopt(SOL_SOCKET, SO_LINGER, 8);
+        my $z = $u->sockopt('SO_LINGER'); $u->sockopt(SO_LINGER => [0, 0]);
+        my $w = $u->sockopt('SO_RCVTIMEO'); $u->sockopt(IP_TTL => 9); my $ttl = $u->sockopt(SO_TYPE);
+        eval { $u->sockopt('SO_NOPE') }; eval { $u->sockopt(SO_LINGER => [1]) };
     },
     makefile    => sub { my $fh = $a->makefile('rw'); print {$fh} "x\n"; close $fh; my $d = $b->recv(10) },
     accessors   => sub { my @x = ($a->fileno, $a->family, $a->type, $a->proto) },
@@ -384,6 +387,7 @@ my @usage = (
         [send_fds => 2, 4], [send_many => 1, 2], [sendall => 1, 2], [sendfile => 1, 3],
         [sendmsg => 1, 4], [sendto => 2, 3], [set_inheritable => 1, 1], [setblocking => 1, 1],
         [settimeout => 1, 1], [setsockopt => 3, 3], [shutdown => 1, 1], [family => 0, 0],
+        [sockopt => 1, 2],
         [type => 0, 0], [proto => 0, 0], [pending => 0, 0], [sysread => 2, 3],
         [syswrite => 1, 3]),
     ['BSDSocket::Poller::new', 'BSDSocket::Poller', 0, 0],     # pure Perl: options in pairs
@@ -395,7 +399,7 @@ my @usage = (
     my %listed = map { $_->[0] => 1 } @usage;
     my %pure_perl = map { $_ => 1 } qw(import bootstrap error has_dualstack_ipv6 create_server
         autoflush binmode blocking connected eof getline getlines opened peerhost peerport
-        print printf protocol say sockdomain sockhost sockport socktype _inet_part);
+        print printf protocol say sockdomain sockhost sockport socktype _inet_part keepalive);
     no strict 'refs';
     my @missing = grep { !$listed{$_} } map {
         my $package = $_;

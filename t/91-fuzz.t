@@ -399,6 +399,7 @@ my @ops = (
                          my $client = rand() < 0.7 ? pending_client($l) : undef;
                          my ($c, $a) = call(accept => $l, (rand() < 0.1 ? args(1) : ())) }],
     [shutdown   => sub { call(shutdown => invocant(), args(1)) }],
+    [sockopt    => sub { my @r = call(sockopt => invocant(), sockopt_args()) }],
     [getsockopt => sub { my ($level, $option) = rand() < 0.3 ? @{ pick(@good_options) }[0, 1] : (a_level(), an_option());
                          # Linux's SO_PEERPIDFD (77) opens a pidfd for the caller to close
                          return if !ref $level && !ref $option && defined $level && defined $option
@@ -811,11 +812,11 @@ my @socket_methods = qw(accept bind close connect connect_ex detach dup family f
                         listen makefile new pending proto recv recv_fds recv_into recv_many recvfrom
                         recvfrom_into recvmsg send send_fds send_many sendall sendfile sendmsg
                         sendto set_inheritable setblocking setsockopt settimeout shutdown
-                        sysread syswrite type);
+                        sockopt sysread syswrite type);
 # the IO::Handle methods, written in Perl over the builtins (t/17-handle.t)
 my @handle_methods = qw(autoflush binmode blocking connected eof getline getlines opened
                         peerhost peerport print printf protocol say sockdomain sockhost
-                        sockport socktype _inet_part);
+                        sockport socktype _inet_part keepalive);
 # the methods the shortcut takes (bsd_fast.c)
 my %fast_method = map { $_ => 1 } qw(send recv sendto recvfrom fileno accept connect close sendall
                                      recv_into recvfrom_into send_many recv_many);
@@ -886,6 +887,7 @@ my %twin_args = (
                              (\$level, \$option, arg()) },
     settimeout      => sub { arg(\&a_timeout) },
     shutdown        => sub { args(1) },
+    sockopt         => \&sockopt_args,
 );
 $twin_args{$_} = sub { rand() < 0.1 ? args(1) : () }
     for qw(family fileno proto type get_inheritable getblocking gettimeout getpeername getsockname
@@ -1109,6 +1111,16 @@ if (my $only = $ENV{BSD_FUZZ_ONLY}) {
 sub a_timeout { rand() < 0.5 ? pick(undef, 0, 0.001, 0.01, '0.002', 1e-9) : scalar_value() }
 sub family_or_type { rand() < 0.5 ? pick(AF_INET, AF_UNIX, AF_INET6, SOCK_STREAM, SOCK_DGRAM, 0) : scalar_value() }
 sub a_size  { pick(0, 1, 64, 65536, 1 << 20, 2**50, 2**62, scalar_value()) }
+# sockopt's name and value: any name to read; to set, only options whose
+# value cannot make a later call wait (no timeouts, lingering or devices)
+sub sockopt_args {
+    my @read = ('SO_TYPE', 'TCP_NODELAY', 'SO_LINGER', 'SO_RCVTIMEO', 'TCP_INFO', 'SO_PEERCRED',
+                'SO_RCVBUF', 'IP_TTL', 'TCP_CONGESTION', 'SO_NOPE', 'MSG_PEEK', SO_TYPE, -1);
+    return arg(sub { rand() < 0.8 ? pick(@read) : scalar_value() }) if rand() < 0.6;
+    return (arg(sub { pick('TCP_NODELAY', 'SO_RCVBUF', 'SO_SNDBUF', 'IP_TTL', 'SO_KEEPALIVE', 'SO_TYPE',
+                           'TCP_INFO', 'SO_PEERCRED', 'SO_NOPE', SO_KEEPALIVE) }),
+            arg(sub { rand() < 0.7 ? pick(0, 1, 64, 4096) : scalar_value() }));
+}
 sub a_level { rand() < 0.7 ? pick(@levels) : scalar_value() }
 sub an_option { rand() < 0.7 ? int rand 80 : scalar_value() }
 

@@ -1,0 +1,307 @@
+/*
+ * sockopt.c - $sock->sockopt($name [, $value]): socket options by name,
+ * with values in Perl form.
+ *
+ * The options whose value is a structure or a string are in the table
+ * below, each with its form; every other SO_*, TCP_*, UDP_*, IP_* and
+ * IPV6_* name the module has is an integer option at the level its prefix
+ * says.  A number for the name is a SOL_SOCKET integer option (IO::Socket's
+ * sockopt).  getsockopt and setsockopt keep their raw rules.
+ */
+#define PERL_NO_GET_CONTEXT
+#include "EXTERN.h"
+#include "perl.h"
+#include "XSUB.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <net/if.h>
+
+#include "bsdsocket.h"
+
+#define BSD_OP "sockopt"
+#define BSD_OPT_NAME_MAX 16     /* IF_NAMESIZE, TCP_CA_NAME_MAX */
+
+typedef enum {
+    BSD_OPT_INT,
+    BSD_OPT_LINGER,         /* [$on, $seconds] */
+    BSD_OPT_TIMEVAL,        /* seconds */
+    BSD_OPT_STRING,         /* a name: a device, a congestion control */
+    BSD_OPT_PEERCRED,       /* [$pid, $uid, $gid], read only */
+    BSD_OPT_TCP_INFO        /* a hash of named fields, read only */
+} bsd_opt_kind;
+
+/* The options with a form of their own.  One the platform lacks keeps
+ * its place (have 0), so that it dies ENOSYS rather than being taken for
+ * an integer option. */
+typedef struct {
+    const char  *name;
+    bool         have;
+    int          level, option;
+    bsd_opt_kind kind;
+} bsd_typed_opt;
+
+#if defined(SO_PEERCRED) && defined(BSD_HAVE_LINUX_CMSG)
+#  define BSD_PEERCRED 1, SOL_SOCKET, SO_PEERCRED
+#else
+#  define BSD_PEERCRED 0, 0, 0
+#endif
+#if defined(TCP_INFO) && defined(BSD_HAVE_LINUX_TCP_INFO)
+#  define BSD_TCP_INFO 1, IPPROTO_TCP, TCP_INFO
+#else
+#  define BSD_TCP_INFO 0, 0, 0
+#endif
+#ifdef SO_BINDTODEVICE
+#  define BSD_BINDTODEVICE 1, SOL_SOCKET, SO_BINDTODEVICE
+#else
+#  define BSD_BINDTODEVICE 0, 0, 0
+#endif
+#ifdef TCP_CONGESTION
+#  define BSD_CONGESTION 1, IPPROTO_TCP, TCP_CONGESTION
+#else
+#  define BSD_CONGESTION 0, 0, 0
+#endif
+
+static const bsd_typed_opt bsd_typed_opts[] = {
+    { "SO_LINGER",       1, SOL_SOCKET, SO_LINGER,   BSD_OPT_LINGER },
+    { "SO_RCVTIMEO",     1, SOL_SOCKET, SO_RCVTIMEO, BSD_OPT_TIMEVAL },
+    { "SO_SNDTIMEO",     1, SOL_SOCKET, SO_SNDTIMEO, BSD_OPT_TIMEVAL },
+    { "SO_BINDTODEVICE", BSD_BINDTODEVICE,           BSD_OPT_STRING },
+    { "TCP_CONGESTION",  BSD_CONGESTION,             BSD_OPT_STRING },
+    { "SO_PEERCRED",     BSD_PEERCRED,               BSD_OPT_PEERCRED },
+    { "TCP_INFO",        BSD_TCP_INFO,               BSD_OPT_TCP_INFO },
+};
+
+/* Names under the option prefixes that are values, not options. */
+static const char *const bsd_not_options[] = {
+    "IP_PMTUDISC_", "IPV6_PMTUDISC_", "IP_DEFAULT_", "IP_MAX_MEMBERSHIPS", "IP_MAXPACKET",
+    "IPV6_RTHDR_LOOSE", "IPV6_RTHDR_STRICT", "IPV6_RTHDR_TYPE_0", "TCP_MAXWIN",
+    "TCP_MAX_WINSHIFT", "TCP_MSS", "TCP_COOKIE_", "TCP_MD5SIG_FLAG_", "TCP_MD5SIG_MAXKEYLEN",
+    "TCP_REPAIR_ON", "TCP_REPAIR_OFF", "TCP_S_DATA_", "UDP_ENCAP_",
+};
+
+static void S_die_unknown(pTHX_ SV *name_sv) __attribute__noreturn__;
+static void
+S_die_unknown(pTHX_ SV *name_sv)
+{
+    bsd_die_arg(aTHX_ BSD_OP, "unknown socket option %" SVf, SVfARG(bsd_describe(aTHX_ name_sv)));
+}
+
+static void S_die_missing(pTHX_ const char *name) __attribute__noreturn__;
+static void
+S_die_missing(pTHX_ const char *name)
+{
+    bsd_error e = BSD_ERROR(BSD_OP, ENOSYS);
+    e.message = newSVpvf("%s is not available on this platform", name);
+    bsd_throw(aTHX_ &e);
+}
+
+/* The level an integer option's name says. */
+static bool
+S_level_of(const char *name, int *level)
+{
+    static const struct { const char *prefix; int level; } prefixes[] = {
+        { "SO_", SOL_SOCKET }, { "TCP_", IPPROTO_TCP }, { "UDP_", IPPROTO_UDP },
+        { "IPV6_", IPPROTO_IPV6 }, { "IP_", IPPROTO_IP },
+    };
+    size_t i;
+    for (i = 0; i < C_ARRAY_LENGTH(bsd_not_options); i++)
+        if (strncmp(name, bsd_not_options[i], strlen(bsd_not_options[i])) == 0)
+            return FALSE;
+    for (i = 0; i < C_ARRAY_LENGTH(prefixes); i++)
+        if (strncmp(name, prefixes[i].prefix, strlen(prefixes[i].prefix)) == 0) {
+            *level = prefixes[i].level;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+/* What $name stands for: a typed option, or (typed NULL) an integer one. */
+static const bsd_typed_opt *
+S_lookup(pTHX_ SV *name_sv, int *level, int *option)
+{
+    const char *name;
+    CV *cv;
+    SV *value;
+    size_t i;
+    SvGETMAGIC(name_sv);
+    if (!SvROK(name_sv) && SvOK(name_sv) && !SvPOK(name_sv)) {
+        /* a number: a SOL_SOCKET integer option, as IO::Socket has it */
+        *level = SOL_SOCKET;
+        *option = (int)bsd_iv_nomg(aTHX_ name_sv, 0, INT_MAX, "option", BSD_OP);
+        return NULL;
+    }
+    name = bsd_cstring_nomg(aTHX_ name_sv, "option name", BSD_OP, NULL);
+    for (i = 0; i < C_ARRAY_LENGTH(bsd_typed_opts); i++)
+        if (strEQ(name, bsd_typed_opts[i].name)) {
+            if (!bsd_typed_opts[i].have)
+                S_die_missing(aTHX_ name);
+            *level = bsd_typed_opts[i].level;
+            *option = bsd_typed_opts[i].option;
+            return &bsd_typed_opts[i];
+        }
+    if (!S_level_of(name, level))
+        S_die_unknown(aTHX_ name_sv);
+    /* the module's constant of that name: its value, or (a constant the
+     * platform lacks) ENOSYS */
+    cv = get_cvn_flags(Perl_form(aTHX_ "BSDSocket::%s", name), strlen(name) + 11, 0);
+    if (!cv)
+        S_die_unknown(aTHX_ name_sv);
+    if (!CvCONST(cv) || !(value = cv_const_sv(cv)))
+        S_die_missing(aTHX_ name);
+    *option = (int)SvIV(value);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- getting */
+
+#if defined(TCP_INFO) && defined(BSD_HAVE_LINUX_TCP_INFO)
+static SV *
+S_tcp_info(pTHX_ const struct tcp_info *t)
+{
+    HV *const hv = newHV();
+#define BSD_FIELD(field) (void)hv_stores(hv, #field, newSVuv((UV)t->tcpi_##field))
+    BSD_FIELD(state);        BSD_FIELD(ca_state);     BSD_FIELD(retransmits);
+    BSD_FIELD(probes);       BSD_FIELD(backoff);      BSD_FIELD(options);
+    BSD_FIELD(snd_wscale);   BSD_FIELD(rcv_wscale);   BSD_FIELD(rto);
+    BSD_FIELD(ato);          BSD_FIELD(snd_mss);      BSD_FIELD(rcv_mss);
+    BSD_FIELD(unacked);      BSD_FIELD(sacked);       BSD_FIELD(lost);
+    BSD_FIELD(retrans);      BSD_FIELD(fackets);      BSD_FIELD(last_data_sent);
+    BSD_FIELD(last_ack_sent); BSD_FIELD(last_data_recv); BSD_FIELD(last_ack_recv);
+    BSD_FIELD(pmtu);         BSD_FIELD(rcv_ssthresh); BSD_FIELD(rtt);
+    BSD_FIELD(rttvar);       BSD_FIELD(snd_ssthresh); BSD_FIELD(snd_cwnd);
+    BSD_FIELD(advmss);       BSD_FIELD(reordering);   BSD_FIELD(rcv_rtt);
+    BSD_FIELD(rcv_space);    BSD_FIELD(total_retrans);
+#undef BSD_FIELD
+    return newRV_noinc(MUTABLE_SV(hv));
+}
+#endif
+
+static SV *
+S_get(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option)
+{
+    union {
+        int            i;
+        struct linger  linger;
+        struct timeval tv;
+        char           name[IF_NAMESIZE > 64 ? IF_NAMESIZE + 1 : 65];
+        struct { pid_t pid; uid_t uid; gid_t gid; } cred;
+#if defined(TCP_INFO) && defined(BSD_HAVE_LINUX_TCP_INFO)
+        struct tcp_info tcp;
+#endif
+    } v;
+    socklen_t len = sizeof v;
+    Zero(&v, 1, v);
+    if (getsockopt(s->fd, level, option, &v, &len) < 0)
+        bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+    switch (t ? t->kind : BSD_OPT_INT) {
+    case BSD_OPT_LINGER: {
+        AV *const av = newAV();
+        av_push(av, newSViv(v.linger.l_onoff ? 1 : 0));
+        av_push(av, newSViv(v.linger.l_linger));
+        return newRV_noinc(MUTABLE_SV(av));
+    }
+    case BSD_OPT_TIMEVAL:
+        return newSVnv((NV)v.tv.tv_sec + (NV)v.tv.tv_usec / 1e6);
+    case BSD_OPT_STRING:
+        v.name[len < sizeof v.name ? len : sizeof v.name - 1] = '\0';
+        return newSVpv(v.name, 0);
+    case BSD_OPT_PEERCRED: {
+        AV *const av = newAV();
+        av_push(av, newSViv((IV)v.cred.pid));
+        av_push(av, newSVuv((UV)v.cred.uid));
+        av_push(av, newSVuv((UV)v.cred.gid));
+        return newRV_noinc(MUTABLE_SV(av));
+    }
+#if defined(TCP_INFO) && defined(BSD_HAVE_LINUX_TCP_INFO)
+    case BSD_OPT_TCP_INFO:
+        return S_tcp_info(aTHX_ &v.tcp);
+#endif
+    default:
+        /* (a one-byte answer: some IP options are a char on the BSDs) */
+        return newSViv(len == 1 ? (IV)(unsigned char)v.name[0] : (IV)v.i);
+    }
+}
+
+/* ------------------------------------------------------------- setting */
+
+static void
+S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *value)
+{
+    union {
+        int            i;
+        struct linger  linger;
+        struct timeval tv;
+    } v;
+    const void *buf = &v;
+    socklen_t len;
+    const char *name = t ? t->name : "option";
+    Zero(&v, 1, v);
+    switch (t ? t->kind : BSD_OPT_INT) {
+    case BSD_OPT_LINGER: {
+        AV *av;
+        SvGETMAGIC(value);
+        if (!SvROK(value) || SvTYPE(SvRV(value)) != SVt_PVAV
+            || av_count(av = MUTABLE_AV(SvRV(value))) != 2)
+            bsd_die_arg(aTHX_ BSD_OP, "SO_LINGER takes [$on, $seconds], got %" SVf,
+                        SVfARG(bsd_describe(aTHX_ value)));
+        v.linger.l_onoff = bsd_sv_to_bool(aTHX_ *av_fetch(av, 0, TRUE)) ? 1 : 0;
+        v.linger.l_linger = (int)bsd_sv_to_iv(aTHX_ *av_fetch(av, 1, TRUE), 0, INT_MAX,
+                                              "SO_LINGER seconds", BSD_OP);
+        len = sizeof v.linger;
+        break;
+    }
+    case BSD_OPT_TIMEVAL: {
+        /* (undef or 0: no timeout) */
+        double seconds = bsd_sv_to_timeout(aTHX_ value, BSD_OP);
+        if (seconds < 0)
+            seconds = 0;
+        if (seconds > (double)INT_MAX)
+            bsd_die_arg(aTHX_ BSD_OP, "%s is at most %d seconds", name, INT_MAX);
+        v.tv.tv_sec = (time_t)seconds;
+        v.tv.tv_usec = (suseconds_t)((seconds - (double)v.tv.tv_sec) * 1e6);
+        len = sizeof v.tv;
+        break;
+    }
+    case BSD_OPT_STRING: {
+        STRLEN n;
+        SvGETMAGIC(value);
+        buf = bsd_cstring_nomg(aTHX_ value, name, BSD_OP, NULL);
+        n = strlen((const char *)buf);
+        /* (never cut short: it would name another device or algorithm;
+         * both kinds of name have 16 bytes with their NUL on Linux) */
+        if (n >= BSD_OPT_NAME_MAX)
+            bsd_die_arg(aTHX_ BSD_OP, "%s is at most %d bytes, got %" SVf, name,
+                        BSD_OPT_NAME_MAX - 1, SVfARG(bsd_describe(aTHX_ value)));
+        len = (socklen_t)n;
+        break;
+    }
+    case BSD_OPT_PEERCRED:
+    case BSD_OPT_TCP_INFO:
+        bsd_die_arg(aTHX_ BSD_OP, "%s can only be read", name);
+    default:
+        SvGETMAGIC(value);
+        v.i = (int)bsd_iv_nomg(aTHX_ value, INT_MIN, INT_MAX, "option value", BSD_OP);
+        len = sizeof v.i;
+        break;
+    }
+    if (setsockopt(s->fd, level, option, buf, len) < 0)
+        bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+    s->gso = 0;     /* (a UDP option may change what send_many can do: ask again) */
+}
+
+/* sockopt($name): the value (mortal); sockopt($name, $value): sets it,
+ * returns NULL. */
+SV *
+bsd_sock_sockopt(pTHX_ bsd_sock *s, SV *name, SV *value)
+{
+    int level, option;
+    const bsd_typed_opt *const t = S_lookup(aTHX_ name, &level, &option);
+    if (!value)
+        return sv_2mortal(S_get(aTHX_ s, t, level, option));
+    S_set(aTHX_ s, t, level, option, value);
+    return NULL;
+}
