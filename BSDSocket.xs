@@ -361,7 +361,7 @@ void
 if_nametoindex(name)
     SV *name
   PPCODE:
-    PUSHs(sv_2mortal(newSVuv(bsd_if_nametoindex(aTHX_ name))));
+    PUSHs(sv_2mortal(newSVuv(bsd_if_nametoindex(aTHX_ name, "if_nametoindex"))));
 
 void
 if_indextoname(index)

@@ -1106,9 +1106,17 @@ it.  With a value it sets the option and returns nothing; without, it
 returns the value.  An unknown name dies C<EINVAL>, so does a bad value
 (naming what is wrong); a name this platform lacks dies C<ENOSYS>.  For
 an option with a structure not listed here, C<getsockopt> and
-C<setsockopt> take and give its bytes.  (The multicast membership
-options in Perl form are not here yet: pack their structures for
-C<setsockopt>.)
+C<setsockopt> take and give its bytes.
+
+The multicast memberships are set, never read: C<IP_ADD_MEMBERSHIP> and
+C<IP_DROP_MEMBERSHIP> C<[$group, $interface]>,
+C<IP_ADD_SOURCE_MEMBERSHIP> and C<IP_DROP_SOURCE_MEMBERSHIP> C<[$group,
+$source, $interface]>, C<IPV6_JOIN_GROUP> and C<IPV6_LEAVE_GROUP>
+C<[$group, $interface]>.  Groups and sources are numeric addresses; the
+interface is an IPv4 address (for the IPv4 ones), a name (C<'eth0'>), an
+index, or undef (or left out) for the one the kernel picks.  An IPv4
+membership by name or index goes through C<MCAST_JOIN_GROUP> (RFC 3678),
+which Linux, the BSDs and macOS all have.
 
 =head2 keepalive
 

@@ -118,7 +118,7 @@ SV     *bsd_decode_cmsg(pTHX_ int level, int type, SV *data);
 /* ------------------------------------------------ interfaces (iface.c) */
 
 AV     *bsd_if_nameindex(pTHX);
-UV      bsd_if_nametoindex(pTHX_ SV *name);
+UV      bsd_if_nametoindex(pTHX_ SV *name, const char *op);
 SV     *bsd_if_indextoname(pTHX_ SV *index);
 
 /* ---------------------------------------------------- object (object.c) */

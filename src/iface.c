@@ -37,22 +37,23 @@ bsd_if_nameindex(pTHX)
 }
 
 /* if_nametoindex($name): its index; an interface that is not there dies
- * ENODEV (what Linux says; ENXIO where the system says that). */
+ * ENODEV (what Linux says; ENXIO where the system says that).  (op: the
+ * call that asked, for its errors: sockopt's memberships ask too.) */
 UV
-bsd_if_nametoindex(pTHX_ SV *name_sv)
+bsd_if_nametoindex(pTHX_ SV *name_sv, const char *op)
 {
     const char *name;
     unsigned index;
     SvGETMAGIC(name_sv);
-    name = bsd_cstring_nomg(aTHX_ name_sv, "interface name", "if_nametoindex", NULL);
+    name = bsd_cstring_nomg(aTHX_ name_sv, "interface name", op, NULL);
     if (!*name || strlen(name) >= IF_NAMESIZE)
-        bsd_die_arg(aTHX_ "if_nametoindex",
+        bsd_die_arg(aTHX_ op,
                     "an interface name is 1 to %d bytes, got %" SVf, IF_NAMESIZE - 1,
                     SVfARG(bsd_describe(aTHX_ name_sv)));
     errno = 0;
     index = if_nametoindex(name);
     if (index == 0) {
-        bsd_error e = BSD_ERROR("if_nametoindex", errno ? errno : ENODEV);
+        bsd_error e = BSD_ERROR(op, errno ? errno : ENODEV);
         e.message = newSVpvf("no interface named '%s'", name);
         bsd_throw(aTHX_ &e);
     }

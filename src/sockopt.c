@@ -13,6 +13,7 @@
 #include "perl.h"
 #include "XSUB.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/time.h>
@@ -31,7 +32,10 @@ typedef enum {
     BSD_OPT_TIMEVAL,        /* seconds */
     BSD_OPT_STRING,         /* a name: a device, a congestion control */
     BSD_OPT_PEERCRED,       /* [$pid, $uid, $gid], read only */
-    BSD_OPT_TCP_INFO        /* a hash of named fields, read only */
+    BSD_OPT_TCP_INFO,       /* a hash of named fields, read only */
+    BSD_OPT_MEMBERSHIP,     /* [$group, $interface], set only */
+    BSD_OPT_SOURCE_MEMBERSHIP, /* [$group, $source, $interface], set only */
+    BSD_OPT_MEMBERSHIP6     /* [$group, $interface], set only */
 } bsd_opt_kind;
 
 /* The options with a form of their own.  One the platform lacks keeps
@@ -65,6 +69,14 @@ typedef struct {
 #  define BSD_CONGESTION 0, 0, 0
 #endif
 
+#ifdef IP_ADD_SOURCE_MEMBERSHIP
+#  define BSD_ADD_SOURCE  1, IPPROTO_IP, IP_ADD_SOURCE_MEMBERSHIP
+#  define BSD_DROP_SOURCE 1, IPPROTO_IP, IP_DROP_SOURCE_MEMBERSHIP
+#else
+#  define BSD_ADD_SOURCE  0, 0, 0
+#  define BSD_DROP_SOURCE 0, 0, 0
+#endif
+
 static const bsd_typed_opt bsd_typed_opts[] = {
     { "SO_LINGER",       1, SOL_SOCKET, SO_LINGER,   BSD_OPT_LINGER },
     { "SO_RCVTIMEO",     1, SOL_SOCKET, SO_RCVTIMEO, BSD_OPT_TIMEVAL },
@@ -73,6 +85,16 @@ static const bsd_typed_opt bsd_typed_opts[] = {
     { "TCP_CONGESTION",  BSD_CONGESTION,             BSD_OPT_STRING },
     { "SO_PEERCRED",     BSD_PEERCRED,               BSD_OPT_PEERCRED },
     { "TCP_INFO",        BSD_TCP_INFO,               BSD_OPT_TCP_INFO },
+    { "IP_ADD_MEMBERSHIP",  1, IPPROTO_IP, IP_ADD_MEMBERSHIP,  BSD_OPT_MEMBERSHIP },
+    { "IP_DROP_MEMBERSHIP", 1, IPPROTO_IP, IP_DROP_MEMBERSHIP, BSD_OPT_MEMBERSHIP },
+    { "IP_ADD_SOURCE_MEMBERSHIP",  BSD_ADD_SOURCE,  BSD_OPT_SOURCE_MEMBERSHIP },
+    { "IP_DROP_SOURCE_MEMBERSHIP", BSD_DROP_SOURCE, BSD_OPT_SOURCE_MEMBERSHIP },
+    { "IPV6_JOIN_GROUP",  1, IPPROTO_IPV6, IPV6_JOIN_GROUP,  BSD_OPT_MEMBERSHIP6 },
+    { "IPV6_LEAVE_GROUP", 1, IPPROTO_IPV6, IPV6_LEAVE_GROUP, BSD_OPT_MEMBERSHIP6 },
+#ifdef IPV6_ADD_MEMBERSHIP
+    { "IPV6_ADD_MEMBERSHIP",  1, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,  BSD_OPT_MEMBERSHIP6 },
+    { "IPV6_DROP_MEMBERSHIP", 1, IPPROTO_IPV6, IPV6_DROP_MEMBERSHIP, BSD_OPT_MEMBERSHIP6 },
+#endif
 };
 
 /* Names under the option prefixes that are values, not options. */
@@ -195,6 +217,9 @@ S_get(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option)
     } v;
     socklen_t len = sizeof v;
     Zero(&v, 1, v);
+    if (t && (t->kind == BSD_OPT_MEMBERSHIP || t->kind == BSD_OPT_SOURCE_MEMBERSHIP
+              || t->kind == BSD_OPT_MEMBERSHIP6))
+        bsd_die_arg(aTHX_ BSD_OP, "%s can only be set", t->name);
     if (getsockopt(s->fd, level, option, &v, &len) < 0)
         bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
     switch (t ? t->kind : BSD_OPT_INT) {
@@ -227,6 +252,163 @@ S_get(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option)
 }
 
 /* ------------------------------------------------------------- setting */
+
+/* The parts of a membership's array: n of them, the last (the
+ * interface) optional. */
+static SV **
+S_membership_parts(pTHX_ SV *value, const char *name, SSize_t n, const char *shape)
+{
+    AV *av;
+    SSize_t count;
+    SvGETMAGIC(value);
+    if (!SvROK(value) || SvTYPE(SvRV(value)) != SVt_PVAV
+        || (count = (SSize_t)av_count(av = MUTABLE_AV(SvRV(value)))) < n - 1 || count > n)
+        bsd_die_arg(aTHX_ BSD_OP, "%s takes %s, got %" SVf, name, shape,
+                    SVfARG(bsd_describe(aTHX_ value)));
+    {
+        SV **const parts = (SV **)bsd_scratch(aTHX_ (size_t)n, sizeof(SV *), BSD_OP);
+        SSize_t i;
+        for (i = 0; i < n; i++) {
+            SV **const elem = i < count ? av_fetch(av, i, FALSE) : NULL;
+            /* (held: reading one may run code that changes the array) */
+            parts[i] = elem ? sv_2mortal(newSVsv(*elem)) : &PL_sv_undef;
+        }
+        return parts;
+    }
+}
+
+/* A group or source: a numeric address of the family, never a name. */
+static void
+S_numeric(pTHX_ SV *sv, int family, void *out, const char *what, const char *name)
+{
+    SvGETMAGIC(sv);
+    if (inet_pton(family, bsd_cstring_nomg(aTHX_ sv, what, BSD_OP, NULL), out) != 1)
+        bsd_die_arg(aTHX_ BSD_OP, "%s: the %s must be an %s address, got %" SVf, name, what,
+                    family == AF_INET ? "IPv4" : "IPv6", SVfARG(bsd_describe(aTHX_ sv)));
+}
+
+/* The interface of a membership: undef (the kernel picks), an index (an
+ * integer), an IPv4 address (where `by_address`), or a name. */
+static bool
+S_interface(pTHX_ SV *sv, bool by_address, struct in_addr *address, unsigned *index,
+            const char *name)
+{
+    UV number;
+    address->s_addr = htonl(INADDR_ANY);
+    *index = 0;
+    SvGETMAGIC(sv);
+    if (!SvOK(sv) && !SvROK(sv))
+        return FALSE;
+    if (bsd_parse_uv(aTHX_ sv, 0xffffffffU, &number) == BSD_INT_OK) {
+        *index = (unsigned)number;
+        return TRUE;
+    }
+    if (by_address && SvPOK(sv)
+        && inet_pton(AF_INET, bsd_cstring_nomg(aTHX_ sv, "interface", BSD_OP, NULL), address) == 1)
+        return FALSE;
+    if (!SvPOK(sv) && !SvROK(sv))
+        bsd_die_arg(aTHX_ BSD_OP, "%s: the interface is an address, a name or an index, got %" SVf,
+                    name, SVfARG(bsd_describe(aTHX_ sv)));
+    *index = (unsigned)bsd_if_nametoindex(aTHX_ sv, BSD_OP);
+    return TRUE;
+}
+
+/* An IPv4 membership given by interface index (or name): RFC 3678's
+ * group_req, which the BSDs, macOS and Linux all take. */
+static void
+S_group_req(pTHX_ bsd_sock *s, int option, unsigned index, const struct in_addr *group,
+            const struct in_addr *source, const char *name)
+{
+#if defined(MCAST_JOIN_GROUP) && defined(MCAST_JOIN_SOURCE_GROUP)
+    struct group_source_req req;
+    struct group_req plain;
+    bsd_addr g, src;
+    int mcast;
+    Zero(&g, 1, bsd_addr);
+    g.u.in4.sin_family = AF_INET;
+    g.u.in4.sin_addr = *group;
+    g.len = sizeof g.u.in4;
+    bsd_addr_set_sa_len(&g);
+    if (!source) {
+        Zero(&plain, 1, struct group_req);
+        plain.gr_interface = index;
+        Copy(&g.u.in4, &plain.gr_group, 1, struct sockaddr_in);
+        mcast = option == IP_ADD_MEMBERSHIP ? MCAST_JOIN_GROUP : MCAST_LEAVE_GROUP;
+        if (setsockopt(s->fd, IPPROTO_IP, mcast, &plain, sizeof plain) < 0)
+            bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+        return;
+    }
+    src = g;
+    src.u.in4.sin_addr = *source;
+    Zero(&req, 1, struct group_source_req);
+    req.gsr_interface = index;
+    Copy(&g.u.in4, &req.gsr_group, 1, struct sockaddr_in);
+    Copy(&src.u.in4, &req.gsr_source, 1, struct sockaddr_in);
+#  ifdef IP_ADD_SOURCE_MEMBERSHIP
+    mcast = option == IP_ADD_SOURCE_MEMBERSHIP ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP;
+#  else
+    mcast = MCAST_JOIN_SOURCE_GROUP;
+#  endif
+    if (setsockopt(s->fd, IPPROTO_IP, mcast, &req, sizeof req) < 0)
+        bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+#else
+    PERL_UNUSED_ARG(s); PERL_UNUSED_ARG(option); PERL_UNUSED_ARG(index);
+    PERL_UNUSED_ARG(group); PERL_UNUSED_ARG(source);
+    bsd_die_arg(aTHX_ BSD_OP, "%s: an interface by name or index needs MCAST_JOIN_GROUP, "
+                "which this platform lacks: give its address", name);
+#endif
+}
+
+static void
+S_set_membership(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *value)
+{
+    const bool with_source = t->kind == BSD_OPT_SOURCE_MEMBERSHIP;
+    SV **const parts = with_source
+        ? S_membership_parts(aTHX_ value, t->name, 3, "[$group, $source, $interface]")
+        : S_membership_parts(aTHX_ value, t->name, 2, "[$group, $interface]");
+    if (t->kind == BSD_OPT_MEMBERSHIP6) {
+        struct ipv6_mreq m;
+        struct in_addr unused;
+        unsigned index;
+        Zero(&m, 1, struct ipv6_mreq);
+        S_numeric(aTHX_ parts[0], AF_INET6, &m.ipv6mr_multiaddr, "group", t->name);
+        (void)S_interface(aTHX_ parts[1], FALSE, &unused, &index, t->name);
+        m.ipv6mr_interface = index;
+        if (setsockopt(s->fd, level, option, &m, sizeof m) < 0)
+            bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+        return;
+    }
+    {
+        struct in_addr group, source, address;
+        unsigned index;
+        S_numeric(aTHX_ parts[0], AF_INET, &group, "group", t->name);
+        if (with_source)
+            S_numeric(aTHX_ parts[1], AF_INET, &source, "source", t->name);
+        if (S_interface(aTHX_ parts[with_source ? 2 : 1], TRUE, &address, &index, t->name)) {
+            S_group_req(aTHX_ s, option, index, &group, with_source ? &source : NULL, t->name);
+            return;
+        }
+        if (with_source) {
+#ifdef IP_ADD_SOURCE_MEMBERSHIP
+            struct ip_mreq_source m;
+            Zero(&m, 1, struct ip_mreq_source);
+            m.imr_multiaddr = group;
+            m.imr_sourceaddr = source;
+            m.imr_interface = address;
+            if (setsockopt(s->fd, level, option, &m, sizeof m) < 0)
+                bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+#endif
+        }
+        else {
+            struct ip_mreq m;
+            Zero(&m, 1, struct ip_mreq);
+            m.imr_multiaddr = group;
+            m.imr_interface = address;
+            if (setsockopt(s->fd, level, option, &m, sizeof m) < 0)
+                bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
+        }
+    }
+}
 
 static void
 S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *value)
@@ -282,6 +464,12 @@ S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *valu
     case BSD_OPT_PEERCRED:
     case BSD_OPT_TCP_INFO:
         bsd_die_arg(aTHX_ BSD_OP, "%s can only be read", name);
+    case BSD_OPT_MEMBERSHIP:
+    case BSD_OPT_SOURCE_MEMBERSHIP:
+    case BSD_OPT_MEMBERSHIP6:
+        S_set_membership(aTHX_ s, t, level, option, value);
+        s->gso = 0;
+        return;
     default:
         SvGETMAGIC(value);
         v.i = (int)bsd_iv_nomg(aTHX_ value, INT_MIN, INT_MAX, "option value", BSD_OP);

@@ -85,6 +85,66 @@ SKIP: {
               message => qr/TCP_INFO can only be read/, name => '... which cannot be set');
 }
 
+# multicast memberships, on loopback: a datagram to the group arrives
+# while the socket is a member, and not once it has left
+{
+    my ($lo) = grep { $_->[1] =~ /^lo\d*$/ } BSDSocket::if_nameindex();
+    my $group = '239.255.42.' . (1 + $$ % 200);
+    my $rx = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $rx->bind(['0.0.0.0', 0]);
+    my $port = $rx->getsockname->[1];
+    my $tx = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $tx->setsockopt(IPPROTO_IP, IP_MULTICAST_IF, BSDSocket::inet_aton('127.0.0.1'));
+    $rx->settimeout(0.3);
+    my $arrives = sub {
+        my ($what) = @_;
+        $tx->sendto($what, [$group, $port]);
+        my $got = eval { $rx->recv(100) };
+        return defined $got && $got eq $what;
+    };
+    for my $interface ('127.0.0.1', $lo->[1], $lo->[0]) {
+        $rx->sockopt(IP_ADD_MEMBERSHIP => [$group, $interface]);
+        ok($arrives->("in by $interface"), "IP_ADD_MEMBERSHIP [$group, '$interface']: the group's datagrams arrive");
+        $rx->sockopt(IP_DROP_MEMBERSHIP => [$group, $interface]);
+        ok(!$arrives->("out by $interface"), "... and IP_DROP_MEMBERSHIP stops them");
+    }
+  SKIP: {
+        skip 'no source-specific multicast here', 3 unless have('IP_ADD_SOURCE_MEMBERSHIP');
+        $rx->sockopt(IP_ADD_SOURCE_MEMBERSHIP => [$group, '127.0.0.2', '127.0.0.1']);
+        ok(!$arrives->('from another source'), 'IP_ADD_SOURCE_MEMBERSHIP for another source: nothing from us');
+        $rx->sockopt(IP_DROP_SOURCE_MEMBERSHIP => [$group, '127.0.0.2', '127.0.0.1']);
+        $rx->sockopt(IP_ADD_SOURCE_MEMBERSHIP => [$group, '127.0.0.1', $lo->[1]]);
+        ok($arrives->('from us'), '... and for our own source (the interface by name): ours arrive');
+        $rx->sockopt(IP_DROP_SOURCE_MEMBERSHIP => [$group, '127.0.0.1', $lo->[1]]);
+        ok(!$arrives->('gone'), '... until it is dropped');
+    }
+    dies_with(sub { $rx->sockopt('IP_ADD_MEMBERSHIP') }, op => 'sockopt', errno => EINVAL,
+              message => qr/IP_ADD_MEMBERSHIP can only be set/, name => 'a membership cannot be read');
+    for my $bad ('239.1.1.1', [], ['not.an.address', '127.0.0.1'], ['example.com', 0],
+                 [$group, '127.0.0.1', 'extra'], [$group, "lo\0"], [$group, 'nosuchif0'],
+                 [$group, -1], [$group, {}]) {
+        my $shown = ref $bad ? '[' . join(', ', map { defined $_ ? ref $_ || "'$_'" : 'undef' } @$bad) . ']' : "'$bad'";
+        $shown =~ s/\0/\\0/g;
+        dies_with(sub { $rx->sockopt(IP_ADD_MEMBERSHIP => $bad) }, op => 'sockopt',
+                  errno => [EINVAL, ENODEV], name => "IP_ADD_MEMBERSHIP $shown dies");
+    }
+    dies_with(sub { $rx->sockopt(IP_ADD_SOURCE_MEMBERSHIP => [$group]) }, op => 'sockopt', errno => EINVAL,
+              message => qr/takes \[\$group, \$source, \$interface\]/, name => 'a source membership without a source dies')
+        if have('IP_ADD_SOURCE_MEMBERSHIP');
+}
+SKIP: {
+    skip 'no IPv6 here', 3 unless eval { BSDSocket::socket(AF_INET6, SOCK_DGRAM)->bind(['::1', 0]); 1 };
+    my ($lo) = grep { $_->[1] =~ /^lo\d*$/ } BSDSocket::if_nameindex();
+    my $six = BSDSocket::socket(AF_INET6, SOCK_DGRAM);
+    $six->bind(['::', 0]);
+    ok(eval { $six->sockopt(IPV6_JOIN_GROUP => ['ff15::4242', $lo->[1]]); 1 }, 'IPV6_JOIN_GROUP [group, name]')
+        or diag $@;
+    ok(eval { $six->sockopt(IPV6_LEAVE_GROUP => ['ff15::4242', $lo->[0]]); 1 }, 'IPV6_LEAVE_GROUP [group, index]')
+        or diag $@;
+    dies_with(sub { $six->sockopt(IPV6_JOIN_GROUP => ['239.1.1.1', $lo->[0]]) }, op => 'sockopt', errno => EINVAL,
+              message => qr/the group must be an IPv6 address/, name => 'an IPv4 group for IPv6 dies EINVAL');
+}
+
 # bad names and values
 dies_with(sub { $c->sockopt('SO_NOPE') }, op => 'sockopt', errno => EINVAL,
           message => qr/unknown socket option "SO_NOPE"/, name => 'an unknown name dies EINVAL');

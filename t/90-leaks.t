@@ -94,6 +94,12 @@ my %happy = (
         my $z = $u->sockopt('SO_LINGER'); $u->sockopt(SO_LINGER => [0, 0]);
         my $w = $u->sockopt('SO_RCVTIMEO'); $u->sockopt(IP_TTL => 9); my $ttl = $u->sockopt(SO_TYPE);
         eval { $u->sockopt('SO_NOPE') }; eval { $u->sockopt(SO_LINGER => [1]) };
+        $u->sockopt(IP_ADD_MEMBERSHIP => ['239.255.0.7', '127.0.0.1']);
+        $u->sockopt(IP_DROP_MEMBERSHIP => ['239.255.0.7', '127.0.0.1']);
+        eval { $u->sockopt(IP_ADD_MEMBERSHIP => ['239.255.0.7', 1]) };
+        eval { $u->sockopt(IP_DROP_MEMBERSHIP => ['239.255.0.7', 1]) };
+        eval { $u->sockopt(IP_ADD_MEMBERSHIP => ['239.255.0.7', 'nosuchif0']) };
+        eval { $u->sockopt(IP_ADD_MEMBERSHIP => ['nonsense']) };
     },
     makefile    => sub { my $fh = $a->makefile('rw'); print {$fh} "x\n"; close $fh; my $d = $b->recv(10) },
     accessors   => sub { my @x = ($a->fileno, $a->family, $a->type, $a->proto) },

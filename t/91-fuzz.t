@@ -1117,6 +1117,11 @@ sub sockopt_args {
     my @read = ('SO_TYPE', 'TCP_NODELAY', 'SO_LINGER', 'SO_RCVTIMEO', 'TCP_INFO', 'SO_PEERCRED',
                 'SO_RCVBUF', 'IP_TTL', 'TCP_CONGESTION', 'SO_NOPE', 'MSG_PEEK', SO_TYPE, -1);
     return arg(sub { rand() < 0.8 ? pick(@read) : scalar_value() }) if rand() < 0.6;
+    return (arg(sub { pick('IP_ADD_MEMBERSHIP', 'IP_DROP_MEMBERSHIP', 'IPV6_JOIN_GROUP') }),
+            arg(sub { rand() < 0.5 ? [pick('239.255.0.9', 'ff15::9', scalar_value()),
+                                      pick('127.0.0.1', 'lo', 1, undef, scalar_value())]
+                                   : scalar_value() }))
+        if rand() < 0.2;
     return (arg(sub { pick('TCP_NODELAY', 'SO_RCVBUF', 'SO_SNDBUF', 'IP_TTL', 'SO_KEEPALIVE', 'SO_TYPE',
                            'TCP_INFO', 'SO_PEERCRED', 'SO_NOPE', SO_KEEPALIVE) }),
             arg(sub { rand() < 0.7 ? pick(0, 1, 64, 4096) : scalar_value() }));
