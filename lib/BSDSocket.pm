@@ -1443,6 +1443,20 @@ literal is refused (C<::ffff:a.b.c.d> maps one).  C<$flowinfo> is
 without C<%scope> (the scope is in C<$scope_id>).  The older
 C<($host, $port)> form works here too.
 
+=item C<AF_NETLINK>, C<AF_PACKET>, C<AF_VSOCK>, C<AF_ALG> (Linux)
+
+As CPython has them: C<AF_NETLINK> C<[$pid, $groups]> (0 for the kernel);
+C<AF_PACKET> C<[$ifname, $proto, $pkttype = 0, $hatype = 0, $addr = '']>,
+with C<$ifname> an interface name (C<''> for any; at most 15 bytes, never
+cut short; one that is not there dies C<ENODEV>), C<$proto> an
+C<ETH_P_*> number in host order, C<$addr> at most 8 bytes; C<AF_VSOCK>
+C<[$cid, $port]> (C<VMADDR_CID_ANY>, C<VMADDR_PORT_ANY>); C<AF_ALG>
+C<[$type, $name]> (C<['hash', 'sha256']>; a type of at most 13 bytes, a
+name of at most 63).  Every number is range-checked.  The C<NETLINK_*>,
+C<ETH_P_*>, C<PACKET_*>, C<VMADDR_*> and C<ALG_*> constants come with
+them.  A build without them (see L</PLATFORMS>) takes these families as
+any other.
+
 =item any other family
 
 Returned as C<[$family, $raw_bytes]> (the bytes after the family field),
@@ -1840,6 +1854,8 @@ machine, so there the tests have yet to run.
   getprotobyname_r                                getprotobyname, locked
   linux_tcp_info    Linux's struct tcp_info       none: sockopt('TCP_INFO')
                                                   dies ENOSYS
+  linux_families    AF_NETLINK, AF_PACKET,        [$family, $bytes], as any
+                    AF_VSOCK, AF_ALG addresses    other family
   sigtimedwait      sigtimedwait (SIGPIPE)        sigwait (OpenBSD)
   sa_len            sockaddrs carry their length  (Linux has no such field)
   abstract_unix     Linux's abstract AF_UNIX      none: dies ENOSYS

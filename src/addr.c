@@ -20,6 +20,13 @@
 #include <string.h>
 
 #include "bsdsocket.h"
+#ifdef BSD_HAVE_LINUX_FAMILIES
+#  include <net/if.h>
+#  include <netpacket/packet.h>
+#  include <linux/netlink.h>
+#  include <linux/vm_sockets.h>
+#  include <linux/if_alg.h>
+#endif
 
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
@@ -364,6 +371,178 @@ S_raw_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
     out->len = (socklen_t)(offsetof(struct sockaddr, sa_data) + len);
 }
 
+#ifdef BSD_HAVE_LINUX_FAMILIES
+/* ------------------------------------- Linux's families, as CPython's */
+
+static SV *S_address_array(pTHX_ SV **elems, SSize_t n, const bsd_addr *addr);
+
+/* The parts of [$a, $b, ...]: between fewest and most of them. */
+static SSize_t
+S_parts(pTHX_ SV *address, SV **elems, SSize_t fewest, SSize_t most, const char *shape)
+{
+    SSize_t count;
+    if (!SvROK(address) || SvTYPE(SvRV(address)) != SVt_PVAV
+        || (count = (SSize_t)av_count(MUTABLE_AV(SvRV(address)))) < fewest || count > most)
+        bsd_die_address(aTHX_ address, "an address of this family is %s, got %" SVf, shape,
+                        SVfARG(bsd_describe(aTHX_ address)));
+    S_elems(aTHX_ MUTABLE_AV(SvRV(address)), elems, count);
+    return count;
+}
+
+static UV
+S_uint_part(pTHX_ SV *address, SV *part, UV max, const char *what)
+{
+    UV value = 0;
+    if (bsd_parse_uv(aTHX_ part, max, &value) != BSD_INT_OK)
+        bsd_die_address(aTHX_ address, "%s must be an integer in 0..%" UVuf ", got %" SVf,
+                        what, max, SVfARG(bsd_describe(aTHX_ part)));
+    return value;
+}
+
+/* A name part: bytes, no NUL, shorter than room (never cut short). */
+static const char *
+S_name_part(pTHX_ SV *address, SV *part, STRLEN room, const char *what)
+{
+    const char *const name = bsd_cstring_nomg(aTHX_ part, what, "address", address);
+    if (strlen(name) >= room)
+        bsd_die_address(aTHX_ address, "%s is at most %" UVuf " bytes, got %" SVf, what,
+                        (UV)(room - 1), SVfARG(bsd_describe(aTHX_ part)));
+    return name;
+}
+
+/* AF_NETLINK [$pid, $groups]; AF_VSOCK [$cid, $port]; AF_PACKET
+ * [$ifname, $proto, $pkttype = 0, $hatype = 0, $addr = '']; AF_ALG
+ * [$type, $name]. */
+static bool
+S_linux_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
+{
+    SV *elems[5];
+    Zero(&out->u, 1, struct sockaddr_storage);
+    switch (family) {
+    case AF_NETLINK: {
+        struct sockaddr_nl *const nl = (struct sockaddr_nl *)&out->u;
+        (void)S_parts(aTHX_ address, elems, 2, 2, "[$pid, $groups]");
+        nl->nl_family = AF_NETLINK;
+        nl->nl_pid = (uint32_t)S_uint_part(aTHX_ address, elems[0], 0xffffffffU, "pid");
+        nl->nl_groups = (uint32_t)S_uint_part(aTHX_ address, elems[1], 0xffffffffU, "groups");
+        out->len = sizeof *nl;
+        return TRUE;
+    }
+    case AF_VSOCK: {
+        struct sockaddr_vm *const vm = (struct sockaddr_vm *)&out->u;
+        (void)S_parts(aTHX_ address, elems, 2, 2, "[$cid, $port]");
+        vm->svm_family = AF_VSOCK;
+        vm->svm_cid = (unsigned)S_uint_part(aTHX_ address, elems[0], 0xffffffffU, "cid");
+        vm->svm_port = (unsigned)S_uint_part(aTHX_ address, elems[1], 0xffffffffU, "port");
+        out->len = sizeof *vm;
+        return TRUE;
+    }
+    case AF_PACKET: {
+        struct sockaddr_ll *const ll = (struct sockaddr_ll *)&out->u;
+        const SSize_t n = S_parts(aTHX_ address, elems, 2, 5,
+                                  "[$ifname, $proto, $pkttype, $hatype, $addr]");
+        const char *const ifname = S_name_part(aTHX_ address, elems[0], IF_NAMESIZE, "ifname");
+        ll->sll_family = AF_PACKET;
+        ll->sll_protocol = htons((uint16_t)S_uint_part(aTHX_ address, elems[1], 0xffff, "proto"));
+        ll->sll_pkttype = n > 2 ? (unsigned char)S_uint_part(aTHX_ address, elems[2], 0xff, "pkttype") : 0;
+        ll->sll_hatype = n > 3 ? (unsigned short)S_uint_part(aTHX_ address, elems[3], 0xffff, "hatype") : 0;
+        if (n > 4) {
+            STRLEN len;
+            const char *const bytes = bsd_is_stringish(aTHX_ elems[4])
+                                    ? bsd_bytes_nomg(aTHX_ elems[4], &len) : NULL;
+            if (!bytes || len > sizeof ll->sll_addr)
+                bsd_die_address(aTHX_ address, "addr must be a byte string of at most %" UVuf
+                                " bytes, got %" SVf, (UV)sizeof ll->sll_addr,
+                                SVfARG(bsd_describe(aTHX_ elems[4])));
+            Copy(bytes, ll->sll_addr, len, char);
+            ll->sll_halen = (unsigned char)len;
+        }
+        /* '' is every interface (index 0); a name must be there */
+        if (*ifname) {
+            const unsigned index = if_nametoindex(ifname);
+            if (!index) {
+                bsd_error e = BSD_ERROR("address", errno ? errno : ENODEV);
+                e.message = newSVpvf("no interface named '%s'", ifname);
+                e.address = address;
+                bsd_throw(aTHX_ &e);
+            }
+            ll->sll_ifindex = (int)index;
+        }
+        out->len = sizeof *ll;
+        return TRUE;
+    }
+    case AF_ALG: {
+        struct sockaddr_alg *const alg = (struct sockaddr_alg *)&out->u;
+        const char *type, *name;
+        (void)S_parts(aTHX_ address, elems, 2, 2, "[$type, $name]");
+        type = S_name_part(aTHX_ address, elems[0], sizeof alg->salg_type, "type");
+        name = S_name_part(aTHX_ address, elems[1], sizeof alg->salg_name, "name");
+        alg->salg_family = AF_ALG;
+        Copy(type, alg->salg_type, strlen(type), char);
+        Copy(name, alg->salg_name, strlen(name), char);
+        out->len = sizeof *alg;
+        return TRUE;
+    }
+    default:
+        return FALSE;
+    }
+}
+
+/* The other way; NULL when the address is too short for its family. */
+static SV *
+S_linux_to_sv(pTHX_ const bsd_addr *addr, socklen_t len)
+{
+    SV *elems[5];
+    switch (addr->u.sa.sa_family) {
+    case AF_NETLINK: {
+        const struct sockaddr_nl *const nl = (const struct sockaddr_nl *)&addr->u;
+        if (len < sizeof *nl)
+            return NULL;
+        elems[0] = newSVuv(nl->nl_pid);
+        elems[1] = newSVuv(nl->nl_groups);
+        return S_address_array(aTHX_ elems, 2, addr);
+    }
+    case AF_VSOCK: {
+        const struct sockaddr_vm *const vm = (const struct sockaddr_vm *)&addr->u;
+        if (len < sizeof *vm)
+            return NULL;
+        elems[0] = newSVuv(vm->svm_cid);
+        elems[1] = newSVuv(vm->svm_port);
+        return S_address_array(aTHX_ elems, 2, addr);
+    }
+    case AF_PACKET: {
+        const struct sockaddr_ll *const ll = (const struct sockaddr_ll *)&addr->u;
+        char ifname[IF_NAMESIZE + 1] = "";
+        if (len < offsetof(struct sockaddr_ll, sll_addr))
+            return NULL;
+        if (ll->sll_ifindex > 0 && !if_indextoname((unsigned)ll->sll_ifindex, ifname))
+            ifname[0] = '\0';
+        ifname[IF_NAMESIZE] = '\0';
+        elems[0] = bsd_tainted(newSVpv(ifname, 0));
+        elems[1] = newSVuv(ntohs(ll->sll_protocol));
+        elems[2] = newSVuv(ll->sll_pkttype);
+        elems[3] = newSVuv(ll->sll_hatype);
+        elems[4] = bsd_tainted(newSVpvn((const char *)ll->sll_addr,
+                                        ll->sll_halen < sizeof ll->sll_addr ? ll->sll_halen
+                                                                            : sizeof ll->sll_addr));
+        return S_address_array(aTHX_ elems, 5, addr);
+    }
+    case AF_ALG: {
+        const struct sockaddr_alg *const alg = (const struct sockaddr_alg *)&addr->u;
+        if (len < sizeof *alg)
+            return NULL;
+        elems[0] = newSVpvn((const char *)alg->salg_type,
+                            strnlen((const char *)alg->salg_type, sizeof alg->salg_type));
+        elems[1] = newSVpvn((const char *)alg->salg_name,
+                            strnlen((const char *)alg->salg_name, sizeof alg->salg_name));
+        return S_address_array(aTHX_ elems, 2, addr);
+    }
+    default:
+        return NULL;
+    }
+}
+#endif
+
 static const char *
 S_family_name(int family)
 {
@@ -405,6 +584,10 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
         S_unix_from_sv(aTHX_ address, out);
         break;
     default:
+#ifdef BSD_HAVE_LINUX_FAMILIES
+        if (S_linux_from_sv(aTHX_ family, address, out))
+            break;
+#endif
         S_raw_from_sv(aTHX_ family, address, out);
         break;
     }
@@ -512,8 +695,14 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family)
             path_len = strnlen(path, path_len);
         return bsd_tainted(newSVpvn(path, path_len));
     }
-    default:
+    default: {
+#ifdef BSD_HAVE_LINUX_FAMILIES
+        SV *const linux_address = S_linux_to_sv(aTHX_ addr, len);
+        if (linux_address)
+            return linux_address;
+#endif
         break;
+    }
     }
     elems[0] = newSViv(addr->u.sa.sa_family);
     elems[1] = bsd_tainted(newSVpvn(addr->u.sa.sa_data, len - family_end));

@@ -15,6 +15,13 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <poll.h>
+#ifdef BSD_HAVE_LINUX_FAMILIES     /* (bsd-config.h: Makefile.PL found them) */
+#  include <netpacket/packet.h>
+#  include <linux/if_ether.h>
+#  include <linux/netlink.h>
+#  include <linux/vm_sockets.h>
+#  include <linux/if_alg.h>
+#endif
 
 /* The room for an AF_UNIX path (sun_path), under the name Linux's
  * <linux/un.h> gives it: every platform has one, few name it. */

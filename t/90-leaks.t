@@ -125,6 +125,13 @@ my %happy = (
     getnameinfo => sub { my @r = BSDSocket::getnameinfo(['127.0.0.1', 80]) },
     hostent     => sub { my @r = BSDSocket::gethostbyname_ex('localhost'); my @s = BSDSocket::gethostbyaddr('127.0.0.1') },
     host_proto_names => sub { my $h = BSDSocket::gethostname(); my $p = -r '/etc/protocols' ? BSDSocket::getprotobyname('tcp') : 6 },
+    linux_families => sub {
+        return unless BSDSocket::platform()->{linux_families};
+        my $nl = BSDSocket::socket(AF_NETLINK, SOCK_RAW, 0); $nl->bind([0, 0]); my $me = $nl->getsockname;
+        eval { $nl->bind([-1, 0]) }; eval { $nl->sendto('x', [1, 2, 3]) };
+        my $vs = eval { BSDSocket::socket(AF_VSOCK, SOCK_STREAM) };
+        eval { $vs->bind([VMADDR_CID_ANY, 2**33]) } if $vs;
+    },
     servbyport  => sub { my $n = -r '/etc/services' ? BSDSocket::getservbyport(80, 'tcp') : '' },
     helpers     => sub {
         my $p = BSDSocket::inet_aton('127.0.0.1'); my $t = BSDSocket::inet_ntoa($p);
