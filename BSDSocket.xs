@@ -44,6 +44,25 @@ static const struct bsd_const bsd_constants[] = {
 #include "const-table.inc"
 };
 
+/* A constant's value by name, from the table itself (not its Perl sub,
+ * which code may redefine): TRUE with *value where the platform has it;
+ * FALSE with *known saying whether the name is one of the module's. */
+bool
+bsd_constant_value(const char *name, IV *value, bool *known)
+{
+    size_t i;
+    for (i = 0; i < C_ARRAY_LENGTH(bsd_constants); i++)
+        if (strEQ(bsd_constants[i].name, name)) {
+            *known = TRUE;
+            if (bsd_constants[i].kind != BSD_CONST_IV)
+                return FALSE;
+            *value = bsd_constants[i].value;
+            return TRUE;
+        }
+    *known = FALSE;
+    return FALSE;
+}
+
 /* A constant this platform lacks: still a sub, so importing it works,
  * but calling it dies, at run time. */
 XS_INTERNAL(S_missing_constant)

@@ -116,23 +116,37 @@ sub blocking {
 sub opened { $_[0]->fileno >= 0 ? 1 : '' }
 
 # keepalive(idle => $seconds, interval => $seconds, count => $n): SO_KEEPALIVE
-# on, with what is given (TCP_KEEPIDLE is TCP_KEEPALIVE on macOS)
+# on, with what is given (TCP_KEEPIDLE is TCP_KEEPALIVE on macOS); all of
+# it or, when any part fails, none of it (the options set are put back)
 sub keepalive {
-    my ($self, %o) = @_;
     @_ % 2 or BSDSocket::_die_arg('keepalive', 'Usage: $sock->keepalive(idle => $s, interval => $s, count => $n)');
-    my @unknown = grep { !/^(?:idle|interval|count)$/ } sort keys %o;
+    my ($self, %o) = @_;
+    my @unknown = grep { !/\A(?:idle|interval|count)\z/ } sort keys %o;
     BSDSocket::_die_arg('keepalive', 'unknown option ' . join(', ', map { "'$_'" } @unknown)) if @unknown;
-    my $idle_option = defined eval { BSDSocket::TCP_KEEPIDLE() } ? 'TCP_KEEPIDLE' : 'TCP_KEEPALIVE';
-    my %option = (idle => $idle_option, interval => 'TCP_KEEPINTVL', count => 'TCP_KEEPCNT');
-    # (every value checked before anything is set)
     for my $key (sort keys %o) {
         my $v = $o{$key};
-        BSDSocket::_die_arg('keepalive', "$key must be a whole number of seconds or a count >= 1, got "
+        BSDSocket::_die_arg('keepalive', "$key must be a whole number, 1 or more, got "
                                          . (defined $v ? "'$v'" : 'undef'))
-            unless defined $v && !ref $v && $v =~ /^[0-9]+$/ && $v >= 1 && $v <= 2**31 - 1;
+            unless defined $v && !ref $v && $v =~ /\A[0-9]+\z/ && $v >= 1 && $v <= 2**31 - 1;
     }
-    $self->sockopt(SO_KEEPALIVE => 1);
-    $self->sockopt($option{$_} => $o{$_}) for sort keys %o;
+    my $idle_option = defined eval { BSDSocket::TCP_KEEPIDLE() } ? 'TCP_KEEPIDLE' : 'TCP_KEEPALIVE';
+    my %option = (idle => $idle_option, interval => 'TCP_KEEPINTVL', count => 'TCP_KEEPCNT');
+    my @put_back;
+    my $ok = eval {
+        for my $key (sort keys %o) {
+            my $was = $self->sockopt($option{$key});
+            $self->sockopt($option{$key} => $o{$key});
+            push @put_back, [$option{$key}, $was];
+        }
+        $self->sockopt(SO_KEEPALIVE => 1);
+        1;
+    };
+    unless ($ok) {
+        my $e = $@;
+        eval { $self->sockopt(@$_) } for reverse @put_back;
+        $e->{op} = 'keepalive' if ref $e && eval { $e->isa('BSDSocket::Error') };
+        die $e;
+    }
     return;
 }
 
@@ -1102,8 +1116,11 @@ C<struct tcp_info>; read only, Linux).  Every other C<SO_*>, C<TCP_*>,
 C<UDP_*>, C<IP_*> and C<IPV6_*> name is an integer option at the level
 its prefix says (C<SOL_SOCKET>, C<IPPROTO_TCP>, ...); a number for the
 name is a C<SOL_SOCKET> integer option, as IO::Socket's C<sockopt> takes
-it.  With a value it sets the option and returns nothing; without, it
-returns the value.  An unknown name dies C<EINVAL>, so does a bad value
+it (so a number is always a C<SOL_SOCKET> option: C<IP_TTL> as a number
+is C<SO_REUSEADDR>; give other levels' options by name).  With a value it
+sets the option and returns nothing; without, it returns the value (an
+integer option's value is an int, a byte or 64 bits; one of another
+size dies, pointing to C<getsockopt>).  An unknown name dies C<EINVAL>, so does a bad value
 (naming what is wrong); a name this platform lacks dies C<ENOSYS>.  For
 an option with a structure not listed here, C<getsockopt> and
 C<setsockopt> take and give its bytes.
@@ -1116,7 +1133,8 @@ C<[$group, $interface]>.  Groups and sources are numeric addresses; the
 interface is an IPv4 address (for the IPv4 ones), a name (C<'eth0'>), an
 index, or undef (or left out) for the one the kernel picks.  An IPv4
 membership by name or index goes through C<MCAST_JOIN_GROUP> (RFC 3678),
-which Linux, the BSDs and macOS all have.
+which Linux, FreeBSD, NetBSD and macOS have; without it (OpenBSD) give
+the interface's address.
 
 =head2 keepalive
 
@@ -1125,9 +1143,11 @@ which Linux, the BSDs and macOS all have.
 Turns C<SO_KEEPALIVE> on, with the first probe after C<idle> seconds of
 silence (C<TCP_KEEPIDLE>; C<TCP_KEEPALIVE> on macOS), then one every
 C<interval> seconds (C<TCP_KEEPINTVL>), giving up after C<count>
-unanswered (C<TCP_KEEPCNT>); each is optional.  Every value is checked
-before anything is set: each must be a whole number, 1 or more, or it
-dies C<EINVAL>.
+unanswered (C<TCP_KEEPCNT>); each is optional.  Each must be a whole
+number, 1 or more, or it dies C<EINVAL> before anything is set; if the
+kernel refuses one (Linux takes at most 32767 seconds and 127 probes) or
+the platform lacks one (OpenBSD has none of the three), what was set is
+put back and it dies with op C<keepalive>: all of it or none.
 
 =head2 shutdown
 

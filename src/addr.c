@@ -459,7 +459,9 @@ S_linux_from_sv(pTHX_ int family, SV *address, bsd_addr *out)
         }
         /* '' is every interface (index 0); a name must be there */
         if (*ifname) {
-            const unsigned index = if_nametoindex(ifname);
+            unsigned index;
+            errno = 0;
+            index = if_nametoindex(ifname);
             if (!index) {
                 bsd_error e = BSD_ERROR("address", errno ? errno : ENODEV);
                 e.message = newSVpvf("no interface named '%s'", ifname);
@@ -522,9 +524,14 @@ S_linux_to_sv(pTHX_ const bsd_addr *addr, socklen_t len)
         elems[1] = newSVuv(ntohs(ll->sll_protocol));
         elems[2] = newSVuv(ll->sll_pkttype);
         elems[3] = newSVuv(ll->sll_hatype);
-        elems[4] = bsd_tainted(newSVpvn((const char *)ll->sll_addr,
-                                        ll->sll_halen < sizeof ll->sll_addr ? ll->sll_halen
-                                                                            : sizeof ll->sll_addr));
+        {
+            /* (no further than the struct, nor than the length given) */
+            const size_t room = len - offsetof(struct sockaddr_ll, sll_addr);
+            size_t halen = ll->sll_halen < sizeof ll->sll_addr ? ll->sll_halen : sizeof ll->sll_addr;
+            if (halen > room)
+                halen = room;
+            elems[4] = bsd_tainted(newSVpvn((const char *)ll->sll_addr, halen));
+        }
         return S_address_array(aTHX_ elems, 5, addr);
     }
     case AF_ALG: {

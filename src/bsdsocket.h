@@ -627,6 +627,8 @@ STRLEN  bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags);
 SV     *bsd_sock_getsockopt(pTHX_ bsd_sock *s, int level, int name,
                             SV *buflen);
 void    bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value);
+/* A constant's value by name (BSDSocket.xs, from its table). */
+bool    bsd_constant_value(const char *name, IV *value, bool *known);
 /* sockopt($name): the value (mortal); sockopt($name, $value): NULL
  * (sockopt.c, typed options by name). */
 SV     *bsd_sock_sockopt(pTHX_ bsd_sock *s, SV *name, SV *value);

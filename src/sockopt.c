@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -146,14 +147,22 @@ static const bsd_typed_opt *
 S_lookup(pTHX_ SV *name_sv, int *level, int *option)
 {
     const char *name;
-    CV *cv;
-    SV *value;
+    IV value;
     size_t i;
+    IV number;
+    bool known;
     SvGETMAGIC(name_sv);
-    if (!SvROK(name_sv) && SvOK(name_sv) && !SvPOK(name_sv)) {
-        /* a number: a SOL_SOCKET integer option, as IO::Socket has it */
+    if (!SvROK(name_sv) && SvOK(name_sv)
+        && (!SvPOK(name_sv) || (SvIOK(name_sv) && !SvNOK(name_sv)
+                                && bsd_parse_iv(aTHX_ name_sv, 0, INT_MAX, &number) == BSD_INT_OK))) {
+        /* a number: a SOL_SOCKET option, as IO::Socket has it (in the
+         * table's form where it is one of the table's) */
         *level = SOL_SOCKET;
         *option = (int)bsd_iv_nomg(aTHX_ name_sv, 0, INT_MAX, "option", BSD_OP);
+        for (i = 0; i < C_ARRAY_LENGTH(bsd_typed_opts); i++)
+            if (bsd_typed_opts[i].have && bsd_typed_opts[i].level == SOL_SOCKET
+                && bsd_typed_opts[i].option == *option)
+                return &bsd_typed_opts[i];
         return NULL;
     }
     name = bsd_cstring_nomg(aTHX_ name_sv, "option name", BSD_OP, NULL);
@@ -169,12 +178,12 @@ S_lookup(pTHX_ SV *name_sv, int *level, int *option)
         S_die_unknown(aTHX_ name_sv);
     /* the module's constant of that name: its value, or (a constant the
      * platform lacks) ENOSYS */
-    cv = get_cvn_flags(Perl_form(aTHX_ "BSDSocket::%s", name), strlen(name) + 11, 0);
-    if (!cv)
-        S_die_unknown(aTHX_ name_sv);
-    if (!CvCONST(cv) || !(value = cv_const_sv(cv)))
+    if (!bsd_constant_value(name, &value, &known)) {
+        if (!known)
+            S_die_unknown(aTHX_ name_sv);
         S_die_missing(aTHX_ name);
-    *option = (int)SvIV(value);
+    }
+    *option = (int)value;
     return NULL;
 }
 
@@ -246,8 +255,20 @@ S_get(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option)
         return S_tcp_info(aTHX_ &v.tcp);
 #endif
     default:
-        /* (a one-byte answer: some IP options are a char on the BSDs) */
-        return newSViv(len == 1 ? (IV)(unsigned char)v.name[0] : (IV)v.i);
+        /* an int; one byte (some IP options on the BSDs); 64 bits
+         * (SO_MAX_PACING_RATE, SO_COOKIE).  Anything else is a structure
+         * this table does not know: never read as an int. */
+        if (len == sizeof(int))
+            return newSViv(v.i);
+        if (len == 1)
+            return newSVuv((unsigned char)v.name[0]);
+        if (len == sizeof(uint64_t)) {
+            uint64_t wide;
+            Copy(&v, &wide, 1, uint64_t);
+            return wide <= (uint64_t)UV_MAX ? newSVuv((UV)wide) : newSVnv((NV)wide);
+        }
+        bsd_die_arg(aTHX_ BSD_OP, "option %d at level %d is a %u-byte structure, not an integer: "
+                    "read it with getsockopt", option, level, (unsigned)len);
     }
 }
 
@@ -265,6 +286,8 @@ S_membership_parts(pTHX_ SV *value, const char *name, SSize_t n, const char *sha
         || (count = (SSize_t)av_count(av = MUTABLE_AV(SvRV(value)))) < n - 1 || count > n)
         bsd_die_arg(aTHX_ BSD_OP, "%s takes %s, got %" SVf, name, shape,
                     SVfARG(bsd_describe(aTHX_ value)));
+    /* held: reading an element may run code (a tied FETCH) that frees it */
+    sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(av)));
     {
         SV **const parts = (SV **)bsd_scratch(aTHX_ (size_t)n, sizeof(SV *), BSD_OP);
         SSize_t i;
@@ -430,9 +453,17 @@ S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *valu
             || av_count(av = MUTABLE_AV(SvRV(value))) != 2)
             bsd_die_arg(aTHX_ BSD_OP, "SO_LINGER takes [$on, $seconds], got %" SVf,
                         SVfARG(bsd_describe(aTHX_ value)));
-        v.linger.l_onoff = bsd_sv_to_bool(aTHX_ *av_fetch(av, 0, TRUE)) ? 1 : 0;
-        v.linger.l_linger = (int)bsd_sv_to_iv(aTHX_ *av_fetch(av, 1, TRUE), 0, INT_MAX,
-                                              "SO_LINGER seconds", BSD_OP);
+        {
+            /* both elements first, held, and then read: a tied one's FETCH
+             * may free the array */
+            SV *on, *seconds;
+            sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(av)));
+            on = sv_2mortal(newSVsv(*av_fetch(av, 0, TRUE)));
+            seconds = sv_2mortal(newSVsv(*av_fetch(av, 1, TRUE)));
+            v.linger.l_onoff = bsd_sv_to_bool(aTHX_ on) ? 1 : 0;
+            v.linger.l_linger = (int)bsd_sv_to_iv(aTHX_ seconds, 0, INT_MAX,
+                                                  "SO_LINGER seconds", BSD_OP);
+        }
         len = sizeof v.linger;
         break;
     }
@@ -445,6 +476,8 @@ S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *valu
             bsd_die_arg(aTHX_ BSD_OP, "%s is at most %d seconds", name, INT_MAX);
         v.tv.tv_sec = (time_t)seconds;
         v.tv.tv_usec = (suseconds_t)((seconds - (double)v.tv.tv_sec) * 1e6);
+        if (seconds > 0 && v.tv.tv_sec == 0 && v.tv.tv_usec == 0)
+            v.tv.tv_usec = 1;       /* (a zero timeval would mean none at all) */
         len = sizeof v.tv;
         break;
     }

@@ -91,6 +91,9 @@ SKIP: {
     my ($lo) = grep { $_->[1] =~ /^lo\d*$/ } BSDSocket::if_nameindex();
     my $group = '239.255.42.' . (1 + $$ % 200);
     my $rx = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    # (Linux's IP_MULTICAST_ALL would deliver a group another process on
+    # the host joined, member or not)
+    $rx->sockopt(IP_MULTICAST_ALL => 0) if have('IP_MULTICAST_ALL');
     $rx->bind(['0.0.0.0', 0]);
     my $port = $rx->getsockname->[1];
     my $tx = BSDSocket::socket(AF_INET, SOCK_DGRAM);
@@ -144,6 +147,36 @@ SKIP: {
     dies_with(sub { $six->sockopt(IPV6_JOIN_GROUP => ['239.1.1.1', $lo->[0]]) }, op => 'sockopt', errno => EINVAL,
               message => qr/the group must be an IPv6 address/, name => 'an IPv4 group for IPv6 dies EINVAL');
 }
+
+# values whose tie runs code that frees the array being read
+{
+    package FreeingArray;
+    sub TIEARRAY  { bless [$_[1], $_[2]], $_[0] }
+    sub FETCHSIZE { scalar @{ $_[0][1] } }
+    sub FETCH     { my ($self, $i) = @_; ${ $self->[0] } = undef; $self->[1][$i] }
+}
+my $member = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+for my $case ([SO_LINGER => [1, 2]], [IP_ADD_MEMBERSHIP => ['239.255.0.8', '127.0.0.1']],
+              [IP_DROP_MEMBERSHIP => ['239.255.0.8', '127.0.0.1']]) {
+    my ($name, $parts) = @$case;
+    our $only_ref;                          # (the array's one reference)
+    $only_ref = do { tie my @t, 'FreeingArray', \$only_ref, $parts; \@t };
+    ok(eval { $member->sockopt($name => $only_ref); 1 },
+       "$name from an array whose FETCH drops the last reference to it") or diag $@;
+}
+is_deeply($c->sockopt(SO_LINGER), $c->sockopt('SO_LINGER'), 'a number for SO_LINGER gives its Perl form too');
+dies_with(sub { $c->sockopt('SO_RCVTIMEO_NEW') }, op => 'sockopt', errno => EINVAL,
+          message => qr/structure, not an integer: read it with getsockopt/,
+          name => 'an option that is a structure the table lacks dies, never read as an int')
+    if have('SO_RCVTIMEO_NEW') && have('SO_RCVTIMEO_OLD') && SO_RCVTIMEO_NEW() != SO_RCVTIMEO_OLD();
+{
+    no warnings 'redefine';
+    local *BSDSocket::SO_TYPE = sub () { 7 };
+    is($c->sockopt('SO_TYPE'), SOCK_STREAM, 'a redefined constant sub does not change what a name means');
+}
+$c->sockopt(SO_RCVTIMEO => 1e-7);
+ok($c->sockopt('SO_RCVTIMEO') > 0, 'a timeout too small for a timeval is the smallest one, not none');
+$c->sockopt(SO_RCVTIMEO => 0);
 
 # bad names and values
 dies_with(sub { $c->sockopt('SO_NOPE') }, op => 'sockopt', errno => EINVAL,
@@ -215,6 +248,16 @@ dies_with(sub { $c->sockopt('SO_TYPE', 1, 2) }, errno => EINVAL, message => qr/^
     my $fresh = BSDSocket::socket(AF_INET, SOCK_STREAM);
     eval { $fresh->keepalive(idle => 10, count => -1) };
     ok(!$fresh->sockopt('SO_KEEPALIVE'), '... and nothing was set before a bad value died');
+    dies_with(sub { $fresh->keepalive(count => "5\n") }, op => 'keepalive', errno => EINVAL,
+              name => 'a count with a newline dies EINVAL');
+  SKIP: {
+        skip 'the kernel limits are Linux\'s', 3 unless $^O eq 'linux';
+        my $idle = $fresh->sockopt('TCP_KEEPIDLE');
+        dies_with(sub { $fresh->keepalive(idle => 20, interval => 100000) }, op => 'keepalive', errno => EINVAL,
+                  name => 'an interval the kernel refuses dies, with op keepalive');
+        is($fresh->sockopt('TCP_KEEPIDLE'), $idle, '... and the idle time set before it is put back');
+        ok(!$fresh->sockopt('SO_KEEPALIVE'), '... and keepalive stays off');
+    }
 }
 
 done_testing;

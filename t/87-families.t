@@ -70,7 +70,7 @@ SKIP: {
 
 SKIP: {
     my $p = eval { BSDSocket::socket(AF_PACKET, SOCK_DGRAM, BSDSocket::htons(ETH_P_IP)) };
-    skip 'no AF_PACKET sockets here (needs CAP_NET_RAW)', 9 unless $p;
+    skip 'no AF_PACKET sockets here (needs CAP_NET_RAW)', 10 unless $p;
     my ($lo) = grep { $_->[1] =~ /^lo\d*$/ } BSDSocket::if_nameindex();
     $p->bind([$lo->[1], ETH_P_IP]);
     my $me = $p->getsockname;
@@ -81,9 +81,10 @@ SKIP: {
     my $marker = "bsdsocket-packet-$$";
     $u->sendto($marker, $v->getsockname);
     $p->settimeout(2);
-    my ($frame, $from);
-    for (1 .. 20) {
-        ($frame, $from) = $p->recvfrom(65536);
+    my ($frame, $from) = ('', undef);
+    my $until = time + 5;               # (other loopback traffic may come first)
+    while (time < $until) {
+        ($frame, $from) = eval { $p->recvfrom(65536) } or last;
         last if index($frame, $marker) >= 0;
     }
     ok(index($frame, $marker) >= 0, '... it sees the IP packet of a UDP datagram on loopback');
@@ -120,8 +121,9 @@ SKIP: {
     bad($alg, ['hash' x 4, 'sha256'], qr/type is at most 13 bytes/, 'AF_ALG: a type too long dies');
     bad($alg, ['hash', 'x' x 64], qr/name is at most 63 bytes/, '... a name too long dies');
     eval { $alg->bind(['hash', 'sha256']); 1 } or skip "no sha256 here: $@", 2;
-    is_deeply($alg->getsockname, ['hash', 'sha256'], '... bound to [hash, sha256]');
+    # (the kernel has no getsockname for AF_ALG: the address goes one way)
     my $op = $alg->accept;
+    ok($op, '... bound to [hash, sha256], it accepts an operation socket');
     $op->send('abc');
     my $digest = $op->recv(32);
     require Digest::SHA;
