@@ -677,7 +677,7 @@ bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset)
         buffer = SvPV_force(bufsv, blen);
     }
     if (offset < 0) {
-        if (-offset > (IV)blen)
+        if (offset < -(IV)blen)         /* (never -offset: IV_MIN has no negation) */
             bsd_die_arg(aTHX_ "sysread", "Offset outside string");
         offset += (IV)blen;
     }
@@ -774,7 +774,7 @@ bsd_syswrite_slice(pTHX_ SV *bufsv, SV *length_sv, SV *offset_sv, STRLEN *len)
     if (offset_sv) {
         offset = SvIV(offset_sv);
         if (offset < 0) {
-            if (-offset > (IV)blen)
+            if (offset < -(IV)blen)     /* (never -offset: IV_MIN has no negation) */
                 bsd_die_arg(aTHX_ "syswrite", "Offset outside string");
             offset += (IV)blen;
         }

@@ -239,6 +239,15 @@ sub md5 { Digest::MD5::md5_hex($_[0]) }
     my $number = 3.5;
     is(sysread($peer, $number, 100), 5, 'sysread into a buffer holding a number');
     is($number, 'lmnop', '... which becomes the bytes');
+    # offsets before the start, the most negative integer included (its
+    # negation does not exist: UBSan caught one that tried)
+    for my $offset (-4, -9223372036854775807 - 1) {
+        my $e = eval { syswrite($s, 'abc', 1, $offset); 1 } ? '' : $@;
+        like(ref $e ? $e->message : $e, qr/Offset outside string/, "syswrite with offset $offset dies");
+        $buf = 'xyz';
+        $e = eval { sysread($peer, $buf, 1, $offset); 1 } ? '' : $@;
+        like(ref $e ? $e->message : $e, qr/Offset outside string/, "sysread with offset $offset dies");
+    }
     $s->close;
     is(sysread($peer, $buf, 10), 0, 'sysread returns 0 at EOF');
 }

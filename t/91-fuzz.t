@@ -368,6 +368,16 @@ my @good_options = (
     [IPPROTO_TCP, TCP_NODELAY, 1], [IPPROTO_IP, IP_TTL, 64], [IPPROTO_IP, IP_TOS, 16],
     [IPPROTO_IPV6, IPV6_UNICAST_HOPS, 5], [IPPROTO_IPV6, IPV6_V6ONLY, 1],
 );
+# the Linux families' shapes: [family, type, a generator per part]
+my $linux_families = BSDSocket::platform()->{linux_families};
+my @family_shapes = $linux_families ? (
+    [AF_NETLINK, SOCK_RAW, sub { pick(0, $$, 2**32 - 1, 2**32, -1) }, sub { pick(0, 1, 2**31) }],
+    [AF_VSOCK, SOCK_STREAM, sub { pick(VMADDR_CID_ANY, 1, 2, 2**32) }, sub { pick(VMADDR_PORT_ANY, 0, 5000) }],
+    [AF_PACKET, SOCK_DGRAM, sub { pick('lo', '', 'nosuchif0', 'x' x 20, "lo\0") },
+        sub { pick(0, ETH_P_IP, 70000) }, sub { pick(0, 1, 256) }, sub { pick(0, 772) },
+        sub { pick('', "\0" x 6, 'x' x 9) }],
+    [AF_ALG, SOCK_SEQPACKET, sub { pick('hash', 'x' x 14) }, sub { pick('sha256', 'x' x 64) }],
+) : ();
 my @ops = (
     [socket     => sub { my $s = apply(\&BSDSocket::socket, socket_args(\&family_or_type)) }],
     [socket_new => sub { my $s = apply(sub { BSDSocket::Socket->new(@_) }, socket_args()) }],
@@ -455,6 +465,21 @@ my @ops = (
                                                        : apply(BSDSocket->can($fn), args(1)) }],
     [inet       => sub { my $fn = pick(qw(inet_aton inet_ntoa));
                          my $r = apply(BSDSocket->can($fn), args(1)) }],
+    # Linux's families: their address shapes, right and wrong, through
+    # bind, connect and sendto (a raw socket here is never sent on: the
+    # address is refused, or goes nowhere a test can see)
+    [families   => sub {
+        return unless $linux_families;
+        my ($family, $type, @shape) = @{ pick(@family_shapes) };
+        my $s = eval { BSDSocket::socket($family, $type, 0) } or return;
+        my @parts = map { rand() < 0.8 ? $_->() : scalar_value() } @shape;
+        splice @parts, int rand @parts, 1 if rand() < 0.1;
+        push @parts, scalar_value() if rand() < 0.1;
+        my $address = rand() < 0.9 ? \@parts : scalar_value();
+        my $method = $family == AF_NETLINK ? pick(qw(bind connect)) : 'bind';
+        my @r = call($method => $s, arg(sub { $address }));
+        my $name = eval { $s->getsockname };
+        $s->close }],
     [inet_p     => sub { my $fn = pick(qw(inet_pton inet_ntop));
                          if (rand() < 0.4) {    # the right family, and what it takes (mostly)
                              my $family = pick(AF_INET, AF_INET6);
