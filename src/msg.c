@@ -808,6 +808,9 @@ S_lay_out(bsd_mmsghdr *vec, unsigned *counts, char *control, struct iovec *iov,
           bsd_addr *names, SSize_t first, SSize_t n, bool gso)
 {
     SSize_t e = 0, i = first;
+#ifndef BSD_HAVE_UDP_GSO
+    PERL_UNUSED_ARG(control);
+#endif
     while (i < n) {
         struct msghdr *const h = &vec[e].msg_hdr;
         const size_t seg = iov[i].iov_len;

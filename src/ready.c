@@ -492,13 +492,13 @@ S_data_arg(pTHX_ SV *data)
     return SvOK(data) ? data : NULL;
 }
 
+#ifdef BSD_HAVE_EPOLL
 /* Build the epoll set again from the registrations that still stand,
  * under the same fd number: what a stale registration the kernel still
  * holds needs. */
 static void
 S_rebuild(pTHX_ bsd_poller *p)
 {
-#ifdef BSD_HAVE_EPOLL
     const int fresh = epoll_create1(EPOLL_CLOEXEC);
     int fd;
     if (fresh < 0)
@@ -516,10 +516,8 @@ S_rebuild(pTHX_ bsd_poller *p)
             S_forget(aTHX_ p, w);
         }
     }
-#else
-    PERL_UNUSED_ARG(p);
-#endif
 }
+#endif
 
 /* $p->register($item, $events, $data?) */
 void

@@ -337,7 +337,8 @@ S_interface(pTHX_ SV *sv, bool by_address, struct in_addr *address, unsigned *in
 }
 
 /* An IPv4 membership given by interface index (or name): RFC 3678's
- * group_req, which the BSDs, macOS and Linux all take. */
+ * group_req, which Linux, FreeBSD, NetBSD and macOS take (OpenBSD has no
+ * such call: there the interface goes by its address). */
 static void
 S_group_req(pTHX_ bsd_sock *s, int option, unsigned index, const struct in_addr *group,
             const struct in_addr *source, const char *name)
@@ -347,6 +348,7 @@ S_group_req(pTHX_ bsd_sock *s, int option, unsigned index, const struct in_addr 
     struct group_req plain;
     bsd_addr g, src;
     int mcast;
+    PERL_UNUSED_ARG(name);          /* (for the message where there is no such call) */
     Zero(&g, 1, bsd_addr);
     g.u.in4.sin_family = AF_INET;
     g.u.in4.sin_addr = *group;
