@@ -327,7 +327,7 @@ sub md5 { Digest::MD5::md5_hex($_[0]) }
 
 # --------------------------------- 2. the socket's rules through the handle
 
-# the issue's done-when case
+# readline under a timeout: undef with ETIMEDOUT, then the line once it comes
 {
     my ($s, $peer) = BSDSocket::socketpair();
     $s->settimeout(0.3);
