@@ -57,7 +57,6 @@ int     bsd_socket(int family, int type, int proto, bool nonblocking);
 int     bsd_socketpair(int family, int type, int proto, bool nonblocking, int fds[2]);
 int     bsd_accept(int fd, struct sockaddr *sa, socklen_t *len, bool nonblocking);
 int     bsd_adopted_fd_setup(int fd);
-int     bsd_received_fds_setup(const int *fds, size_t count);
 
 /* received fds are close-on-exec from the moment they arrive, where
  * recvmsg takes MSG_CMSG_CLOEXEC; elsewhere just after */
@@ -257,6 +256,7 @@ void    bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op);
  * ENTER/LEAVE, which puts a blocking fd back). */
 void    bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op);
 int     bsd_set_fd_nonblocking(int fd, bool nonblocking);
+int     bsd_set_fd_cloexec(int fd, bool cloexec);
 bool    bsd_sock_get_inheritable(pTHX_ bsd_sock *s);
 void    bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable);
 double  bsd_get_default_timeout(void);

@@ -23,21 +23,6 @@
 
 /* ------------------------------------------------ descriptor flags */
 
-/* Close-on-exec, and O_NONBLOCK if asked, on a new fd: where the calls
- * cannot take them as flags.  (Another thread's fork and exec can slip
- * in between: the platform leaves no other way.) */
-#if !defined(BSD_HAVE_SOCK_FLAGS) || !defined(BSD_HAVE_ACCEPT4) \
-    || !defined(BSD_HAVE_MSG_CMSG_CLOEXEC)
-static int
-S_set_fd_flags(int fd, bool nonblocking)
-{
-    const int fd_flags = fcntl(fd, F_GETFD);
-    if (fd_flags < 0 || fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC) < 0)
-        return -1;
-    return nonblocking ? bsd_set_fd_nonblocking(fd, TRUE) : 0;
-}
-#endif
-
 /* SO_NOSIGPIPE, where it stands in for MSG_NOSIGNAL: every socket the
  * module makes or adopts has it set (see BSD_SEND). */
 static int
@@ -52,15 +37,30 @@ S_no_sigpipe_option(int fd)
 #endif
 }
 
-/* A new fd failed its setup: close it, keeping the error. */
+/* What every new fd gets: close-on-exec and the blocking mode asked for,
+ * where the call could not take them as flags (flags_given FALSE: an
+ * exec in another thread can slip in between, and the platform leaves no
+ * other way), and SO_NOSIGPIPE.  The fd, or -1 with errno and the fd
+ * closed. */
 static int
-S_setup_failed(int fd)
+S_new_fd(int fd, bool flags_given, bool nonblocking)
 {
-    const int err = errno;
-    (void)close(fd);
-    errno = err;
-    return -1;
+    if ((!flags_given && (bsd_set_fd_cloexec(fd, TRUE) < 0
+                          || bsd_set_fd_nonblocking(fd, nonblocking) < 0))
+        || S_no_sigpipe_option(fd) < 0) {
+        const int err = errno;
+        (void)close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
 }
+
+#ifdef BSD_HAVE_SOCK_FLAGS
+#  define BSD_TYPE_FLAGS(nonblocking) (SOCK_CLOEXEC | ((nonblocking) ? SOCK_NONBLOCK : 0))
+#else
+#  define BSD_TYPE_FLAGS(nonblocking) 0
+#endif
 
 /* The SOCK_NONBLOCK and SOCK_CLOEXEC a caller may have put in a type
  * (where the platform has them): they go through the fd's flags here. */
@@ -77,75 +77,48 @@ bsd_socket(int family, int type, int proto, bool nonblocking)
 {
     int fd;
     nonblocking = nonblocking || (type & BSD_SOCK_NONBLOCK);
-    type = bsd_type_without_flags(type);
-#ifdef BSD_HAVE_SOCK_FLAGS
-    fd = socket(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), proto);
+    fd = socket(family, bsd_type_without_flags(type) | BSD_TYPE_FLAGS(nonblocking), proto);
     if (fd < 0)
         return -1;
-#else
-    fd = socket(family, type, proto);
-    if (fd < 0)
-        return -1;
-    if (S_set_fd_flags(fd, nonblocking) < 0)
-        return S_setup_failed(fd);
-#endif
-    if (S_no_sigpipe_option(fd) < 0)
-        return S_setup_failed(fd);
-    return fd;
+    return S_new_fd(fd, BSD_TYPE_FLAGS(nonblocking) != 0, nonblocking);
 }
 
 /* socketpair(2), the same way. */
 int
 bsd_socketpair(int family, int type, int proto, bool nonblocking, int fds[2])
 {
-    int i;
     nonblocking = nonblocking || (type & BSD_SOCK_NONBLOCK);
-    type = bsd_type_without_flags(type);
-#ifdef BSD_HAVE_SOCK_FLAGS
-    if (socketpair(family, type | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0),
+    if (socketpair(family, bsd_type_without_flags(type) | BSD_TYPE_FLAGS(nonblocking),
                    proto, fds) < 0)
         return -1;
-#else
-    if (socketpair(family, type, proto, fds) < 0)
+    if (S_new_fd(fds[0], BSD_TYPE_FLAGS(nonblocking) != 0, nonblocking) < 0) {
+        const int err = errno;
+        (void)close(fds[1]);
+        errno = err;
         return -1;
-#endif
-    for (i = 0; i < 2; i++) {
-        if (
-#ifndef BSD_HAVE_SOCK_FLAGS
-            S_set_fd_flags(fds[i], nonblocking) < 0 ||
-#endif
-            S_no_sigpipe_option(fds[i]) < 0) {
-            const int err = errno;
-            (void)close(fds[0]);
-            (void)close(fds[1]);
-            errno = err;
-            return -1;
-        }
+    }
+    if (S_new_fd(fds[1], BSD_TYPE_FLAGS(nonblocking) != 0, nonblocking) < 0) {
+        const int err = errno;
+        (void)close(fds[0]);
+        errno = err;
+        return -1;
     }
     return 0;
 }
 
-/* accept(2) giving a close-on-exec fd, non-blocking if asked. */
+/* accept(2) giving a close-on-exec fd, non-blocking if asked.  (BSD's
+ * accept hands on the listener's O_NONBLOCK, Linux's does not: the
+ * stand-in says what is wanted either way.) */
 int
 bsd_accept(int fd, struct sockaddr *sa, socklen_t *len, bool nonblocking)
 {
-    int conn;
 #ifdef BSD_HAVE_ACCEPT4
-    conn = accept4(fd, sa, len, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
-    if (conn < 0)
-        return -1;
+    const int conn = accept4(fd, sa, len, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
+    return conn < 0 ? -1 : S_new_fd(conn, TRUE, nonblocking);
 #else
-    conn = accept(fd, sa, len);
-    if (conn < 0)
-        return -1;
-    /* (BSD's accept hands on the listener's O_NONBLOCK; Linux's does not:
-     * say what is wanted either way) */
-    if (S_set_fd_flags(conn, FALSE) < 0 || bsd_set_fd_nonblocking(conn, nonblocking) < 0)
-        return S_setup_failed(conn);
+    const int conn = accept(fd, sa, len);
+    return conn < 0 ? -1 : S_new_fd(conn, FALSE, nonblocking);
 #endif
-    if (S_no_sigpipe_option(conn) < 0)
-        return S_setup_failed(conn);
-    return conn;
 }
 
 /* A socket adopted from elsewhere (fromfd) gets what bsd_socket gives. */
@@ -153,27 +126,6 @@ int
 bsd_adopted_fd_setup(int fd)
 {
     return S_no_sigpipe_option(fd);
-}
-
-/* The fds an SCM_RIGHTS message brought, close-on-exec: where recvmsg
- * cannot take MSG_CMSG_CLOEXEC.  Returns 0, or -1 with errno. */
-int
-bsd_received_fds_setup(const int *fds, size_t count)
-{
-#ifdef BSD_HAVE_MSG_CMSG_CLOEXEC
-    PERL_UNUSED_ARG(fds);
-    PERL_UNUSED_ARG(count);
-    return 0;
-#else
-    size_t i;
-    int failed = 0;
-    for (i = 0; i < count; i++)
-        if (S_set_fd_flags(fds[i], FALSE) < 0)
-            failed = errno;
-    if (failed)
-        errno = failed;
-    return failed ? -1 : 0;
-#endif
 }
 
 /* ------------------------------------------------------------ batches */

@@ -2,8 +2,9 @@
  * constant-headers.h - the system headers BSDSocket's constants come from.
  *
  * BSDSocket.xs includes this file to compile its table of constants, and
- * Makefile.PL reads its #include lines to ask the preprocessor which
- * constants these headers define: one list, for both.
+ * xt/update-constants.pl reads its unindented #include lines to ask the
+ * preprocessor which constants these headers define (the Linux-only ones
+ * below, indented, have their names listed there by hand).
  */
 #include <sys/types.h>
 #include <sys/socket.h>

@@ -422,7 +422,7 @@ S_received_fds_cloexec(const struct msghdr *msg)
             for (i = 0; i < n; i++) {
                 int fd;
                 Copy(CMSG_DATA(cm) + i * sizeof(int), &fd, 1, int);
-                (void)bsd_received_fds_setup(&fd, 1);
+                (void)bsd_set_fd_cloexec(fd, TRUE);
             }
         }
 #else

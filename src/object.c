@@ -349,6 +349,19 @@ bsd_sock_settimeout(pTHX_ bsd_sock *s, double timeout, const char *op)
     s->timeout = timeout;
 }
 
+/* The fd's close-on-exec flag: set or cleared (set_inheritable, and
+ * where a new fd could not get it as a flag, compat.c). */
+int
+bsd_set_fd_cloexec(int fd, bool cloexec)
+{
+    const int flags = fcntl(fd, F_GETFD);
+    if (flags < 0)
+        return -1;
+    if (cBOOL(flags & FD_CLOEXEC) == cloexec)
+        return 0;
+    return fcntl(fd, F_SETFD, cloexec ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+}
+
 bool
 bsd_sock_get_inheritable(pTHX_ bsd_sock *s)
 {
@@ -361,9 +374,7 @@ bsd_sock_get_inheritable(pTHX_ bsd_sock *s)
 void
 bsd_sock_set_inheritable(pTHX_ bsd_sock *s, bool inheritable)
 {
-    const int flags = fcntl(s->fd, F_GETFD);
-    if (flags < 0
-        || fcntl(s->fd, F_SETFD, inheritable ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC) < 0)
+    if (bsd_set_fd_cloexec(s->fd, !inheritable) < 0)
         bsd_die_errno(aTHX_ "set_inheritable", errno, NULL);
 }
 
