@@ -128,6 +128,15 @@ _fastcall_count()
   OUTPUT:
     RETVAL
 
+UV
+_gro_runs(sock)
+    bsd_sock_any *sock
+  CODE:
+    /* (for the tests) coalesced buffers the socket cut into datagrams */
+    RETVAL = bsd_gro_runs(sock);
+  OUTPUT:
+    RETVAL
+
 void
 socket(family, type, proto = 0)
     bsd_int family
@@ -602,7 +611,8 @@ UV
 pending(self)
     bsd_sock_any *self
   CODE:
-    /* bytes a buffered read took ahead, which the next receive returns */
+    /* bytes a buffered read took ahead, or datagrams a coalesced buffer
+     * held, which the next receives return */
     RETVAL = bsd_sock_pending(self);
   OUTPUT:
     RETVAL

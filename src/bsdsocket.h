@@ -138,10 +138,22 @@ typedef struct bsd_sock {
                          bsd_sockaddr_to_sv_cached), or NULL */
     signed char gso;  /* send_many may use UDP GSO: 1 yes, -1 no, 0 not
                          yet asked (msg.c) */
+    signed char gro;  /* UDP GRO: BSD_GRO_* (gro.c) */
+    struct bsd_gro *gro_area; /* datagrams a coalesced buffer held, which
+                         the next receives hand out (gro.c), or NULL */
     U32    refcnt;    /* the object's magic, and its handle's layers */
     struct bsd_layer *rbuf; /* the handle's read side: what it read ahead
                          is where every receive looks first, or NULL */
 } bsd_sock;
+
+/* A socket option changed: what send_many and the receives know of the
+ * UDP offloads may be wrong now, so they ask again. */
+PERL_STATIC_INLINE void
+bsd_sock_options_changed(bsd_sock *s)
+{
+    s->gso = 0;
+    s->gro = 0;
+}
 
 /* The flag every send and receive adds on a socket with a timeout (0 or
  * more): the call never blocks in the kernel, whatever O_NONBLOCK says.
@@ -576,6 +588,46 @@ double  bsd_deadline(double timeout);
  * print and syswrite use too. */
 ssize_t bsd_attempt_send(pTHX_ bsd_call *c);
 bool    bsd_sent_piece(pTHX_ bsd_call *c, ssize_t n);
+/* The plain receive's attempt (methods.c): recv, or recvfrom into c->addr,
+ * through gro.c where that is in play; the handle's reads use it too. */
+ssize_t bsd_attempt_recv(pTHX_ bsd_call *c);
+
+/* ------------------------------------------------ UDP receive offload (gro.c) */
+
+enum {
+    BSD_GRO_NEVER = -2,     /* not UDP, or a kernel without UDP_GRO */
+    BSD_GRO_OFF   = -1,     /* off: recv_many turns it on */
+    BSD_GRO_ASK   =  0,     /* not asked yet (a new struct, a changed option) */
+    BSD_GRO_ON    =  1      /* on: every receive goes through gro.c */
+};
+typedef struct { unsigned at; size_t pos; } bsd_gro_cursor;
+typedef struct {
+    const char     *data;
+    size_t          len;
+    const bsd_addr *from;
+    int             msg_flags;  /* the buffer's, as recvmsg gave them */
+    unsigned        entry;
+} bsd_datagram;
+bool    bsd_gro_active(bsd_sock *s);
+bool    bsd_gro_enable(bsd_sock *s, int flags);
+void    bsd_gro_forget(bsd_sock *s);
+ssize_t bsd_gro_attempt_fill(pTHX_ bsd_call *c);
+void    bsd_gro_start(bsd_sock *s, bsd_gro_cursor *cur);
+bool    bsd_gro_next(bsd_sock *s, bsd_gro_cursor *cur, bsd_datagram *d);
+void    bsd_gro_commit(bsd_sock *s, const bsd_gro_cursor *cur, size_t bytes);
+size_t  bsd_gro_held(const bsd_sock *s);
+int     bsd_gro_holders(void);
+UV      bsd_gro_runs(const bsd_sock *s);
+ssize_t bsd_gro_recvmsg(bsd_sock *s, struct msghdr *msg, int flags);
+ssize_t bsd_gro_recv(bsd_sock *s, char *buf, size_t len, int flags, bsd_addr *from);
+
+/* Whether a receive on s goes through gro.c (GRO on or maybe on, or
+ * datagrams waiting there): one test of the struct when it cannot be. */
+PERL_STATIC_INLINE bool
+bsd_gro_in_play(bsd_sock *s)
+{
+    return UNLIKELY(s->gro >= 0 || s->gro_area) && bsd_gro_active(s);
+}
 /* Whether fd is ready for events right now (a look, no wait), and what
  * poll said (revents; 0 for not ready). */
 bool    bsd_fd_ready(int fd, short events);

@@ -96,7 +96,8 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
  * from bsd_now(); 0 for none) passes; a deadline already past still
  * gets one look (a timeout of 0 polls once).  A signal runs Perl's
  * deferred handlers (through the call c when there is one, which guards
- * its buffers first), and the wait goes on with what is left.  Returns
+ * its buffers first), and the wait goes on with what is left, unless a
+ * handler left the call's socket holding datagrams (then 1).  Returns
  * what wait_once returned, 0 when the time is up, -1 when a handler
  * stopped the call (c->stop); dies (op) if it fails. */
 int
@@ -130,6 +131,11 @@ bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
             S_run_signal_handlers(aTHX_ c);
             if (c && c->stop)
                 return -1;
+            /* a handler that received on the socket may have left
+             * datagrams in it (gro.c), which no poll would wake for:
+             * the receive has what it waits for */
+            if (c && c->sock && (c->one.events & POLLIN) && bsd_gro_held(c->sock) > 0)
+                return 1;
         }
         else if (to_the_end)
             return 0;               /* (poll waited all of it: no second look) */

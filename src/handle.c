@@ -328,13 +328,6 @@ S_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
 
 /* ------------------------------------------------------------- reading */
 
-static ssize_t
-S_attempt_recv(pTHX_ bsd_call *c)
-{
-    PERL_UNUSED_CONTEXT;
-    return recv(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
-}
-
 /* Fill: the next bytes from the socket, into the (empty) buffer.  A
  * timeout or an error leaves the handle as it was: the next read tries
  * again.  A read while one is under way (a handler reading the same
@@ -362,7 +355,7 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBADF, SS_IVCHAN);
         return -1;
     }
-    S_layer_call_init(&c, &lc, f, s, "readline", POLLIN, S_attempt_recv);
+    S_layer_call_init(&c, &lc, f, s, "readline", POLLIN, bsd_attempt_recv);
     c.buf = b->buf;
     c.len = b->bufsiz;
     n = S_layer_call(aTHX_ &c, &lc);
@@ -401,7 +394,9 @@ bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags)
 size_t
 bsd_sock_pending(bsd_sock *s)
 {
-    return s->rbuf && s->rbuf->buf.ptr ? (size_t)(s->rbuf->buf.end - s->rbuf->buf.ptr) : 0;
+    /* (and what a coalesced buffer held: gro.c) */
+    return (s->rbuf && s->rbuf->buf.ptr ? (size_t)(s->rbuf->buf.end - s->rbuf->buf.ptr) : 0)
+         + bsd_gro_held(s);
 }
 
 /* ------------------------------------------------------- the layer's life */
@@ -690,7 +685,7 @@ bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset)
         n = (ssize_t)bsd_take_buffered(s, buffer + offset, (size_t)length, 0);
     else {
         bsd_call c;
-        bsd_call_init(&c, s, NULL, "sysread", POLLIN, S_attempt_recv);
+        bsd_call_init(&c, s, NULL, "sysread", POLLIN, bsd_attempt_recv);
         c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;   /* (the driver holds s) */
         c.guard = S_guard_sysread;
         c.target = bufsv;

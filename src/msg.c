@@ -401,6 +401,8 @@ S_attempt_recvmsg(pTHX_ bsd_call *c)
     in->msg.msg_namelen = sizeof in->from.u;
     in->msg.msg_controllen = in->controlroom;
     PERL_UNUSED_CONTEXT;
+    if (bsd_gro_in_play(c->sock))
+        return bsd_gro_recvmsg(c->sock, &in->msg, c->flags);
     return recvmsg(c->sock->fd, &in->msg, c->flags);
 }
 
@@ -1018,6 +1020,48 @@ S_take_array(pTHX_ SV **elems, SSize_t n)
     return newRV_noinc(MUTABLE_SV(av));
 }
 
+/* One of recv_many's items: [$bytes, $address, $msg_flags]. */
+static SV *
+S_datagram_item(pTHX_ bsd_sock *s, const char *data, size_t len, const bsd_addr *from,
+                int msg_flags)
+{
+    SV *entry[3];
+    entry[0] = bsd_tainted(newSVpvn(data, len));
+    entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ from, s->family, &s->last_peer);
+    entry[2] = newSViv(msg_flags);
+    return S_take_array(aTHX_ entry, 3);
+}
+
+/* recv_many with UDP GRO (gro.c): a read of up to $count buffers, each
+ * of which may hold a run of datagrams, unless datagrams wait from
+ * before (then those, and no read); one item per datagram, at most
+ * $count, and the rest wait. */
+static AV *
+S_recv_many_gro(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int flags)
+{
+    AV *const results = (AV *)sv_2mortal(MUTABLE_SV(newAV()));
+    bsd_gro_cursor cur;
+    bsd_datagram d;
+    size_t taken = 0;
+    IV i;
+    bsd_call c;
+    bsd_call_init(&c, s, self, "recv_many", POLLIN, bsd_gro_attempt_fill);
+    c.x.mmsg.count = (unsigned)count;
+    c.flags = flags | BSD_NOWAIT(s);
+    (void)bsd_call_run(aTHX_ &c);
+    /* (nothing below runs Perl code: the area stays as the read left it) */
+    bsd_gro_start(s, &cur);
+    for (i = 0; i < count && bsd_gro_next(s, &cur, &d); i++) {
+        const int truncated = d.len > bufsize ? MSG_TRUNC : 0;
+        av_push(results, S_datagram_item(aTHX_ s, d.data, truncated ? bufsize : d.len, d.from,
+                                         (d.msg_flags & ~(MSG_TRUNC | MSG_CTRUNC)) | truncated));
+        taken += d.len;
+    }
+    if (!(flags & MSG_PEEK))
+        bsd_gro_commit(s, &cur, taken);
+    return results;
+}
+
 static ssize_t
 S_attempt_recvmmsg(pTHX_ bsd_call *c)
 {
@@ -1048,6 +1092,8 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
                     BSD_BATCH_MAX, count);
     if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
         bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
+    if (bsd_gro_enable(s, flags))
+        return S_recv_many_gro(aTHX_ s, self, count, bufsize, flags);
     buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
     vec = (bsd_mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");
     iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)count, sizeof *iov, "recv_many");
@@ -1067,13 +1113,10 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
 
     av_extend(results, got - 1);
     for (i = 0; i < got; i++) {
-        SV *entry[3];
         names[i].len = vec[i].msg_hdr.msg_namelen;
-        entry[0] = bsd_tainted(newSVpvn(buf + (size_t)i * bufsize,
-                                        (size_t)bsd_received(vec[i].msg_len, bufsize)));
-        entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ &names[i], s->family, &s->last_peer);
-        entry[2] = newSViv(vec[i].msg_hdr.msg_flags);
-        av_push(results, S_take_array(aTHX_ entry, 3));
+        av_push(results, S_datagram_item(aTHX_ s, buf + (size_t)i * bufsize,
+                                         (size_t)bsd_received(vec[i].msg_len, bufsize),
+                                         &names[i], vec[i].msg_hdr.msg_flags));
     }
     return results;
 }

@@ -78,6 +78,7 @@ S_let_go(bsd_sock *s)
 {
     const int fd = s->fd;
     s->fd = -1;
+    bsd_gro_forget(s);          /* (datagrams of that fd's) */
     return PerlIOUnix_refcnt_dec(fd) == 0;
 }
 
@@ -107,6 +108,7 @@ bsd_sock_release(pTHX_ bsd_sock *s)
         errno = saved_errno;
     }
     SvREFCNT_dec(s->last_peer);
+    bsd_gro_forget(s);
     Safefree(s);
 }
 
@@ -388,7 +390,7 @@ bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto)
     s->type = bsd_type_without_flags(type);
     s->proto = proto;
     s->timeout = (type & BSD_SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
-    s->gso = 0;
+    bsd_sock_options_changed(s);   /* (ask what the new fd has) */
 }
 
 SV *

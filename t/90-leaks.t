@@ -342,7 +342,12 @@ my %dies = (
         dies { $x->sendfile($in) };
     },
     send_many_bad   => sub { dies { $u->send_many([['a', 'b', 'c']]) }; dies { $u->send_many([['a', {}]]) } },
-    recv_many_bad   => sub { dies { $v->recv_many(0, 10) }; dies { $v->recv_many(1024, 2**40) } },
+    recv_many_bad   => sub {
+        dies { $v->recv_many(0, 10) };
+        # (a UDP socket reads whole buffers with GRO, and never needs that much)
+        my ($x, $y) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+        dies { $x->recv_many(1024, 2**40) };
+    },
     select_bad      => sub { dies { BSDSocket::select([$closed], [], [], 0) }; dies { BSDSocket::select(['x']) };
                              dies { BSDSocket::select({}) }; dies { BSDSocket::select([$a], [], [], -1) } },
     poller_bad      => sub {
