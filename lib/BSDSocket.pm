@@ -611,7 +611,9 @@ ready, in the order given (all three empty when the time ran out).  An
 item is a socket object, a Perl handle or an fd number; a list may be
 C<undef>.  Readable means data, a connection to accept, end of file or
 a pending error; writable, room to send (or a pending error);
-exceptional, urgent (C<MSG_OOB>) data: what C<select(2)> means by them.
+exceptional, urgent (C<MSG_OOB>) data: what C<select(2)> means by them;
+a UDP socket holding datagrams that L</recv_many> left (L</BATCHES>) is
+readable too.
 It is C<poll(2)> underneath, so there is no limit of 1024 (C<FD_SETSIZE>)
 on fd numbers, and the cost is per item, not per fd number.  Signals run
 Perl's handlers and the wait goes on (L</TIMEOUTS AND SIGNALS>).  A
@@ -908,7 +910,11 @@ it, with C<MSG_TRUNC> in its C<$msg_flags>.  C<$address> is the sender's,
 as L</recvfrom> gives it.  Dies as C<recv> does (EAGAIN on a non-blocking
 socket with nothing queued, a timeout error when the time runs out), with
 EINVAL for a C<$count> out of range, C<ENOMEM> if C<$count * $bufsize>
-bytes cannot be allocated.  See L</BATCHES>.
+bytes cannot be allocated.  On a UDP socket where the kernel has it,
+C<recv_many> turns on UDP receive offload (C<UDP_GRO>), and the system
+call may bring whole runs of datagrams at once; you still get one item
+per datagram, and what a call does not take waits in the socket for the
+next receive call (see L</BATCHES>).
 
 =head2 recvfrom
 
@@ -1334,7 +1340,8 @@ where there is none.
   $count = $sock->pending
 
 How many bytes a buffered read took ahead and the next receive will
-return first.
+return first, or the bytes of the datagrams that wait in a UDP socket
+after L</recv_many> (see L</BATCHES>).
 
 =head2 print
 
@@ -1716,6 +1723,28 @@ A non-blocking or timed socket may take fewer datagrams than offered (its
 send buffer is full): C<send_many> returns how many went, as C<send>
 returns a short count, and the loop above sends the rest.
 
+The receiving side has the same offload the other way (Linux's UDP GRO,
+C<UDP_GRO>, 5.0 and later): the kernel may queue a run of datagrams from
+one sender as one buffer, and one system call takes the whole run.
+C<recv_many> turns it on for its socket, the first time it is called, so
+it counts for what arrives after that.  The buffer is cut in C into its
+datagrams, in order, each with its sender, so nothing you receive is
+ever a run: C<recv_many> returns at most C<$count> items, and the
+datagrams a run held beyond those wait in the socket.  Every later
+receive on the socket (C<recv>, C<recvfrom>, the C<_into> forms,
+C<recvmsg>, C<sysread> and the handle's reads, C<recv_many> again) takes
+them first, one at a time, and L</pending> counts their bytes.
+L</select> and L<BSDSocket::Poller> report such a socket as readable, since no
+poll of its descriptor would.  C<recvmsg> hands each datagram the control
+messages that came with its run (C<IP_PKTINFO>, timestamps), never the
+C<UDP_GRO> one.  A copy of the socket (L</dup>, L</fromfd>, a new
+thread's) shares the kernel's setting, asks for it once, and cuts runs
+too; the datagrams one object holds are its own.  A socket that may
+receive runs keeps a receive area of 64 KiB per datagram buffer it reads
+into (up to 64 for a C<recv_many>, one for any other receive), freed
+when it closes.  A program that sets C<UDP_GRO> with C<setsockopt> gets
+the same treatment.
+
 See L</PERFORMANCE> for what batching does to datagrams per second.
 
 =head1 PERFORMANCE
@@ -1864,6 +1893,7 @@ machine, so there the tests have yet to run.
   mmsg              sendmmsg, recvmmsg            one sendmsg or recvmsg
                                                   per datagram
   udp_gso           UDP_SEGMENT (send_many)       one datagram at a time
+  udp_gro           UDP_GRO (recv_many)           one datagram at a time
   linux_sendfile    sendfile(2) (Linux)           read and send, 64 KiB at
                                                   a time
   epoll             epoll (the Poller's default)  poll
