@@ -1597,8 +1597,10 @@ EINVAL, including a wrong number of arguments, whose message is the
 call's usage), bad addresses (op C<address>), a method called on
 something that is not a live socket object.  The object has C<errno>,
 C<errname>, C<message>, C<op>, C<address>, C<sent>, C<file> and C<line>;
-it stringifies as C<"connect: Connection refused at FILE line N.\n">
-(the caller's file and line), numifies to the errno and is always true.
+it stringifies as C<"connect to 127.0.0.1:19997: Connection refused at
+FILE line N.\n"> (the address where the call has one, the caller's file
+and line; C<"recv: Connection reset by peer at FILE line N.\n"> where it
+has none), numifies to the errno and is always true.
 C<$!> is set to the errno of a failed system call too, so C<$!{EAGAIN}>
 works.  See L<BSDSocket::Error>.
 

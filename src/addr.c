@@ -18,10 +18,10 @@
 #include <netdb.h>
 #include <stddef.h>
 #include <string.h>
+#include <net/if.h>
 
 #include "bsdsocket.h"
 #ifdef BSD_HAVE_LINUX_FAMILIES
-#  include <net/if.h>
 #  include <netpacket/packet.h>
 #  include <linux/netlink.h>
 #  include <linux/vm_sockets.h>
@@ -714,6 +714,52 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family)
     elems[0] = newSViv(addr->u.sa.sa_family);
     elems[1] = bsd_tainted(newSVpvn(addr->u.sa.sa_data, len - family_end));
     return S_address_array(aTHX_ elems, 2, addr);
+}
+
+/* How an address reads in an error's text (a new SV): 127.0.0.1:80,
+ * [::1]:80 ([fe80::1%eth0]:80 with a scope), an AF_UNIX path or @name
+ * for an abstract one, "family N" for anything else. */
+SV *
+bsd_address_text(pTHX_ const bsd_addr *addr)
+{
+    const socklen_t len = addr->len < sizeof addr->u ? addr->len : sizeof addr->u;
+    if (len < offsetof(struct sockaddr, sa_data))
+        return newSVpvs("an unnamed address");
+    switch (addr->u.sa.sa_family) {
+    case AF_INET:
+        if (len >= sizeof(struct sockaddr_in)) {
+            char text[INET_ADDRSTRLEN];
+            const STRLEN text_len = bsd_format_in4(&addr->u.in4.sin_addr, text);
+            return newSVpvf("%.*s:%u", (int)text_len, text, (unsigned)ntohs(addr->u.in4.sin_port));
+        }
+        break;
+    case AF_INET6:
+        if (len >= sizeof(struct sockaddr_in6)) {
+            char text[INET6_ADDRSTRLEN], scope[IF_NAMESIZE + 1];
+            const uint32_t id = addr->u.in6.sin6_scope_id;
+            inet_ntop(AF_INET6, &addr->u.in6.sin6_addr, text, sizeof text);
+            scope[0] = '\0';
+            if (id && !if_indextoname(id, scope + 1))
+                my_snprintf(scope + 1, sizeof scope - 1, "%lu", (unsigned long)id);
+            if (id)
+                scope[0] = '%';
+            return newSVpvf("[%s%s]:%u", text, scope, (unsigned)ntohs(addr->u.in6.sin6_port));
+        }
+        break;
+    case AF_UNIX: {
+        const char *const path = addr->u.un.sun_path;
+        const STRLEN room = len - offsetof(struct sockaddr_un, sun_path);
+        if (room == 0)
+            return newSVpvs("an unnamed socket");
+        if (path[0] == '\0') {     /* abstract (Linux): every byte counts */
+            SV *const text = newSVpvs("@");
+            sv_catpvn(text, path + 1, room - 1);
+            return text;
+        }
+        return newSVpvn(path, strnlen(path, room));
+    }
+    }
+    return newSVpvf("family %d", (int)addr->u.sa.sa_family);
 }
 
 /* As bsd_sockaddr_to_sv, for an address that tends to repeat (the peer

@@ -295,6 +295,8 @@ typedef struct bsd_error {
     SV         *address;    /* the address involved (Perl form), or NULL */
     IV          sent;       /* bytes sent before the failure, < 0: none */
     SV         *attempts;   /* create_connection: every address and why */
+    SV         *where;      /* the address as the text says it (a new SV the
+                               error takes over: bsd_address_text), or NULL */
 } bsd_error;
 
 #define BSD_ERROR(op_, errnum_) \
@@ -471,6 +473,7 @@ void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
 SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family);
 #define sockaddr_to_sv(addr, family) bsd_sockaddr_to_sv(aTHX_ addr, family)
 SV *bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, int family, SV **cache);
+SV *bsd_address_text(pTHX_ const bsd_addr *addr);
 
 /* Dotted quads, strictly as inet_pton reads them, and back. */
 bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);

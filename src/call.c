@@ -179,19 +179,24 @@ bsd_fd_ready(int fd, short events)
 
 /* ------------------------------------------------------------ failing */
 
-static SV *
-S_call_address(pTHX_ const bsd_call *c)
+/* The error of call c: its address (the Perl value, and the words for
+ * the text) and what it sent. */
+static bsd_error
+S_call_error(pTHX_ const bsd_call *c, int err)
 {
-    return c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer, c->peer->u.sa.sa_family))
-                   : NULL;
+    bsd_error e = BSD_ERROR(c->op, err);
+    if (c->peer) {
+        e.address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer, c->peer->u.sa.sa_family));
+        e.where = bsd_address_text(aTHX_ c->peer);
+    }
+    e.sent = c->sent;
+    return e;
 }
 
 void
 bsd_call_die(pTHX_ const bsd_call *c, int err)
 {
-    bsd_error e = BSD_ERROR(c->op, err);
-    e.address = S_call_address(aTHX_ c);
-    e.sent = c->sent;
+    const bsd_error e = S_call_error(aTHX_ c, err);
     bsd_throw(aTHX_ &e);
 }
 
@@ -200,11 +205,9 @@ static void S_die_timed_out(pTHX_ const bsd_call *c) __attribute__noreturn__;
 static void
 S_die_timed_out(pTHX_ const bsd_call *c)
 {
-    bsd_error e = BSD_ERROR(c->op, ETIMEDOUT);
+    bsd_error e = S_call_error(aTHX_ c, ETIMEDOUT);
     e.klass = BSD_TIMEOUT_CLASS;
     e.message = newSVpvs("timed out");
-    e.address = S_call_address(aTHX_ c);
-    e.sent = c->sent;
     bsd_throw(aTHX_ &e);
 }
 

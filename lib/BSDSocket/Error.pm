@@ -27,10 +27,14 @@ sub attempts { $_[0]{attempts} }
 sub file    { $_[0]{file} }
 sub line    { $_[0]{line} }
 
+# "connect to 127.0.0.1:80: Connection refused at FILE line N.": the
+# address as C put it into words ("sendto 127.0.0.1:9", not "sendto to")
 sub as_string {
     my ($self) = @_;
-    my $where = defined $self->{file} ? " at $self->{file} line $self->{line}" : '';
-    return "$self->{op}: $self->{message}$where.\n";
+    my $op = $self->{op};
+    $op .= ($op =~ /to\z/ ? ' ' : ' to ') . $self->{where} if defined $self->{where};
+    my $at = defined $self->{file} ? " at $self->{file} line $self->{line}" : '';
+    return "$op: $self->{message}$at.\n";
 }
 
 package BSDSocket::Error::Timeout;
@@ -146,7 +150,14 @@ The caller's line number, with L</file>.
 
   $text = $err->as_string       # also "$err"
 
-C<"connect: Connection refused at FILE line N.\n">.
+C<"connect to 127.0.0.1:19997: Connection refused at FILE line N.\n">:
+the op, the address when the call has one, the message, the caller's
+file and line.  The address reads C<127.0.0.1:80> for IPv4, C<[::1]:80>
+for IPv6 (C<[fe80::1%eth0]:80> with a scope), the path for C<AF_UNIX>
+(C<@name> for an abstract name), C<family N> for the others;
+C<create_connection> names the host and port it was asked for, and its
+message each address it tried.  A call without an address reads
+C<"recv: Connection reset by peer at FILE line N.\n">.
 
 =head1 OVERLOADING
 
