@@ -120,6 +120,13 @@ CLONE(...)
     PERL_UNUSED_VAR(items);
     bsd_sock_clone(aTHX);
     bsd_fast_clone(aTHX);
+    {
+        /* a new thread starts with no scoped deadline: the one in force
+         * is the creating thread's, and ends with its scope there */
+        SV *const deadline = get_sv("BSDSocket::_deadline", 0);
+        if (deadline)
+            sv_setsv(deadline, &PL_sv_undef);
+    }
 
 UV
 _fastcall_count()
@@ -127,6 +134,30 @@ _fastcall_count()
     RETVAL = bsd_fast_taken(aTHX);
   OUTPUT:
     RETVAL
+
+NV
+_deadline_at(seconds)
+    SV *seconds
+  CODE:
+    /* deadline($seconds, ...): when it runs out (bsd_now() seconds),
+     * never later than the one in force */
+    {
+        const double s = bsd_sv_to_timeout(aTHX_ seconds, "deadline");
+        const double outer = bsd_scoped_deadline(aTHX);
+        if (s < 0)
+            bsd_die_arg(aTHX_ "deadline", "seconds must be a number, 0 or more, got undef");
+        RETVAL = bsd_now() + s;
+        if (outer > 0 && outer < RETVAL)
+            RETVAL = outer;
+    }
+  OUTPUT:
+    RETVAL
+
+void
+_deadlines_in_force(n)
+    int n
+  CODE:
+    bsd_scoped_deadlines_add(n);
 
 UV
 _gro_runs(sock)

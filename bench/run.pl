@@ -19,12 +19,13 @@
 #       python3, BSDSocket), and, for reference, C on sendmmsg/recvmmsg
 #       ("C mmsg") and C with what send_many does underneath ("C GSO":
 #       UDP_SEGMENT sends, recvmmsg receives) and what send_many and
-#       recv_many do once recv_many takes GRO buffers ("C GSO+GRO": the
-#       same sends, received on UDP_GRO sockets with recvmmsg)
+#       recv_many do with UDP_GRO on, as BSDSocket's sockets have it here
+#       ("C GSO+GRO": the same sends, received on UDP_GRO sockets with
+#       recvmmsg)
 #   W3R the receive side alone: 1200-byte UDP datagrams from a C sender
 #       process sending as fast as UDP GSO lets it, taken one per recvfrom
 #       (C, builtins, python3, BSDSocket 1x1), with BSDSocket's
-#       recv_many(64), and, for reference, C on recvmmsg ("C mmsg") and C
+#       recv_many(64) on a UDP_GRO socket, and, for reference, C on recvmmsg ("C mmsg") and C
 #       on UDP GRO ("C GRO": a run of datagrams per recvmsg); timed from
 #       the first datagram to the Nth, UDP drops what the receiver cannot
 #       take (datagrams/s).  A receiver faster than the sender gets the
@@ -76,14 +77,14 @@ my %workload = (
             units_per_n => 2 },
     w3b => { n => 5_000,  unit => 'datagrams/s',
              what => '64-byte UDP, lock-step batches of 32, 127.0.0.1 '
-                   . '(BSDSocket: send_many/recv_many; C, builtins, IO::Socket, python3, BSDSocket 1x1: '
+                   . '(BSDSocket: send_many/recv_many, UDP_GRO on; C, builtins, IO::Socket, python3, BSDSocket 1x1: '
                    . 'a datagram per call)',
              units_per_n => 2 * 32,
              extra => [qw(w3b_bsdsocket_1x1 w3b_c_mmsg w3b_c_gso w3b_c_gro)] },
     w3r => { n => 600_000, unit => 'datagrams/s',
              what => '1200-byte UDP from a GSO sender, 127.0.0.1, received by: '
                    . 'C, builtins, python3, BSDSocket 1x1: recvfrom, a datagram per call; '
-                   . 'BSDSocket: recv_many(64); C mmsg: recvmmsg(64); C GRO: UDP_GRO recvmsg',
+                   . 'BSDSocket: recv_many(64), UDP_GRO on; C mmsg: recvmmsg(64); C GRO: UDP_GRO recvmsg',
              without => ['IO::Socket'],
              extra => [qw(w3r_bsdsocket_1x1 w3r_c_mmsg w3r_c_gro)] },
     w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },

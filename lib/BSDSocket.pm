@@ -23,7 +23,7 @@ my @FUNCTIONS = qw(socket socketpair fromfd gethostbyname getservbyname error
                    inet_aton inet_ntoa inet_pton inet_ntop
                    htons ntohs htonl ntohl has_ipv6 has_dualstack_ipv6 platform
                    if_nameindex if_nametoindex if_indextoname decode_cmsg
-                   create_connection create_server CMSG_LEN CMSG_SPACE);
+                   create_connection create_server deadline CMSG_LEN CMSG_SPACE);
 
 use Exporter 'import';
 our @EXPORT      = ((grep { /^SOCK_/ } @CONSTANT_NAMES),
@@ -40,6 +40,22 @@ our %EXPORT_TAGS = (
 # The class every error is (or inherits from), so that
 # $@->isa(BSDSocket::error) reads like Python's "except socket.error".
 sub error () { 'BSDSocket::Error' }
+
+# deadline($seconds, sub { ... }): every call inside waits no later than
+# $seconds from now.  The deadline lives in $_deadline, localized, so it
+# is put back however the code leaves; the guard counts the deadlines in
+# force, in every thread, so that a call without one costs nothing.
+our $_deadline;
+sub deadline {
+    _die_arg('deadline', 'Usage: BSDSocket::deadline($seconds, sub { ... })') unless @_ == 2;
+    my ($seconds, $code) = @_;
+    _die_arg('deadline', 'code must be a code reference, got '
+                         . (defined $code ? (ref $code ? 'a reference to ' . ref $code : "\"$code\"") : 'undef'))
+        unless ref $code eq 'CODE';
+    local $_deadline = _deadline_at($seconds);
+    my $guard = BSDSocket::_DeadlineGuard->new;
+    return $code->();
+}
 
 # Can this host serve IPv4 and IPv6 from one AF_INET6 socket?
 sub has_dualstack_ipv6 {
@@ -90,6 +106,12 @@ sub create_server {
 # socket with its own rules).  These are the IO::Handle and IO::Socket
 # methods that code written for those calls: they answer as IO::Handle's
 # do (false or undef and $!, not an exception), on the handle itself.
+
+# (a new thread gets no copy: its count is the creating thread's business)
+package BSDSocket::_DeadlineGuard;
+sub new { BSDSocket::_deadlines_in_force(1); return bless [], $_[0] }
+sub DESTROY { BSDSocket::_deadlines_in_force(-1) }
+sub CLONE_SKIP { 1 }
 
 package BSDSocket::Socket;
 
@@ -268,7 +290,7 @@ C<getservbyport>, C<getprotobyname>, C<inet_aton>, C<inet_ntoa>,
 C<inet_pton>, C<inet_ntop>, C<htons>, C<ntohs>, C<htonl>, C<ntohl>,
 C<has_ipv6>, C<has_dualstack_ipv6>, C<platform>, C<if_nameindex>,
 C<if_nametoindex>, C<if_indextoname>, C<decode_cmsg>, C<create_connection>,
-C<create_server>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
+C<create_server>, C<deadline>, C<CMSG_LEN>, C<CMSG_SPACE>, C<error>.  None of them is
 exported by default: several have the names of Perl builtins, and
 importing one replaces the builtin in your package.  C<select> is not in
 any tag for that reason (it would replace both forms of Perl's
@@ -559,8 +581,8 @@ C<$source_address>, C<[$host, $port]>, is bound for the attempts of its
 family.
 
 When every attempt fails, the error says each address tried and why
-(C<"create_connection: no address answered: 127.0.0.1 port 9:
-Connection refused; ...">), and its C<< {attempts} >> is a list of
+(C<"create_connection to localhost:9: no address answered:
+127.0.0.1:9: Connection refused; ...">), and its C<< {attempts} >> is a list of
 C<[$address, $errno, $message]>.  When the deadline passes first, the
 error is a
 L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
@@ -910,11 +932,11 @@ it, with C<MSG_TRUNC> in its C<$msg_flags>.  C<$address> is the sender's,
 as L</recvfrom> gives it.  Dies as C<recv> does (EAGAIN on a non-blocking
 socket with nothing queued, a timeout error when the time runs out), with
 EINVAL for a C<$count> out of range, C<ENOMEM> if C<$count * $bufsize>
-bytes cannot be allocated.  On a UDP socket where the kernel has it,
-C<recv_many> turns on UDP receive offload (C<UDP_GRO>), and the system
-call may bring whole runs of datagrams at once; you still get one item
-per datagram, and what a call does not take waits in the socket for the
-next receive call (see L</BATCHES>).
+bytes cannot be allocated.  On a UDP socket with C<UDP_GRO> on
+(C<< $sock->sockopt('UDP_GRO', 1) >>), the system call may bring whole
+runs of datagrams at once; you still get one item per datagram, and what
+a call does not take waits in the socket for the next receive call (see
+L</BATCHES>).
 
 =head2 recvfrom
 
@@ -1644,6 +1666,35 @@ take in one go (24 days) work too.
 New sockets start with the default timeout (L</setdefaulttimeout>), and
 so do sockets returned by C<accept>: they do not inherit the listener's.
 
+=head2 deadline
+
+  @result = BSDSocket::deadline($seconds, sub { ... })
+
+A time budget over many calls: the code runs, and every BSDSocket call
+inside it, on any socket, waits no later than C<$seconds> from now
+(C<select> and the poller's C<poll> included), then dies with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+as the socket's own timeout would.  A per-call timeout cannot do that: a
+peer that sends a byte every second keeps each C<recv> inside a 2-second
+timeout for as long as it likes.
+
+  my $reply = BSDSocket::deadline(5, sub {
+      $sock->sendall($request);
+      my $line = '';
+      $line .= $sock->recv(1024) until $line =~ /\n/;
+      $line;
+  });
+
+A socket's own timeout still counts when it is shorter; a blocking socket
+waits until the deadline; a non-blocking one still dies C<EAGAIN> at
+once.  Deadlines nest, and an inner one never extends an outer one.
+C<deadline> returns what the code returns, in the caller's context; an
+exception from the code comes through, and no deadline is left in force
+however the code leaves.  C<$seconds> is a number, 0 or more (0: only
+what needs no waiting gets done); anything else dies C<EINVAL>.  A new
+thread starts with no deadline.  Host names that calls resolve are
+looked up as before, without a deadline.
+
 The fd's C<O_NONBLOCK> flag follows C<getblocking>: set for timeout 0,
 clear otherwise (but see L</settimeout> for a listener that has
 accepted), so that code using the fd itself (another process, a module
@@ -1727,25 +1778,37 @@ returns a short count, and the loop above sends the rest.
 
 The receiving side has the same offload the other way (Linux's UDP GRO,
 C<UDP_GRO>, 5.0 and later): the kernel may queue a run of datagrams from
-one sender as one buffer, and one system call takes the whole run.
-C<recv_many> turns it on for its socket, the first time it is called, so
-it counts for what arrives after that.  The buffer is cut in C into its
+one sender as one buffer, and one system call takes the whole run.  Turn
+it on with C<< $sock->sockopt('UDP_GRO', 1) >> (or C<setsockopt>); it
+counts for what arrives after that.  Each buffer is cut in C into its
 datagrams, in order, each with its sender, so nothing you receive is
 ever a run: C<recv_many> returns at most C<$count> items, and the
 datagrams a run held beyond those wait in the socket.  Every later
 receive on the socket (C<recv>, C<recvfrom>, the C<_into> forms,
 C<recvmsg>, C<sysread> and the handle's reads, C<recv_many> again) takes
 them first, one at a time, and L</pending> counts their bytes.
-L</select> and L<BSDSocket::Poller> report such a socket as readable, since no
-poll of its descriptor would.  C<recvmsg> hands each datagram the control
-messages that came with its run (C<IP_PKTINFO>, timestamps), never the
-C<UDP_GRO> one.  A copy of the socket (L</dup>, L</fromfd>, a new
-thread's) shares the kernel's setting, asks for it once, and cuts runs
-too; the datagrams one object holds are its own.  A socket that may
-receive runs keeps a receive area of 64 KiB per datagram buffer it reads
-into (up to 64 for a C<recv_many>, one for any other receive), freed
-when it closes.  A program that sets C<UDP_GRO> with C<setsockopt> gets
-the same treatment.
+
+What waits in the socket is not in the kernel's queue, so nothing that
+polls the descriptor sees it: L</select> and L<BSDSocket::Poller> report
+such a socket (the object itself, not its fd number or a
+C<makefile> handle) as readable, but an event loop that watches the fd
+(IO::Select, EV, AnyEvent, Mojo) would wait for new traffic with
+datagrams in hand.  Under one, after C<recv_many> ask
+C<< $sock->pending >> (or C<select> with a timeout of 0) and go on
+reading while something waits; that is why C<recv_many> does not turn
+C<UDP_GRO> on by itself.
+
+C<recvmsg> hands each datagram the control messages that came with its
+run (C<IP_PKTINFO>, timestamps), never the C<UDP_GRO> one.  A peek
+(C<MSG_PEEK>) takes the run from the kernel into the socket and leaves
+the datagram there for the next receive.  A copy of the socket
+(L</dup>, L</fromfd>, a new thread's) asks the kernel once whether
+C<UDP_GRO> is on and cuts runs too, but the datagrams one object holds
+are its own; turn C<UDP_GRO> on before making copies, through BSDSocket
+(Perl's own C<setsockopt> on the handle goes unseen by a socket that
+asked already).  A socket with C<UDP_GRO> on keeps a receive area of 64
+KiB per buffer it reads into (up to 64 for a C<recv_many>, one for any
+other receive), freed when it closes.
 
 See L</PERFORMANCE> for what batching does to datagrams per second.
 

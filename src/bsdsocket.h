@@ -155,13 +155,41 @@ bsd_sock_options_changed(bsd_sock *s)
     s->gro = 0;
 }
 
+/* Scoped deadlines (BSDSocket::deadline, call.c): how many are in force,
+ * in every thread.  While none is, a call's timeout is its socket's and
+ * nothing else is looked at; while one is, the timeout is what is left of
+ * the deadline when that comes first (at least a moment: a deadline that
+ * passed still times out, it never turns a call non-blocking). */
+extern int bsd_scoped_deadlines;
+double  bsd_scoped_timeout(pTHX_ double timeout);
+/* The scoped deadline in force here (bsd_now() seconds), or 0. */
+double  bsd_scoped_deadline(pTHX);
+void    bsd_scoped_deadlines_add(int n);
+/* For a wait outside the driver (select, the poller): the deadline of
+ * timeout (0: none), and whether a scoped deadline set it (then the time
+ * running out dies, bsd_die_timeout, instead of returning nothing). */
+double  bsd_wait_deadline(pTHX_ double timeout, bool *scoped);
+void    bsd_die_timeout(pTHX_ const char *op) __attribute__noreturn__;
+PERL_STATIC_INLINE double
+bsd_effective_timeout(pTHX_ double timeout)
+{
+#ifdef __GNUC__
+    if (LIKELY(__atomic_load_n(&bsd_scoped_deadlines, __ATOMIC_RELAXED) == 0))
+#else
+    if (LIKELY(bsd_scoped_deadlines == 0))
+#endif
+        return timeout;
+    return bsd_scoped_timeout(aTHX_ timeout);
+}
+
 /* The flag every send and receive adds on a socket with a timeout (0 or
- * more): the call never blocks in the kernel, whatever O_NONBLOCK says.
+ * more, or a scoped deadline): the call never blocks in the kernel,
+ * whatever O_NONBLOCK says.
  * That flag belongs to the open file description, which a dup, a fromfd
  * copy or a makefile handle shares and may have changed, and a positive
  * timeout leaves it clear (see bsd_set_fd_nonblocking); the socket's own
  * timeout is what counts, and the driver does the waiting. */
-#define BSD_NOWAIT(s) ((s)->timeout >= 0 ? MSG_DONTWAIT : 0)
+#define BSD_NOWAIT(s) (bsd_effective_timeout(aTHX_ (s)->timeout) >= 0 ? MSG_DONTWAIT : 0)
 
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
  * closed socket (EBADF), "bsd_sock_any *" lets it through (close, fileno,
@@ -599,7 +627,7 @@ ssize_t bsd_attempt_recv(pTHX_ bsd_call *c);
 
 enum {
     BSD_GRO_NEVER = -2,     /* not UDP, or a kernel without UDP_GRO */
-    BSD_GRO_OFF   = -1,     /* off: recv_many turns it on */
+    BSD_GRO_OFF   = -1,     /* off */
     BSD_GRO_ASK   =  0,     /* not asked yet (a new struct, a changed option) */
     BSD_GRO_ON    =  1      /* on: every receive goes through gro.c */
 };
@@ -612,13 +640,13 @@ typedef struct {
     unsigned        entry;
 } bsd_datagram;
 bool    bsd_gro_active(bsd_sock *s);
-bool    bsd_gro_enable(bsd_sock *s, int flags);
 void    bsd_gro_forget(bsd_sock *s);
 ssize_t bsd_gro_attempt_fill(pTHX_ bsd_call *c);
 void    bsd_gro_start(bsd_sock *s, bsd_gro_cursor *cur);
 bool    bsd_gro_next(bsd_sock *s, bsd_gro_cursor *cur, bsd_datagram *d);
 void    bsd_gro_commit(bsd_sock *s, const bsd_gro_cursor *cur, size_t bytes);
 size_t  bsd_gro_held(const bsd_sock *s);
+bool    bsd_gro_holds(const bsd_sock *s);
 int     bsd_gro_holders(void);
 UV      bsd_gro_runs(const bsd_sock *s);
 ssize_t bsd_gro_recvmsg(bsd_sock *s, struct msghdr *msg, int flags);

@@ -39,6 +39,51 @@ bsd_deadline(double timeout)
     return timeout < 0 ? 0 : bsd_now() + timeout;
 }
 
+/* ---------------------------------------------------- scoped deadlines */
+
+int bsd_scoped_deadlines;
+
+/* BSDSocket::deadline keeps the deadline in force in a package variable
+ * it localizes: each interpreter has its own, and it is put back however
+ * the code leaves. */
+double
+bsd_scoped_deadline(pTHX)
+{
+    SV *const sv = get_sv("BSDSocket::_deadline", 0);
+    return sv && SvNOK(sv) ? SvNVX(sv) : 0;
+}
+
+double
+bsd_scoped_timeout(pTHX_ double timeout)
+{
+    const double deadline = bsd_scoped_deadline(aTHX);
+    double left;
+    if (deadline <= 0 || timeout == 0)
+        return timeout;             /* (non-blocking stays non-blocking) */
+    left = deadline - bsd_now();
+    if (left < 1e-6)
+        left = 1e-6;
+    return timeout > 0 && timeout < left ? timeout : left;
+}
+
+double
+bsd_wait_deadline(pTHX_ double timeout, bool *scoped)
+{
+    const double effective = bsd_effective_timeout(aTHX_ timeout);
+    *scoped = effective != timeout;
+    return bsd_deadline(effective);
+}
+
+void
+bsd_scoped_deadlines_add(int n)
+{
+#ifdef __GNUC__
+    (void)__atomic_add_fetch(&bsd_scoped_deadlines, n, __ATOMIC_RELAXED);
+#else
+    bsd_scoped_deadlines += n;
+#endif
+}
+
 /* ------------------------------------------------------- Perl's signals */
 
 static void
@@ -134,7 +179,7 @@ bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
             /* a handler that received on the socket may have left
              * datagrams in it (gro.c), which no poll would wake for:
              * the receive has what it waits for */
-            if (c && c->sock && (c->one.events & POLLIN) && bsd_gro_held(c->sock) > 0)
+            if (c && c->sock && (c->one.events & POLLIN) && bsd_gro_holds(c->sock))
                 return 1;
         }
         else if (to_the_end)
@@ -201,6 +246,15 @@ bsd_call_die(pTHX_ const bsd_call *c, int err)
 }
 
 /* The message of a timeout is exactly "timed out". */
+void
+bsd_die_timeout(pTHX_ const char *op)
+{
+    bsd_error e = BSD_ERROR(op, ETIMEDOUT);
+    e.klass = BSD_TIMEOUT_CLASS;
+    e.message = newSVpvs("timed out");
+    bsd_throw(aTHX_ &e);
+}
+
 static void S_die_timed_out(pTHX_ const bsd_call *c) __attribute__noreturn__;
 static void
 S_die_timed_out(pTHX_ const bsd_call *c)
@@ -278,6 +332,10 @@ S_wait(pTHX_ bsd_call *c)
 {
     double until = c->deadline;
     int ready;
+    /* (a handler that ran just before may have left datagrams in the
+     * socket, gro.c: no poll would wake for them) */
+    if (c->sock && (c->one.events & POLLIN) && c->wait == &c->one && bsd_gro_holds(c->sock))
+        return BSD_WAIT_READY;
     if (c->wake > 0 && (until == 0 || c->wake < until))
         until = c->wake;
     ready = bsd_poll_wait(aTHX_ c->wait, c->nwait, until, c, c->op);
@@ -362,6 +420,7 @@ static ssize_t
 S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
 {
     int pause_ms = 0;               /* > 0 once a wait has been in vain */
+    c->timeout = bsd_effective_timeout(aTHX_ c->timeout);   /* (a scoped deadline) */
     if (c->timeout > 0 && c->deadline == 0)
         c->deadline = bsd_now() + c->timeout;
     for (;;) {

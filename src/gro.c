@@ -6,11 +6,14 @@
  * from one sender, all of one size but the last, as one buffer, and one
  * receive hands over the whole run, with that size in a UDP_GRO control
  * message.  A run costs one trip up the receive path instead of one per
- * datagram, which is most of what receiving UDP costs (bench/, W3R), so
- * recv_many turns it on.  From then on every receive on the socket, of
- * any kind, reads through here: a buffer is cut into its datagrams, the
- * caller takes what it asked for, and the rest wait for the next receive
- * call.  Nobody sees a coalesced buffer, and nothing is lost or reordered.
+ * datagram, which is most of what receiving UDP costs (bench/, W3R).  The
+ * owner turns it on (setsockopt or sockopt UDP_GRO): not recv_many on its
+ * own, because the datagrams a run holds beyond what a call takes wait
+ * here, where nothing that polls the fd (an event loop) can see them.
+ * Once it is on, every receive on the socket, of any kind, reads through
+ * here: a buffer is cut into its datagrams, the caller takes what it asked
+ * for, and the rest wait for the next receive call.  Nobody sees a
+ * coalesced buffer, and nothing is lost or reordered.
  *
  * The datagrams wait where the kernel put them: in the socket's receive
  * area, an entry of 64 KiB (the most one buffer holds) per buffer a read
@@ -23,6 +26,7 @@
 #include "XSUB.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 
@@ -116,24 +120,6 @@ bsd_gro_active(bsd_sock *s)
     return s->gro == BSD_GRO_ON || S_holds(s);
 }
 
-/* recv_many's question: turn GRO on if it is not, where it can be.
- * MSG_ERRQUEUE and MSG_OOB reads are not of the data queue: never here. */
-bool
-bsd_gro_enable(bsd_sock *s, int flags)
-{
-    if (flags & (MSG_ERRQUEUE | MSG_OOB))
-        return FALSE;
-    (void)bsd_gro_active(s);
-#ifdef BSD_HAVE_UDP_GRO
-    if (s->gro == BSD_GRO_OFF) {
-        int on = 1;
-        s->gro = setsockopt(s->fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0
-               ? BSD_GRO_ON : BSD_GRO_NEVER;
-    }
-#endif
-    return s->gro == BSD_GRO_ON || S_holds(s);
-}
-
 void
 bsd_gro_forget(bsd_sock *s)
 {
@@ -143,17 +129,19 @@ bsd_gro_forget(bsd_sock *s)
     s->gro_area = NULL;
     g->filled = 0;
     S_count_holding(g);
-    Safefree(g->vec);
-    Safefree(g->iov);
-    Safefree(g->from);
-    Safefree(g->seg);
-    Safefree(g->control);
-    Safefree(g->data);
-    Safefree(g);
+    free(g->vec);
+    free(g->iov);
+    free(g->from);
+    free(g->seg);
+    free(g->control);
+    free(g->data);
+    free(g);
 }
 
 /* The area, with room for at least `entries` (only called with nothing
- * held: what is there may be dropped). */
+ * held: what is there may be dropped); NULL with ENOMEM when there is no
+ * memory for it (malloc, not Newx: that is an error the call reports, not
+ * perl's "Out of memory!"). */
 static struct bsd_gro *
 S_area(bsd_sock *s, unsigned entries)
 {
@@ -165,17 +153,26 @@ S_area(bsd_sock *s, unsigned entries)
         runs = g->runs;
         bsd_gro_forget(s);
     }
-    Newxz(g, 1, struct bsd_gro);
+    g = (struct bsd_gro *)calloc(1, sizeof *g);
+    if (!g) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->gro_area = g;
     g->size = entries;
     g->runs = runs;
-    Newxz(g->vec, entries, bsd_mmsghdr);
-    Newxz(g->iov, entries, struct iovec);
-    Newxz(g->from, entries, bsd_addr);
-    Newxz(g->seg, entries, size_t);
+    g->vec = (bsd_mmsghdr *)calloc(entries, sizeof *g->vec);
+    g->iov = (struct iovec *)calloc(entries, sizeof *g->iov);
+    g->from = (bsd_addr *)calloc(entries, sizeof *g->from);
+    g->seg = (size_t *)calloc(entries, sizeof *g->seg);
     /* (not zeroed: the kernel says how much of each it wrote) */
-    Newx(g->control, (size_t)entries * BSD_GRO_CONTROL, char);
-    Newx(g->data, (size_t)entries * BSD_GRO_ENTRY_BYTES, char);
-    s->gro_area = g;
+    g->control = (char *)malloc((size_t)entries * BSD_GRO_CONTROL);
+    g->data = (char *)malloc((size_t)entries * BSD_GRO_ENTRY_BYTES);
+    if (!g->vec || !g->iov || !g->from || !g->seg || !g->control || !g->data) {
+        bsd_gro_forget(s);
+        errno = ENOMEM;
+        return NULL;
+    }
     return g;
 }
 
@@ -206,6 +203,8 @@ S_read(bsd_sock *s, unsigned entries, int flags)
     struct bsd_gro *const g = S_area(s, entries);
     ssize_t n;
     unsigned i;
+    if (!g)
+        return -1;
     for (i = 0; i < entries; i++) {
         struct msghdr *const h = &g->vec[i].msg_hdr;
         g->iov[i].iov_base = g->data + (size_t)i * BSD_GRO_ENTRY_BYTES;
@@ -238,6 +237,9 @@ S_read(bsd_sock *s, unsigned entries, int flags)
         const size_t len = g->vec[i].msg_len;
         size_t seg = S_segment_size(&g->vec[i].msg_hdr);
         g->from[i].len = g->vec[i].msg_hdr.msg_namelen;
+        /* (Linux echoes MSG_CMSG_CLOEXEC, which a recvmsg caller passes
+         * through here: it is no news about the datagram) */
+        g->vec[i].msg_hdr.msg_flags &= ~BSD_MSG_CMSG_CLOEXEC;
         if (seg == 0 || seg > len)
             seg = len;              /* one datagram */
         else if (seg < len)
@@ -301,6 +303,14 @@ size_t
 bsd_gro_held(const bsd_sock *s)
 {
     return S_holds(s) ? s->gro_area->held : 0;
+}
+
+/* (an empty datagram is a datagram: this, not the bytes, says whether
+ * the socket has something to hand out) */
+bool
+bsd_gro_holds(const bsd_sock *s)
+{
+    return S_holds(s);
 }
 
 UV
@@ -375,7 +385,8 @@ bsd_gro_recvmsg(bsd_sock *s, struct msghdr *msg, int flags)
         errno = EAGAIN;
         return -1;
     }
-    msg_flags = d.msg_flags & ~(MSG_TRUNC | MSG_CTRUNC);
+    /* (the kernel's MSG_CTRUNC stands: the area's room cut a message) */
+    msg_flags = d.msg_flags & ~MSG_TRUNC;
     for (i = 0; i < (size_t)msg->msg_iovlen && copied < d.len; i++) {
         size_t n = d.len - copied;
         if (n > msg->msg_iov[i].iov_len)

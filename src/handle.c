@@ -124,7 +124,7 @@ S_layer_call(pTHX_ bsd_call *c, bsd_layer_call *lc)
 }
 
 static void
-S_layer_call_init(bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const char *op,
+S_layer_call_init(pTHX_ bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const char *op,
                   short events, ssize_t (*attempt)(pTHX_ bsd_call *c))
 {
     lc->f = f;
@@ -165,7 +165,7 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
         errno = EBADF;
         return 0;
     }
-    S_layer_call_init(&c, &lc, f, s, "print", POLLOUT, bsd_attempt_send);
+    S_layer_call_init(aTHX_ &c, &lc, f, s, "print", POLLOUT, bsd_attempt_send);
     c.progress = bsd_sent_piece;
     c.guard = S_guard_write;
     c.buf = (char *)buf;
@@ -355,7 +355,7 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBADF, SS_IVCHAN);
         return -1;
     }
-    S_layer_call_init(&c, &lc, f, s, "readline", POLLIN, bsd_attempt_recv);
+    S_layer_call_init(aTHX_ &c, &lc, f, s, "readline", POLLIN, bsd_attempt_recv);
     c.buf = b->buf;
     c.len = b->bufsiz;
     n = S_layer_call(aTHX_ &c, &lc);

@@ -1058,7 +1058,7 @@ S_recv_many_gro(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int flags
     for (i = 0; i < count && bsd_gro_next(s, &cur, &d); i++) {
         const int truncated = d.len > bufsize ? MSG_TRUNC : 0;
         av_push(results, S_datagram_item(aTHX_ s, d.data, truncated ? bufsize : d.len, d.from,
-                                         (d.msg_flags & ~(MSG_TRUNC | MSG_CTRUNC)) | truncated));
+                                         (d.msg_flags & ~MSG_TRUNC) | truncated));
         taken += d.len;
     }
     if (!(flags & MSG_PEEK))
@@ -1096,7 +1096,7 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
                     BSD_BATCH_MAX, count);
     if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
         bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
-    if (bsd_gro_enable(s, flags))
+    if (bsd_gro_in_play(s) && !(flags & (MSG_ERRQUEUE | MSG_OOB)))
         return S_recv_many_gro(aTHX_ s, self, count, bufsize, flags);
     buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
     vec = (bsd_mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");

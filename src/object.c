@@ -329,7 +329,7 @@ void
 bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
 {
     int flags;
-    if (s->timeout < 0)
+    if (bsd_effective_timeout(aTHX_ s->timeout) < 0)
         return;
     if ((flags = fcntl(s->fd, F_GETFL)) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
@@ -337,7 +337,9 @@ bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
         return;
     if (fcntl(s->fd, F_SETFL, flags | O_NONBLOCK) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
-    if (s->timeout > 0 && !keep) {
+    /* (a blocking socket that a scoped deadline made wait gets its
+     * blocking fd back, shared listener or not) */
+    if ((s->timeout > 0 && !keep) || s->timeout < 0) {
         s->refcnt++;
         SAVEDESTRUCTOR_X(S_blocking_again, s);
     }

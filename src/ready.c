@@ -130,7 +130,7 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
     double deadline;
     nfds_t used;
     int l;
-    bool any_held;
+    bool any_held, scoped;
     AV *avs[3];
 
     /* every item read (and held) before anything is waited on */
@@ -177,15 +177,17 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
     any_held = FALSE;
     if (bsd_gro_holders() > 0)
         for (k = 0; k < n; k++)
-            if (items[k].list == 0 && items[k].sock && bsd_gro_held(items[k].sock) > 0)
+            if (items[k].list == 0 && items[k].sock && bsd_gro_holds(items[k].sock))
                 any_held = items[k].held = TRUE;
 
     pfds = (struct pollfd *)bsd_scratch(aTHX_ (size_t)n, sizeof *pfds, "select");
     used = S_merge_fds(aTHX_ items, n, pfds);
-    deadline = bsd_deadline(any_held ? 0.0 : timeout);
+    deadline = bsd_wait_deadline(aTHX_ any_held ? 0.0 : timeout, &scoped);
     while (bsd_poll_wait(aTHX_ pfds, used, deadline, NULL, "select") > 0
            && !S_any_ready(aTHX_ items, n, pfds, used))
         ;
+    if (scoped && !S_any_ready(aTHX_ items, n, pfds, used))
+        bsd_die_timeout(aTHX_ "select");
 
     for (l = 0; l < 3; l++)
         out[l] = sv_2mortal(newRV_noinc(MUTABLE_SV(newAV())));
@@ -676,7 +678,7 @@ S_find_held(pTHX_ bsd_poller *p, int **held)
     for (fd = 0; fd < p->room; fd++) {
         const bsd_watch *const w = &p->watch[fd];
         if (w->item && w->kind == BSD_ITEM_SOCK && w->sock && (w->events & POLLIN)
-            && bsd_gro_held(w->sock) > 0) {
+            && bsd_gro_holds(w->sock)) {
             if (!*held) {
                 Newx(*held, p->count, int);
                 SAVEFREEPV(*held);
@@ -718,7 +720,8 @@ AV *
 bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
 {
     const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
-    double deadline = bsd_deadline(timeout);
+    bool scoped;
+    double deadline = bsd_wait_deadline(aTHX_ timeout, &scoped);
     AV *const out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
     int ready, i, nheld;
     int *held;
@@ -727,8 +730,10 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
     if (p->closes_seen != bsd_sock_closes(aTHX))
         S_sweep(aTHX_ p, FALSE);    /* a socket was closed since: is it one of ours? */
     nheld = S_find_held(aTHX_ p, &held);
-    if (nheld)
+    if (nheld) {
         deadline = bsd_deadline(0.0);   /* (those are ready: only look at the rest) */
+        scoped = FALSE;
+    }
 #ifdef BSD_HAVE_EPOLL
     if (!p->use_poll) {
         bsd_epoll_args a;
@@ -740,6 +745,8 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         ready = bsd_wait(aTHX_ S_epoll_once, &a, deadline, NULL, "poll");
         if (p->closed)              /* a signal handler closed it */
             bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        if (ready == 0 && scoped)
+            bsd_die_timeout(aTHX_ "poll");
         for (i = 0; i < ready; i++) {
             const uint64_t key = a.events[i].data.u64;
             const int fd = (int)(uint32_t)key;
@@ -773,6 +780,8 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         ready = bsd_poll_wait(aTHX_ pfds, (nfds_t)n, deadline, NULL, "poll");
         if (p->closed)
             bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        if (ready == 0 && scoped)
+            bsd_die_timeout(aTHX_ "poll");
         for (i = 0; i < n && ready > 0; i++) {
             bsd_watch *w;
             if (!pfds[i].revents)

@@ -8,27 +8,25 @@ use lib 't/lib';
 use BSDTest;
 use BSDSocket qw(:all);
 
-# UDP receive offload: recv_many turns UDP_GRO on, and from then on the
-# kernel may hand the socket a run of datagrams as one buffer.  Every
-# receive call must still see one datagram at a time, in order, with
-# its sender; what recv_many does not take waits for the next receive
-# of any kind.  On loopback the runs come from a sender using GSO, which
-# send_many does.
+# UDP receive offload: with UDP_GRO on, the kernel may hand the socket a
+# run of datagrams as one buffer.  Every receive call must still see one
+# datagram at a time, in order, with its sender; what recv_many does not
+# take waits for the next receive of any kind.  On loopback the runs come
+# from a sender using GSO, which send_many does.
 
 plan skip_all => 'no UDP_GRO or UDP_SEGMENT in this build'
     unless platform_has('udp_gro') && platform_has('udp_gso') && platform_has('mmsg');
 
 guard_alarm(120);
 
-# A receiver on 127.0.0.1 (or ::1) with GRO on: recv_many turns it on,
-# and it counts for datagrams queued after that.
+# A receiver on 127.0.0.1 (or ::1) with GRO on (it counts for what is
+# queued after that).
 sub gro_receiver {
     my ($family) = @_;
     $family //= AF_INET;
     my $r = BSDSocket::socket($family, SOCK_DGRAM);
     $r->bind($family == AF_INET6 ? ['::1', 0] : ['127.0.0.1', 0]);
-    $r->settimeout(0);
-    eval { $r->recv_many(1, 1) };
+    $r->sockopt('UDP_GRO', 1);
     $r->settimeout(5);
     return $r;
 }
@@ -58,6 +56,22 @@ sub datagrams {
 }
 
 # ------------------------------------------------------------ recv_many
+
+{
+    # recv_many does not turn GRO on by itself: an event loop polling the
+    # fd could not see the datagrams a run leaves in the socket
+    my $r = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $r->bind(['127.0.0.1', 0]);
+    $r->settimeout(5);
+    my $s = sender();
+    my @sent = datagrams(20, 100);
+    $s->send_many(\@sent, $r->getsockname);
+    my @got;
+    push @got, $r->recv_many(4, 2048) while @got < 20;
+    is($r->sockopt('UDP_GRO'), 0, 'recv_many alone leaves UDP_GRO off');
+    is(BSDSocket::_gro_runs($r), 0, '... and reads no runs');
+    is_deeply([map { $_->[0] } @got], \@sent, '... the datagrams as always');
+}
 
 for my $count (1, 7, 64) {
     my $r = gro_receiver();
@@ -241,6 +255,33 @@ for my $count (1, 7, 64) {
     my @got;
     push @got, $r->recv_many(8, 2048) while @got < 2;
     is_deeply([map { $_->[0] } @got], ['', 'x'], 'an empty datagram, then one byte');
+
+    # held, alone, it is still something to read
+    $s->send_many([datagrams(5, 100)], $r->getsockname);
+    $s->sendto('', $r->getsockname);
+    my @run;
+    push @run, $r->recv_many(5, 2048) while @run < 5;
+    is($r->pending, 0, 'an empty datagram held: no bytes pending');
+    my ($rd) = BSDSocket::select([$r], undef, undef, 2);
+    is_deeply($rd, [$r], '... but select says readable');
+    for my $backend (poller_backends()) {
+        my $p = BSDSocket::Poller->new(backend => $backend);
+        $p->register($r, POLLIN, 'r');
+        is_deeply([$p->poll(2)], [['r', POLLIN]], "... and so does the poller ($backend)");
+    }
+    is($r->recv(10), '', '... and there it is');
+}
+
+{
+    # the flags a recvmsg read with stay out of the items
+    my $r = gro_receiver();
+    my $s = sender();
+    $s->send_many([datagrams(6, 100)], $r->getsockname);
+    my ($m, $anc, $flags) = $r->recvmsg(2048, 64);
+    is($flags, 0, 'recvmsg: no flags');
+    my @rest;
+    push @rest, $r->recv_many(8, 2048) while @rest < 5;
+    is_deeply([map { $_->[2] } @rest], [(0) x 5], 'recv_many after it: no flags either');
 }
 
 SKIP: {
