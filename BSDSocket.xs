@@ -616,6 +616,22 @@ recv_into(self, buffer, nbytes = NULL, flags = 0)
     RETVAL
 
 void
+recv_exact(self, n, flags = 0)
+    bsd_sock *self
+    bsd_size n
+    bsd_int flags
+  PPCODE:
+    PUSHs(bsd_sock_recv_exact(aTHX_ self, ST(0), n, flags));
+
+void
+recv_until(self, delimiter, max)
+    bsd_sock *self
+    SV *delimiter
+    bsd_size max
+  PPCODE:
+    PUSHs(bsd_sock_recv_until(aTHX_ self, ST(0), delimiter, max));
+
+void
 recvfrom_into(self, buffer, nbytes = NULL, flags = 0)
     bsd_sock *self
     SV *buffer

@@ -872,6 +872,26 @@ chunk of C<"0"> is false too.
 
   while (length(my $data = $sock->recv(4096))) { ... }   # not: while (my $data = ...)
 
+=head2 recv_exact
+
+  $bytes = $sock->recv_exact($n, $flags = 0)
+
+Exactly C<$n> bytes, however many receives that takes (C<$n> 0 gives
+C<''>).  The socket's timeout, or a L</deadline>, is one deadline for
+the whole read, not for each receive.  Nothing is lost when it fails:
+the bytes that did arrive go back to the front of the socket's read
+buffer, where the next read of any kind (C<recv>, C<readline>, another
+C<recv_exact>) finds them, and L</pending> counts them.  It dies as
+C<recv> does (a timeout with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>),
+and at the peer's end of file with
+L<BSDSocket::Error::EOF|BSDSocket::Error/BSDSocket::Error::EOF>, whose
+C<received> says how many bytes came.  C<MSG_PEEK> in C<$flags> dies
+C<EINVAL>.
+
+  my $header = $sock->recv_exact(4);
+  my $body   = $sock->recv_exact(unpack 'N', $header);
+
 =head2 recv_fds
 
   ($bytes, \@handles, $msg_flags, $address) = $sock->recv_fds($bufsize, $maxfds, $flags = 0)
@@ -937,6 +957,23 @@ bytes cannot be allocated.  On a UDP socket with C<UDP_GRO> on
 runs of datagrams at once; you still get one item per datagram, and what
 a call does not take waits in the socket for the next receive call (see
 L</BATCHES>).
+
+=head2 recv_until
+
+  $bytes = $sock->recv_until($delimiter, $max)
+
+The bytes up to and including the first C<$delimiter> (one byte or
+more: C<"\n">, C<"\r\n">, ...), at most C<$max> bytes in all.  What it
+reads past the delimiter stays in the socket's read buffer for the next
+read.  No delimiter within C<$max> bytes dies C<EMSGSIZE>; the end of
+file first dies
+L<BSDSocket::Error::EOF|BSDSocket::Error/BSDSocket::Error::EOF>; a
+timeout dies as C<recv> does, with the timeout (or the L</deadline>)
+one deadline for the whole read.  However it fails, the bytes that
+arrived are the next read's.  An empty delimiter, or a C<$max> shorter
+than the delimiter, dies C<EINVAL>.
+
+  my $status = $sock->recv_until("\r\n", 8192);
 
 =head2 recvfrom
 
@@ -1636,6 +1673,7 @@ works.  See L<BSDSocket::Error>.
 
 Every call that can wait (C<accept>, C<connect>, C<recv>, C<recvfrom>,
 C<recv_into>, C<recvfrom_into>, C<recvmsg>, C<recv_fds>, C<recv_many>,
+C<recv_exact>, C<recv_until>,
 C<send>, C<sendto>, C<sendall>, C<sendmsg>, C<send_fds>, C<send_many>,
 C<sendfile>) goes through one driver in the C code (F<src/call.c>; the
 first attempt is made directly, and anything but success goes to the

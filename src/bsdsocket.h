@@ -27,6 +27,7 @@
 #define BSD_TIMEOUT_CLASS "BSDSocket::Error::Timeout"
 #define BSD_GAI_CLASS     "BSDSocket::Error::GAI"
 #define BSD_HOST_CLASS    "BSDSocket::Error::Host"
+#define BSD_EOF_CLASS     "BSDSocket::Error::EOF"
 
 /* ---------------------------------------------- platforms (compat.c) */
 
@@ -325,11 +326,12 @@ typedef struct bsd_error {
     SV         *attempts;   /* create_connection: every address and why */
     SV         *where;      /* the address as the text says it (a new SV the
                                error takes over: bsd_address_text), or NULL */
+    IV          received;   /* EOF: bytes that arrived before it, < 0: none */
 } bsd_error;
 
 #define BSD_ERROR(op_, errnum_) \
     ((bsd_error){ .klass = BSD_ERROR_CLASS, .op = (op_), .errnum = (errnum_), \
-                  .has_errno = TRUE, .sent = -1 })
+                  .has_errno = TRUE, .sent = -1, .received = -1 })
 
 void bsd_throw(pTHX_ const bsd_error *e) __attribute__noreturn__;
 
@@ -702,6 +704,9 @@ ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
 SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
 STRLEN  bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes,
                            int flags, bsd_addr *from);
+/* recv_exact and recv_until (framing.c) */
+SV     *bsd_sock_recv_exact(pTHX_ bsd_sock *s, SV *self, STRLEN n, int flags);
+SV     *bsd_sock_recv_until(pTHX_ bsd_sock *s, SV *self, SV *delimiter, STRLEN most);
 void    bsd_sock_bind(pTHX_ bsd_sock *s, const bsd_addr *addr);
 /* connect: dies, or (connect_ex) returns the errno, 0 when connected. */
 int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
@@ -781,6 +786,9 @@ void    bsd_handle_boot(pTHX);
  * room bytes, none taken with MSG_PEEK); how many there are. */
 size_t  bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags);
 size_t  bsd_sock_pending(bsd_sock *s);
+/* Put bytes back at the front of what the handle read ahead, for the
+ * next read of any kind (recv_exact and recv_until, failing). */
+void    bsd_unread(pTHX_ bsd_sock *s, const char *bytes, size_t len);
 /* sysread and syswrite (the methods, and the builtins on our handles):
  * perl's semantics, -1 with errno on failure. */
 SSize_t bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset);

@@ -391,6 +391,39 @@ bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags)
     return n;
 }
 
+void
+bsd_unread(pTHX_ bsd_sock *s, const char *bytes, size_t len)
+{
+    PerlIOBuf *b;
+    size_t held;
+    if (len == 0)
+        return;
+    if (!s->rbuf) {
+        /* (a socket always has its handle's read side while it is open:
+         * this one was closed under the call, and the bytes go with it) */
+        return;
+    }
+    b = &s->rbuf->buf;
+    held = b->buf && b->ptr ? (size_t)(b->end - b->ptr) : 0;
+    if (!b->buf || held + len > (size_t)b->bufsiz) {
+        /* a buffer big enough for both, what was held moved behind */
+        const size_t size = held + len > (size_t)b->bufsiz ? held + len : (size_t)b->bufsiz;
+        STDCHAR *fresh;
+        Newx(fresh, size, STDCHAR);
+        if (held)
+            Copy(b->ptr, fresh + len, held, STDCHAR);
+        Safefree(b->buf);
+        b->buf = fresh;
+        b->bufsiz = size;
+    }
+    else if (held)
+        Move(b->ptr, b->buf + len, held, STDCHAR);
+    Copy(bytes, b->buf, len, STDCHAR);
+    b->ptr = b->buf;
+    b->end = b->buf + len + held;
+    b->base.flags = (b->base.flags & ~PERLIO_F_EOF) | PERLIO_F_RDBUF;
+}
+
 size_t
 bsd_sock_pending(bsd_sock *s)
 {

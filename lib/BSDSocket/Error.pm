@@ -24,6 +24,7 @@ sub op      { $_[0]{op} }
 sub address { $_[0]{address} }
 sub sent    { $_[0]{sent} }
 sub attempts { $_[0]{attempts} }
+sub received { $_[0]{received} }
 sub file    { $_[0]{file} }
 sub line    { $_[0]{line} }
 
@@ -46,6 +47,10 @@ our @ISA = ('BSDSocket::Error');
 our $VERSION = $BSDSocket::Error::VERSION;
 
 package BSDSocket::Error::Host;
+our @ISA = ('BSDSocket::Error');
+our $VERSION = $BSDSocket::Error::VERSION;
+
+package BSDSocket::Error::EOF;
 our @ISA = ('BSDSocket::Error');
 our $VERSION = $BSDSocket::Error::VERSION;
 
@@ -133,6 +138,14 @@ for every other call.
 For C<create_connection>: each address it tried, as
 C<[$address, $errno, $message]>.  C<undef> for every other call.
 
+=head2 received
+
+  $bytes = $err->received
+
+For L</BSDSocket::Error::EOF>: how many bytes arrived before the end of
+file (they are buffered for the next read).  C<undef> for every other
+error.
+
 =head2 file
 
   $file = $err->file
@@ -182,6 +195,12 @@ as the plain C<BSDSocket::Error> for the system errno it stands for.
 
 C<gethostbyname> failed.  errno is the C<h_errno> code
 (C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>, C<NO_DATA>).
+
+=head2 BSDSocket::Error::EOF
+
+C<recv_exact> or C<recv_until> met the peer's end of file before it was
+done.  errno is C<undef>; L</received> says how many bytes did arrive,
+and the message says it in words (C<"end of file after 3 bytes">).
 
 =head1 SEE ALSO
 
