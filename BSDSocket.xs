@@ -206,18 +206,20 @@ gethostbyname(name)
     PUSHs(bsd_gethostbyname(aTHX_ name));
 
 void
-getaddrinfo(host, port = NULL, family = 0, type = 0, proto = 0, flags = 0)
+getaddrinfo(host, port = NULL, family = 0, type = 0, proto = 0, flags = 0, timeout = NULL)
     SV *host
     SV *port
     bsd_int family
     bsd_int type
     bsd_int proto
     bsd_int flags
+    SV *timeout
   PREINIT:
     AV *results;
     SSize_t i, n;
   PPCODE:
-    results = bsd_getaddrinfo(aTHX_ host, port, family, type, proto, flags);
+    results = bsd_getaddrinfo(aTHX_ host, port, family, type, proto, flags,
+                              timeout ? bsd_sv_to_timeout(aTHX_ timeout, "getaddrinfo") : -1.0);
     n = (SSize_t)av_count(results);
     EXTEND(SP, n);
     for (i = 0; i < n; i++)
@@ -828,7 +830,7 @@ sendto(self, data, flags_or_address, ...)
         croak_xs_usage(cv, "self, data, [flags,] address");
     if (items == 4)
         flags = int_arg(flags_or_address, "flags", "sendto");
-    sockaddr_from_sv(self->family, ST(items - 1), &to);
+    sockaddr_from_sv(self, ST(items - 1), &to);
     RETVAL = bsd_sock_send(aTHX_ self, ST(0), data, flags, &to, "sendto");
   OUTPUT:
     RETVAL

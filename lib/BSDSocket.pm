@@ -375,7 +375,7 @@ C<"service 'x' not found">).
 
 =head2 getaddrinfo
 
-  @results = BSDSocket::getaddrinfo($host, $port, $family = 0, $type = 0, $proto = 0, $flags = 0)
+  @results = BSDSocket::getaddrinfo($host, $port, $family = 0, $type = 0, $proto = 0, $flags = 0, $timeout = undef)
 
 Each result is C<[$family, $type, $proto, $canonname, $address]>, the
 address in the form C<bind> and C<connect> take (L</ADDRESSES>).  C<$host>
@@ -387,6 +387,20 @@ L<BSDSocket::Error::GAI|BSDSocket::Error/BSDSocket::Error::GAI>: errno is
 the C<EAI_*> code, message C<gai_strerror>'s (C<EAI_SYSTEM> is reported as
 the system error it stands for).  A host with a NUL or a character above
 255, or a port outside 0..65535, dies with EINVAL.
+
+C<$timeout> bounds the lookup: in seconds (C<undef>, the default, waits
+as long as the resolver does), after which it dies with
+L<BSDSocket::Error::Timeout|BSDSocket::Error/BSDSocket::Error::Timeout>
+(op C<getaddrinfo>); a L</deadline> bounds it too.  A host name is looked
+up in a thread of its own, which never touches Perl, while the call
+waits the way every BSDSocket call does: Perl's signal handlers run, and
+one that dies (an C<alarm>) abandons the lookup.  An abandoned lookup
+finishes on its own and frees what it holds.  A numeric host, or none,
+needs no lookup and starts no thread.  The same goes for the host names
+that C<connect>, C<bind>, C<sendto> and friends resolve: the lookup
+counts against the socket's timeout (what it took is not there for the
+call), or a deadline; a non-blocking socket's lookup waits as long as it
+takes, as CPython's does.
 
 =head2 getnameinfo
 
@@ -574,8 +588,8 @@ describes: the addresses alternate by family, starting with the one
 C<getaddrinfo> preferred; an attempt starts, and the next one starts as
 soon as it fails or after 250 ms without an answer, earlier ones still
 running; the first to connect wins and the others are closed.
-C<$timeout> is one deadline for the whole call; left out, it is the
-default timeout; C<undef> waits as long as it takes (0 dies: nothing can
+C<$timeout> is one deadline for the whole call (the name's lookup, every
+attempt, the source's bind); left out, it is the default timeout; C<undef> waits as long as it takes (0 dies: nothing can
 connect without waiting).  The socket returned has that timeout.
 C<$source_address>, C<[$host, $port]>, is bound for the attempts of its
 family.
@@ -1730,8 +1744,8 @@ C<deadline> returns what the code returns, in the caller's context; an
 exception from the code comes through, and no deadline is left in force
 however the code leaves.  C<$seconds> is a number, 0 or more (0: only
 what needs no waiting gets done); anything else dies C<EINVAL>.  A new
-thread starts with no deadline.  Host names that calls resolve are
-looked up as before, without a deadline.
+thread starts with no deadline.  Host-name lookups count too (see
+L</getaddrinfo>).
 
 The fd's C<O_NONBLOCK> flag follows C<getblocking>: set for timeout 0,
 clear otherwise (but see L</settimeout> for a listener that has

@@ -142,6 +142,9 @@ typedef struct bsd_sock {
     signed char gro;  /* UDP GRO: BSD_GRO_* (gro.c) */
     struct bsd_gro *gro_area; /* datagrams a coalesced buffer held, which
                          the next receives hand out (gro.c), or NULL */
+    double call_deadline; /* the deadline of a call whose address took a
+                         lookup (addr.c): it started before the call did */
+    const OP *call_deadline_op; /* that call's op (the deadline is its only) */
     U32    refcnt;    /* the object's magic, and its handle's layers */
     struct bsd_layer *rbuf; /* the handle's read side: what it read ahead
                          is where every receive looks first, or NULL */
@@ -170,15 +173,28 @@ void    bsd_scoped_deadlines_add(int n);
  * timeout (0: none), and whether a scoped deadline set it (then the time
  * running out dies, bsd_die_timeout, instead of returning nothing). */
 double  bsd_wait_deadline(pTHX_ double timeout, bool *scoped);
+/* getaddrinfo within timeout (< 0: none; a scoped deadline counts too),
+ * in a thread of its own for a name (lookup.c): its answer, or dies
+ * BSDSocket::Error::Timeout (op) when the time runs out.  *res is the
+ * caller's to free. */
+struct addrinfo;
+int     bsd_getaddrinfo_timed(pTHX_ const char *host, const char *service,
+                              const struct addrinfo *hints, struct addrinfo **res,
+                              double timeout, const char *op);
 void    bsd_die_timeout(pTHX_ const char *op) __attribute__noreturn__;
+PERL_STATIC_INLINE bool
+bsd_scoped_in_force(void)
+{
+#ifdef __GNUC__
+    return __atomic_load_n(&bsd_scoped_deadlines, __ATOMIC_RELAXED) != 0;
+#else
+    return bsd_scoped_deadlines != 0;
+#endif
+}
 PERL_STATIC_INLINE double
 bsd_effective_timeout(pTHX_ double timeout)
 {
-#ifdef __GNUC__
-    if (LIKELY(__atomic_load_n(&bsd_scoped_deadlines, __ATOMIC_RELAXED) == 0))
-#else
-    if (LIKELY(bsd_scoped_deadlines == 0))
-#endif
+    if (LIKELY(!bsd_scoped_in_force()))
         return timeout;
     return bsd_scoped_timeout(aTHX_ timeout);
 }
@@ -483,15 +499,16 @@ bsd_addr_set_sa_len(bsd_addr *a)
 /* Perl value -> sockaddr for a socket of `family`.  `args` points at the
  * address argument and nargs counts it and what follows it on the stack:
  * one value is an address; two are (host, port), the older form. */
-void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
+void bsd_sockaddr_from_args(pTHX_ bsd_sock *s, SV **args, I32 nargs,
                             bsd_addr *out);
-#define sockaddr_from_sv(family, sv, out) \
-    bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
+#define sockaddr_from_sv(s, sv, out) \
+    bsd_sockaddr_from_args(aTHX_ s, &(sv), 1, out)
 /* The same for one address whose get-magic has run already.  family
  * AF_UNSPEC takes an AF_INET or AF_INET6 address, whichever it is;
  * flags BSD_ADDR_NUMERIC refuses a host that would need the resolver. */
 #define BSD_ADDR_NUMERIC 1
-void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flags);
+void bsd_sockaddr_from_sv_nomg(pTHX_ bsd_sock *s, int family, SV *address, bsd_addr *out,
+                               int flags);
 /* An address as getaddrinfo gave it. */
 struct addrinfo;
 void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
@@ -746,7 +763,7 @@ AV     *bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize
 
 const char *bsd_service_arg(pTHX_ SV *sv, const char *op);
 AV     *bsd_getaddrinfo(pTHX_ SV *host, SV *port, int family, int type,
-                        int proto, int flags);
+                        int proto, int flags, double timeout);
 void    bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host, SV **service);
 SV     *bsd_gethostbyname(pTHX_ SV *name);
 void    bsd_gethostbyname_ex(pTHX_ SV *name, SV **out);

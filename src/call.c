@@ -421,8 +421,20 @@ S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
 {
     int pause_ms = 0;               /* > 0 once a wait has been in vain */
     c->timeout = bsd_effective_timeout(aTHX_ c->timeout);   /* (a scoped deadline) */
+    if (c->sock && c->sock->call_deadline > 0) {
+        /* the call's address took a lookup, which its timeout counted */
+        if (c->sock->call_deadline_op == PL_op && c->deadline == 0 && c->timeout > 0)
+            c->deadline = c->sock->call_deadline;
+        c->sock->call_deadline = 0;
+    }
     if (c->timeout > 0 && c->deadline == 0)
         c->deadline = bsd_now() + c->timeout;
+    if (UNLIKELY(bsd_scoped_in_force())) {
+        /* (a deadline the call came with: a scoped one still comes first) */
+        const double scoped = bsd_scoped_deadline(aTHX);
+        if (scoped > 0 && (c->deadline == 0 || scoped < c->deadline))
+            c->deadline = scoped;
+    }
     for (;;) {
         int waited = BSD_WAIT_READY;
         if (r >= 0) {

@@ -224,6 +224,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
     const char *host, *service;
     bsd_race race;
     bsd_call c;
+    double started;
     int i, rc, won;
 
     SvGETMAGIC(address);
@@ -251,7 +252,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
                 bsd_die_arg(aTHX_ op, "source address must be [host, port], got %" SVf,
                             SVfARG(bsd_describe(aTHX_ source_sv)));
             /* an IPv4 or an IPv6 address, whichever it is: converted once */
-            bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, source_sv, &source_addr, 0);
+            bsd_sockaddr_from_sv_nomg(aTHX_ NULL, AF_UNSPEC, source_sv, &source_addr, 0);
             race.source = &source_addr;
         }
     }
@@ -259,7 +260,11 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
     Zero(&hints, 1, struct addrinfo);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(*host ? host : NULL, service, &hints, &res);
+    /* one deadline for the whole call: the lookup, every attempt, the
+     * source's bind */
+    started = bsd_now();
+    rc = bsd_getaddrinfo_timed(aTHX_ *host ? host : NULL, service, &hints, &res, timeout,
+                               "getaddrinfo");
     if (rc != 0) {
         const int err = errno;
         bsd_die_gai(aTHX_ op, rc, err, address,
@@ -284,6 +289,8 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
 
     bsd_call_init(&c, NULL, NULL, op, POLLOUT, S_attempt_race);
     c.timeout = timeout;
+    if (timeout > 0)
+        c.deadline = started + timeout;
     c.ctx = &race;
     c.fail = S_race_failed;
     c.nwait = 0;                        /* (nothing was waited for yet) */

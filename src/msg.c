@@ -160,7 +160,7 @@ S_optional_address(pTHX_ bsd_sock *s, SV *sv, bsd_addr *out)
     SvGETMAGIC(sv);
     if (!SvOK(sv) && !SvROK(sv))
         return FALSE;
-    bsd_sockaddr_from_sv_nomg(aTHX_ s->family, sv, out, 0);
+    bsd_sockaddr_from_sv_nomg(aTHX_ s, s->family, sv, out, 0);
     return TRUE;
 }
 
@@ -982,7 +982,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
             sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(pair)));
             to = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 1)));
             item = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 0)));
-            sockaddr_from_sv(s->family, to, &b.names[i]);
+            sockaddr_from_sv(s, to, &b.names[i]);
             SvGETMAGIC(item);
         }
         else if (have_fallback)

@@ -403,7 +403,7 @@ for my $name (sort keys %dies) {
 my @usage = (
     (map { ["BSDSocket::$_->[0]", undef, @$_[1, 2]] }
         [socket => 2, 3], [socketpair => 0, 3], [fromfd => 1, 4], [gethostbyname => 1, 1],
-        [getservbyname => 1, 2], [getaddrinfo => 1, 6], [getnameinfo => 1, 2],
+        [getservbyname => 1, 2], [getaddrinfo => 1, 7], [getnameinfo => 1, 2],
         [gethostbyname_ex => 1, 1], [gethostbyaddr => 1, 1], [gethostname => 0, 0],
         [getservbyport => 1, 2], [getprotobyname => 1, 1], [inet_aton => 1, 1],
         [inet_ntoa => 1, 1], [inet_pton => 2, 2], [inet_ntop => 2, 2], [htons => 1, 1],
