@@ -761,14 +761,23 @@ bsd_address_text(pTHX_ const bsd_addr *addr)
     case AF_UNIX: {
         const char *const path = addr->u.un.sun_path;
         const STRLEN room = len - offsetof(struct sockaddr_un, sun_path);
+        const bool abstract = room > 0 && path[0] == '\0';  /* (Linux): every byte counts */
+        const STRLEN n = abstract ? room : strnlen(path, room);
+        SV *text;
+        STRLEN i;
         if (room == 0)
             return newSVpvs("an unnamed socket");
-        if (path[0] == '\0') {     /* abstract (Linux): every byte counts */
-            SV *const text = newSVpvs("@");
-            sv_catpvn(text, path + 1, room - 1);
-            return text;
+        text = newSVpvn("@", abstract ? 1 : 0);
+        /* (a control byte, a NUL in an abstract name say, would break the
+         * message's one line: \xNN instead) */
+        for (i = abstract ? 1 : 0; i < n; i++) {
+            const unsigned char ch = (unsigned char)path[i];
+            if (ch < 0x20 || ch == 0x7f)
+                sv_catpvf(text, "\\x%02x", ch);
+            else
+                sv_catpvn(text, path + i, 1);
         }
-        return newSVpvn(path, strnlen(path, room));
+        return text;
     }
     }
     return newSVpvf("family %d", (int)addr->u.sa.sa_family);

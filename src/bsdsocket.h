@@ -592,6 +592,7 @@ struct bsd_call {
     IV          sent;       /* sendall, sendfile: bytes sent, for the error; -1 */
     int         err;        /* BSD_CALL_ERRNO: why it failed */
     int         stop;       /* Perl code ran and the call cannot go on: this errno */
+    bool        timed_out;  /* BSD_CALL_ERRNO: the failure is the time running out */
     bool        guarded;    /* guard() has run */
     bool        progressed; /* a piece went */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
@@ -806,6 +807,9 @@ size_t  bsd_sock_pending(bsd_sock *s);
 /* Put bytes back at the front of what the handle read ahead, for the
  * next read of any kind (recv_exact and recv_until, failing). */
 void    bsd_unread(pTHX_ bsd_sock *s, const char *bytes, size_t len);
+/* Whether a read of the handle is under way (a signal handler runs in its
+ * middle): then nothing may be put back. */
+bool    bsd_read_side_busy(const bsd_sock *s);
 /* sysread and syswrite (the methods, and the builtins on our handles):
  * perl's semantics, -1 with errno on failure. */
 SSize_t bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset);

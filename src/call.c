@@ -274,6 +274,7 @@ S_fail(pTHX_ bsd_call *c, int err, bool timed_out)
         err = ETIMEDOUT;
     if (c->mode & BSD_CALL_ERRNO) {
         c->err = err;
+        c->timed_out = timed_out;
         return -1;
     }
     if (c->fail)

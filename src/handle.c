@@ -347,6 +347,12 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBUSY, SS_IVCHAN);
         return -1;
     }
+    if (b->buf && b->bufsiz > BSD_LAYER_BUFSIZ) {
+        /* (bytes put back grew it, and it is empty again: back to size) */
+        Safefree(b->buf);
+        b->buf = NULL;
+        b->bufsiz = BSD_LAYER_BUFSIZ;
+    }
     if (!b->buf)
         PerlIO_get_base(f);
     b->ptr = b->end = b->buf;
@@ -389,6 +395,13 @@ bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags)
     if (!(flags & MSG_PEEK))
         b->ptr += n;
     return n;
+}
+
+bool
+bsd_read_side_busy(const bsd_sock *s)
+{
+    const PerlIOl *const head = s->rbuf ? s->rbuf->buf.base.head : NULL;
+    return head && head->flags > 0;     /* (the lock count: S_lockcnt) */
 }
 
 void

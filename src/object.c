@@ -338,8 +338,8 @@ bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
     if (fcntl(s->fd, F_SETFL, flags | O_NONBLOCK) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
     /* (a blocking socket that a scoped deadline made wait gets its
-     * blocking fd back, shared listener or not) */
-    if ((s->timeout > 0 && !keep) || s->timeout < 0) {
+     * blocking fd back too, but for a listener: see above) */
+    if (s->timeout != 0 && !keep) {
         s->refcnt++;
         SAVEDESTRUCTOR_X(S_blocking_again, s);
     }

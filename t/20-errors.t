@@ -66,6 +66,8 @@ is("$e", "connect to 127.0.0.1:$closed_port: " . $e->message . " at " . __FILE__
         skip 'no abstract AF_UNIX names here', 1 unless platform_has('abstract_unix');
         like($text->(sub { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect("\0bsd-none-$$") }),
              qr/^connect to \@bsd-none-$$: /, 'abstract AF_UNIX: @name');
+        like($text->(sub { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect("\0bsd\0none\n$$") }),
+             qr/^connect to \@bsd\\x00none\\x0a$$: [^\n]*\n\z/, '... its control bytes as \\xNN: one line');
     }
     my $u = BSDSocket::socket(AF_INET, SOCK_DGRAM);
     like($text->(sub { $u->sendto('x' x 70000, ['127.0.0.1', 9]) }),

@@ -135,6 +135,65 @@ sub drip {
     waitpid $pid, 0;
 }
 
+{
+    # a signal handler that dies (the classic alarm timeout): the bytes stay
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->sendall('abc');
+    local $SIG{USR1} = sub { die "interrupted\n" };
+    my $pid = signals_then_send(count => 1, gap => 0.2);
+    my $ok = eval { $a->recv_exact(10); 1 };
+    waitpid $pid, 0;
+    is($@, "interrupted\n", "a handler's die comes out of recv_exact");
+    is($a->recv(10), 'abc', '... and the bytes that came are the next read\'s');
+
+    $b->sendall("line1\nline2");
+    is($a->recv_until("\n", 100), "line1\n", 'recv_until');
+    $pid = signals_then_send(count => 1, gap => 0.2);
+    eval { $a->recv_until("\n", 100) };
+    waitpid $pid, 0;
+    is($@, "interrupted\n", "a handler's die comes out of recv_until");
+    is($a->recv(10), 'line2', '... and the bytes stay');
+}
+
+{
+    # a handler that reads the handle while recv_exact waits: its bytes
+    # came after recv_exact's, so recv_exact stops (EBUSY) and puts its own
+    # in front
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->sendall('0123');
+    my $in_handler;
+    local $SIG{USR1} = sub { $b->sendall("456\n789"); $in_handler = readline($a) };
+    my $pid = signals_then_send(count => 1, gap => 0.2);
+    my $e = dies_with(sub { $a->recv_exact(20) }, op => 'recv_exact', errno => Errno::EBUSY(),
+                      name => 'a handler read the handle: EBUSY');
+    waitpid $pid, 0;
+    is($in_handler, "456\n", '... the handler had its line');
+    is($a->recv_exact(7), '0123789', '... and the rest is there, in order');
+}
+
+{
+    # recv_exact in a handler, while a readline of the same handle waits
+    my ($a, $b) = BSDSocket::socketpair();
+    $b->sendall('xxx');
+    my $err;
+    local $SIG{USR1} = sub { $err = eval { $a->recv_exact(3); 1 } ? 'lived' : $@ };
+    my $pid = signals_then_send(count => 1, gap => 0.2, peer => $b, data => "tail\n", last_gap => 0.3);
+    my $line = readline($a);
+    waitpid $pid, 0;
+    ok(ref $err && $err->errno == Errno::EBUSY(), 'recv_exact inside a readline: EBUSY')
+        or diag "got: $err";
+    is($line, "xxxtail\n", '... and readline has every byte');
+}
+
+{
+    # only a byte stream
+    my ($a, $b) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    $b->send('hello world');
+    dies_with(sub { $a->recv_exact(5) }, op => 'recv_exact', errno => Errno::EOPNOTSUPP(),
+              name => 'a datagram socket is refused');
+    is($a->recv(100), 'hello world', '... and the datagram is whole');
+}
+
 # bad arguments
 {
     my ($a, $b) = BSDSocket::socketpair();
