@@ -1738,8 +1738,9 @@ timeout for as long as it likes.
   });
 
 A socket's own timeout still counts when it is shorter; a blocking socket
-waits until the deadline; a non-blocking one still dies C<EAGAIN> at
-once.  Deadlines nest, and an inner one never extends an outer one.
+waits until the deadline (a listener's fd is left non-blocking after an
+C<accept> inside one, as after a timed C<accept>: see L</settimeout>); a
+non-blocking one still dies C<EAGAIN> at once.  Deadlines nest, and an inner one never extends an outer one.
 C<deadline> returns what the code returns, in the caller's context; an
 exception from the code comes through, and no deadline is left in force
 however the code leaves.  C<$seconds> is a number, 0 or more (0: only
