@@ -120,11 +120,51 @@ CLONE(...)
     PERL_UNUSED_VAR(items);
     bsd_sock_clone(aTHX);
     bsd_fast_clone(aTHX);
+    {
+        /* a new thread starts with no scoped deadline: the one in force
+         * is the creating thread's, and ends with its scope there */
+        SV *const deadline = get_sv("BSDSocket::_deadline", 0);
+        if (deadline)
+            sv_setsv(deadline, &PL_sv_undef);
+    }
 
 UV
 _fastcall_count()
   CODE:
     RETVAL = bsd_fast_taken(aTHX);
+  OUTPUT:
+    RETVAL
+
+NV
+_deadline_at(seconds)
+    SV *seconds
+  CODE:
+    /* deadline($seconds, ...): when it runs out (bsd_now() seconds),
+     * never later than the one in force */
+    {
+        const double s = bsd_sv_to_timeout(aTHX_ seconds, "deadline");
+        const double outer = bsd_scoped_deadline(aTHX);
+        if (s < 0)
+            bsd_die_arg(aTHX_ "deadline", "seconds must be a number, 0 or more, got undef");
+        RETVAL = bsd_now() + s;
+        if (outer > 0 && outer < RETVAL)
+            RETVAL = outer;
+    }
+  OUTPUT:
+    RETVAL
+
+void
+_deadlines_in_force(n)
+    int n
+  CODE:
+    bsd_scoped_deadlines_add(n);
+
+UV
+_gro_runs(sock)
+    bsd_sock_any *sock
+  CODE:
+    /* (for the tests) coalesced buffers the socket cut into datagrams */
+    RETVAL = bsd_gro_runs(sock);
   OUTPUT:
     RETVAL
 
@@ -166,18 +206,20 @@ gethostbyname(name)
     PUSHs(bsd_gethostbyname(aTHX_ name));
 
 void
-getaddrinfo(host, port = NULL, family = 0, type = 0, proto = 0, flags = 0)
+getaddrinfo(host, port = NULL, family = 0, type = 0, proto = 0, flags = 0, timeout = NULL)
     SV *host
     SV *port
     bsd_int family
     bsd_int type
     bsd_int proto
     bsd_int flags
+    SV *timeout
   PREINIT:
     AV *results;
     SSize_t i, n;
   PPCODE:
-    results = bsd_getaddrinfo(aTHX_ host, port, family, type, proto, flags);
+    results = bsd_getaddrinfo(aTHX_ host, port, family, type, proto, flags,
+                              timeout ? bsd_sv_to_timeout(aTHX_ timeout, "getaddrinfo") : -1.0);
     n = (SSize_t)av_count(results);
     EXTEND(SP, n);
     for (i = 0; i < n; i++)
@@ -576,6 +618,22 @@ recv_into(self, buffer, nbytes = NULL, flags = 0)
     RETVAL
 
 void
+recv_exact(self, n, flags = 0)
+    bsd_sock *self
+    bsd_size n
+    bsd_int flags
+  PPCODE:
+    PUSHs(bsd_sock_recv_exact(aTHX_ self, ST(0), n, flags));
+
+void
+recv_until(self, delimiter, max)
+    bsd_sock *self
+    SV *delimiter
+    bsd_size max
+  PPCODE:
+    PUSHs(bsd_sock_recv_until(aTHX_ self, ST(0), delimiter, max));
+
+void
 recvfrom_into(self, buffer, nbytes = NULL, flags = 0)
     bsd_sock *self
     SV *buffer
@@ -602,7 +660,8 @@ UV
 pending(self)
     bsd_sock_any *self
   CODE:
-    /* bytes a buffered read took ahead, which the next receive returns */
+    /* bytes a buffered read took ahead, or datagrams a coalesced buffer
+     * held, which the next receives return */
     RETVAL = bsd_sock_pending(self);
   OUTPUT:
     RETVAL
@@ -771,7 +830,7 @@ sendto(self, data, flags_or_address, ...)
         croak_xs_usage(cv, "self, data, [flags,] address");
     if (items == 4)
         flags = int_arg(flags_or_address, "flags", "sendto");
-    sockaddr_from_sv(self->family, ST(items - 1), &to);
+    sockaddr_from_sv(self, ST(items - 1), &to);
     RETVAL = bsd_sock_send(aTHX_ self, ST(0), data, flags, &to, "sendto");
   OUTPUT:
     RETVAL

@@ -7,22 +7,42 @@
  * W3: datagram round trips, W3B: batches of 32 datagram round trips, one
  * datagram per system call; W3M: the same batches on sendmmsg/recvmmsg;
  * W3G: the same batches sent as UDP GSO, received with recvmmsg;
- * W4: connections) and prints the seconds the
- * loop took.  Each loop does what the Perl and Python variants do, with
- * plain system calls and nothing else.
+ * W3GGRO: the same GSO sends received on UDP_GRO sockets with recvmmsg;
+ * W3R, W3RM, W3RGRO: datagrams received from a W3RSEND sender, one per
+ * recvfrom, by recvmmsg, and as UDP_GRO buffers; W4: connections) and
+ * prints the seconds the loop took.  Each loop does what the Perl and
+ * Python variants do, with plain system calls and nothing else.
+ *
+ *   c_workloads w3rsend PORT PID
+ *
+ * is W3R's sender: 1200-byte datagrams to 127.0.0.1:PORT as fast as it
+ * can, until it is killed or process PID (its parent, the receiver) ends.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Linux's numbers, for C library headers older than the kernel */
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
 
 static double now(void)
 {
@@ -316,6 +336,338 @@ static double w3g(long n)
     return now() - t0;
 }
 
+/* How many SIZE-byte datagrams a buffer from a UDP_GRO socket holds: a
+ * coalesced buffer comes with a UDP_GRO control message giving its segment
+ * size, a lone datagram with none.  Anything else (a cut buffer, a size
+ * that was never sent) is an error, as a wrong datagram size is for the
+ * receivers that take one datagram per buffer. */
+static long gro_datagrams(struct msghdr *m, size_t len, size_t size)
+{
+    struct cmsghdr *cm;
+    int gso = 0;
+    for (cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm))
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO)
+            memcpy(&gso, CMSG_DATA(cm), sizeof gso);
+    if ((m->msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+        || (gso == 0 ? len != size : (size_t)gso != size || len == 0 || len % size)) {
+        fprintf(stderr, "a %zu-byte buffer, segment size %d, flags %#x, where %zu-byte datagrams were sent\n",
+                len, gso, (unsigned)m->msg_flags, size);
+        exit(1);
+    }
+    return gso == 0 ? 1 : (long)((len + (size_t)gso - 1) / (size_t)gso);
+}
+
+static void udp_gro_on(int fd)
+{
+    int one = 1;
+    if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) < 0) die("setsockopt UDP_GRO");
+}
+
+/* GRO receives: an entry is a whole 64 KiB buffer, since one GSO send
+ * arrives as one buffer, with room for the segment size */
+#define GRO_ROOM 65536
+#define GRO_CONTROL CMSG_SPACE(sizeof(int))
+
+/* receive GRO buffers into vec until they hold BATCH 64-byte datagrams;
+ * returns how many entries that took */
+static int recv_gro_batch(int fd, struct mmsghdr *vec)
+{
+    long got = 0;
+    int used = 0, k;
+    while (got < BATCH) {
+        int r;
+        for (k = used; k < BATCH; k++) {
+            vec[k].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+            vec[k].msg_hdr.msg_controllen = GRO_CONTROL;
+        }
+        r = recvmmsg(fd, vec + used, BATCH - used, MSG_WAITFORONE, NULL);
+        if (r <= 0) die("recvmmsg");
+        for (k = used; k < used + r; k++)
+            got += gro_datagrams(&vec[k].msg_hdr, vec[k].msg_len, 64);
+        used += r;
+    }
+    if (got != BATCH) {
+        fprintf(stderr, "w3ggro: %ld datagrams where %d were sent\n", got, BATCH);
+        exit(1);
+    }
+    return used;
+}
+
+/* W3B as W3G sends it (UDP_SEGMENT), received on UDP_GRO sockets with
+ * recvmmsg: what send_many and recv_many do between them once recv_many
+ * takes GRO buffers, so the C bound for that */
+static double w3ggro(long n)
+{
+    static char bufs[BATCH][GRO_ROOM];
+    static char controls[BATCH][GRO_CONTROL];
+    struct sockaddr_in a_addr, b_addr, names[BATCH];
+    char out_buf[BATCH * 64];
+    char control[CMSG_SPACE(sizeof(uint16_t))];
+    struct iovec out_iov, in_iov[BATCH];
+    struct msghdr out;
+    struct mmsghdr in[BATCH];
+    struct cmsghdr *cm;
+    uint16_t seg = 64;
+    int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
+    double t0;
+    long i;
+    int k;
+    udp_gro_on(a);
+    udp_gro_on(b);
+    memset(out_buf, 'u', sizeof out_buf);
+    memset(&out, 0, sizeof out);
+    memset(in, 0, sizeof in);
+    out_iov.iov_base = out_buf;
+    out_iov.iov_len = sizeof out_buf;
+    out.msg_iov = &out_iov;
+    out.msg_iovlen = 1;
+    out.msg_control = control;
+    out.msg_controllen = sizeof control;
+    cm = CMSG_FIRSTHDR(&out);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof seg);
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+    for (k = 0; k < BATCH; k++) {
+        in_iov[k].iov_base = bufs[k];
+        in_iov[k].iov_len = GRO_ROOM;
+        in[k].msg_hdr.msg_iov = &in_iov[k];
+        in[k].msg_hdr.msg_iovlen = 1;
+        in[k].msg_hdr.msg_name = &names[k];
+        in[k].msg_hdr.msg_control = controls[k];
+    }
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        int used;
+        size_t off = 0;
+        out.msg_name = &b_addr;
+        out.msg_namelen = sizeof b_addr;
+        if (sendmsg(a, &out, MSG_NOSIGNAL) != (ssize_t)sizeof out_buf) die("sendmsg (GSO)");
+        used = recv_gro_batch(b, in);
+        /* b answers its one sender, the datagrams in the order they came
+         * (the buffers hold them back to back) as one GSO send again */
+        for (k = 0; k < used; k++) {
+            memcpy(out_buf + off, bufs[k], in[k].msg_len);
+            off += in[k].msg_len;
+        }
+        out.msg_name = &names[0];
+        out.msg_namelen = in[0].msg_hdr.msg_namelen;
+        if (sendmsg(b, &out, MSG_NOSIGNAL) != (ssize_t)sizeof out_buf) die("sendmsg (GSO)");
+        recv_gro_batch(a, in);
+    }
+    return now() - t0;
+}
+
+/* W3R: the receive side alone.  A sender process makes 1200-byte
+ * datagrams as fast as UDP GSO lets it (runs of 50 per system call) and
+ * the receiver takes N of them, timed from the first; UDP drops what the
+ * receiver cannot keep up with, so the rate is the receiver's as long as
+ * the sender stays ahead.  It may not: the kernel still cuts each run
+ * into datagrams for a receiver without GRO, on the sender's CPU, and a
+ * GRO receiver takes a whole run per call.  Every variant, in Perl and
+ * Python too, sets the socket up the same way and starts the same
+ * sender. */
+#define W3R_SIZE 1200
+#define W3R_RUN 50
+#define W3R_RCVBUF (4 << 20)
+#define W3R_WAIT 10             /* seconds without a datagram that mean it is broken */
+
+/* the sender, until killed or until its parent is gone */
+static void w3r_send(int port, pid_t parent)
+{
+    static char buf[W3R_SIZE * W3R_RUN];
+    struct sockaddr_in to;
+    int seg = W3R_SIZE, devnull;
+    long i;
+    int fd;
+    /* die with the receiver, however it ends; and if it ended before
+     * this was set, there is no one to send to */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        _exit(1);
+    /* and leave the harness's pipe alone: its reader waits for every
+     * holder to close it */
+    devnull = open("/dev/null", O_WRONLY);
+    if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0)
+        _exit(1);
+    close(devnull);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) die("w3r sender: socket");
+    if (setsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof seg) < 0)
+        die("w3r sender: setsockopt UDP_SEGMENT");
+    memset(&to, 0, sizeof to);
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons((uint16_t)port);
+    if (connect(fd, (struct sockaddr *)&to, sizeof to) < 0) die("w3r sender: connect");
+    memset(buf, 'r', sizeof buf);
+    for (i = 0;; i++) {
+        /* a full queue, or a receiver that has just closed, is no reason
+         * to stop: the receiver decides when it has had enough */
+        if (send(fd, buf, sizeof buf, 0) < 0
+            && errno != ENOBUFS && errno != ECONNREFUSED && errno != EAGAIN && errno != EINTR) {
+            perror("w3r sender: send");
+            _exit(1);
+        }
+        if (i % 1024 == 0 && getppid() != parent)
+            _exit(0);
+    }
+}
+
+static pid_t w3r_sender;
+
+static void w3r_stop(void)
+{
+    if (w3r_sender > 0) {
+        kill(w3r_sender, SIGKILL);
+        waitpid(w3r_sender, NULL, 0);
+        w3r_sender = 0;
+    }
+}
+
+/* the receiving socket, its sender started */
+static int w3r_socket(int gro)
+{
+    struct sockaddr_in addr;
+    struct timeval wait = { W3R_WAIT, 0 };
+    int size = W3R_RCVBUF;
+    int fd = udp_socket(&addr);
+    pid_t parent = getpid();
+    /* room for bursts while the receiver is off the CPU; root may go
+     * past net.core.rmem_max */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0
+        && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size) < 0)
+        die("setsockopt SO_RCVBUF");
+    /* the kernel's timeout, so a dead sender ends the wait without
+     * adding a poll to every receive */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait) < 0)
+        die("setsockopt SO_RCVTIMEO");
+    /* before anything arrives: datagrams queued earlier stay single */
+    if (gro)
+        udp_gro_on(fd);
+    fflush(stdout);
+    w3r_sender = fork();
+    if (w3r_sender < 0) die("fork");
+    if (w3r_sender == 0) {
+        close(fd);
+        w3r_send(ntohs(addr.sin_port), parent);
+    }
+    atexit(w3r_stop);
+    return fd;
+}
+
+static void w3r_check(ssize_t len)
+{
+    if (len < 0) die("w3r: receive");
+    if (len != W3R_SIZE) {
+        fprintf(stderr, "w3r: a %zd-byte datagram\n", len);
+        exit(1);
+    }
+}
+
+/* W3R, one recvfrom a datagram */
+static double w3r(long n)
+{
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    char buf[2048];
+    int fd = w3r_socket(0);
+    double t0, secs;
+    long i;
+    w3r_check(recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &len));
+    t0 = now();
+    for (i = 0; i < n; i++) {
+        len = sizeof from;
+        w3r_check(recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &len));
+    }
+    secs = now() - t0;
+    w3r_stop();
+    return secs;
+}
+
+/* W3R on recvmmsg, 64 datagrams a call at most */
+#define W3R_VLEN 64
+struct w3r_mmsg {
+    char bufs[W3R_VLEN][2048];
+    struct sockaddr_in names[W3R_VLEN];
+    struct iovec iov[W3R_VLEN];
+    struct mmsghdr vec[W3R_VLEN];
+};
+
+static long w3r_mmsg_call(int fd, struct w3r_mmsg *m)
+{
+    int r, k;
+    for (k = 0; k < W3R_VLEN; k++)
+        m->vec[k].msg_hdr.msg_namelen = sizeof m->names[k];
+    r = recvmmsg(fd, m->vec, W3R_VLEN, MSG_WAITFORONE, NULL);
+    if (r <= 0) die("w3r: recvmmsg");
+    for (k = 0; k < r; k++)
+        w3r_check(m->vec[k].msg_len);
+    return r;
+}
+
+static double w3rm(long n)
+{
+    static struct w3r_mmsg m;
+    int fd = w3r_socket(0);
+    double t0, secs;
+    long got = 0;
+    int k;
+    for (k = 0; k < W3R_VLEN; k++) {
+        m.iov[k].iov_base = m.bufs[k];
+        m.iov[k].iov_len = sizeof m.bufs[k];
+        m.vec[k].msg_hdr.msg_iov = &m.iov[k];
+        m.vec[k].msg_hdr.msg_iovlen = 1;
+        m.vec[k].msg_hdr.msg_name = &m.names[k];
+    }
+    w3r_mmsg_call(fd, &m);
+    t0 = now();
+    while (got < n)
+        got += w3r_mmsg_call(fd, &m);
+    secs = now() - t0;
+    w3r_stop();
+    /* the last call may take a few past N: the seconds N took at the
+     * rate measured */
+    return secs * n / got;
+}
+
+/* W3R on a UDP_GRO socket: recvmsg into a 64 KiB buffer, which holds a
+ * whole run of the sender's when the kernel keeps it together */
+static long w3r_gro_call(int fd, struct msghdr *m)
+{
+    ssize_t len;
+    m->msg_namelen = sizeof(struct sockaddr_in);
+    m->msg_controllen = GRO_CONTROL;
+    len = recvmsg(fd, m, 0);
+    if (len < 0) die("w3r: recvmsg");
+    return gro_datagrams(m, (size_t)len, W3R_SIZE);
+}
+
+static double w3rgro(long n)
+{
+    static char buf[GRO_ROOM];
+    char control[GRO_CONTROL];
+    struct sockaddr_in from;
+    struct iovec iov;
+    struct msghdr m;
+    int fd = w3r_socket(1);
+    double t0, secs;
+    long got = 0;
+    iov.iov_base = buf;
+    iov.iov_len = sizeof buf;
+    memset(&m, 0, sizeof m);
+    m.msg_name = &from;
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    w3r_gro_call(fd, &m);
+    t0 = now();
+    while (got < n)
+        got += w3r_gro_call(fd, &m);
+    secs = now() - t0;
+    w3r_stop();
+    return secs * n / got;
+}
+
 /* W4: connect, accept, close both, on 127.0.0.1 */
 static double w4(long n)
 {
@@ -352,8 +704,11 @@ int main(int argc, char **argv)
 {
     long n;
     double secs;
+    if (argc == 4 && !strcmp(argv[1], "w3rsend"))
+        w3r_send(atoi(argv[2]), (pid_t)atol(argv[3]));
     if (argc != 3) {
-        fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w4|w6 N\n", argv[0]);
+        fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w3ggro|w3r|w3rm|w3rgro|w4|w6 N\n"
+                        "       %s w3rsend PORT PID\n", argv[0], argv[0]);
         return 2;
     }
     n = atol(argv[2]);
@@ -363,6 +718,10 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "w3b")) secs = w3b(n);
     else if (!strcmp(argv[1], "w3m")) secs = w3m(n);
     else if (!strcmp(argv[1], "w3g")) secs = w3g(n);
+    else if (!strcmp(argv[1], "w3ggro")) secs = w3ggro(n);
+    else if (!strcmp(argv[1], "w3r")) secs = w3r(n);
+    else if (!strcmp(argv[1], "w3rm")) secs = w3rm(n);
+    else if (!strcmp(argv[1], "w3rgro")) secs = w3rgro(n);
     else if (!strcmp(argv[1], "w4")) secs = w4(n);
     else if (!strcmp(argv[1], "w6")) secs = w6(n);
     else {

@@ -9,21 +9,27 @@
 #             w3 (64-byte UDP datagram round trips on 127.0.0.1)
 #             w3b (batches of 32 such round trips, lock-step; variant
 #                  bsdsocket1: BSDSocket one datagram per call)
+#             w3r (receive N 1200-byte UDP datagrams from a C sender
+#                  process, bench/build/c_workloads w3rsend, which run.pl
+#                  builds; bsdsocket: recv_many, bsdsocket1: recvfrom)
 #             w4 (connect + accept + close both on 127.0.0.1)
 #             w6 (a line protocol, print and readline, over a socketpair)
 # Every variant does the same work with its own calls; C and Python do it
 # in bench/c_workloads.c and bench/py_workloads.py.
 use strict;
 use warnings;
+use FindBin ();
+use POSIX ();
 use Time::HiRes qw(time);
 use Socket qw(AF_UNIX AF_INET SOCK_STREAM SOCK_DGRAM SOL_SOCKET SO_REUSEADDR
-              MSG_NOSIGNAL INADDR_LOOPBACK pack_sockaddr_in);
+              SO_RCVBUF SO_RCVBUFFORCE SO_RCVTIMEO
+              MSG_NOSIGNAL INADDR_LOOPBACK pack_sockaddr_in unpack_sockaddr_in);
 use IO::Socket::INET ();
 use IO::Socket::UNIX ();
 use BSDSocket ();
 
 my ($variant, $workload, $n) = @ARGV;
-die "usage: $0 bsdsocket|bsdsocket1|builtin|iosocket w1|w2|w3|w3b|w4|w6 N\n" unless $n;
+die "usage: $0 bsdsocket|bsdsocket1|builtin|iosocket w1|w2|w3|w3b|w3r|w4|w6 N\n" unless $n;
 my $code = main->can("${variant}_$workload") or die "no $variant $workload\n";
 printf "%.6f\n", $code->($n);
 
@@ -232,6 +238,8 @@ sub udp_pair_bsdsocket {
 sub bsdsocket_w3b {
     my ($n) = @_;
     my ($a, $b) = udp_pair_bsdsocket();
+    # both ends take runs whole (UDP GRO), as send_many sends them (GSO)
+    eval { $_->sockopt('UDP_GRO', 1) } for $a, $b;
     my $b_addr = $b->getsockname;
     my @batch = ('u' x 64) x BATCH;
     my $t0 = time;
@@ -298,6 +306,114 @@ sub iosocket_w3b {
         $a->recv($data, 64) for 1 .. BATCH;
     }
     return time - $t0;
+}
+
+# ----------------------------------------------------------------- W3R
+# The receive side alone: a C sender process sends 1200-byte datagrams to
+# the receiver's port as fast as UDP GSO lets it, and the receiver takes
+# N of them, timed from the first.  UDP drops what the receiver cannot
+# keep up with, so the rate is the receiver's while the sender stays
+# ahead (bench/c_workloads.c says when it may not).  Every receiver, here
+# and in C and Python, asks for a 4 MiB receive buffer (SO_RCVBUFFORCE,
+# which root may set past net.core.rmem_max, else SO_RCVBUF; the kernel
+# doubles it for its own overhead) and gives up after 10 s without a
+# datagram (SO_RCVTIMEO: the kernel's, so no poll before every receive).
+
+use constant { W3R_SIZE => 1200, W3R_RCVBUF => 4 << 20, W3R_WAIT => 10 };
+
+my $w3r_sender;    # its pid, until it is stopped
+
+sub w3r_start {
+    my ($port) = @_;
+    my $prog = "$FindBin::Bin/build/c_workloads";
+    -x $prog or die "$prog: not built (bench/run.pl builds it)\n";
+    my $parent = $$;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        exec $prog, 'w3rsend', $port, $parent;
+        warn "exec $prog: $!\n";
+        POSIX::_exit(1);
+    }
+    $w3r_sender = $pid;
+}
+
+sub w3r_stop {
+    return unless $w3r_sender;
+    kill KILL => $w3r_sender;
+    waitpid $w3r_sender, 0;
+    undef $w3r_sender;
+}
+
+# a receiver that dies still stops its sender (and one killed outright
+# takes it along: the sender asks the kernel for that); keep the exit
+# status the death set
+END { local $?; w3r_stop() }
+
+sub w3r_bad { die "w3r: a datagram of $_[0] bytes\n" }
+
+sub w3r_bsdsocket {
+    my $s = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    $s->bind(['127.0.0.1', 0]);
+    eval { $s->setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, W3R_RCVBUF); 1 }
+        or $s->setsockopt(SOL_SOCKET, SO_RCVBUF, W3R_RCVBUF);
+    $s->setsockopt(SOL_SOCKET, SO_RCVTIMEO, pack('l!l!', W3R_WAIT, 0));
+    w3r_start($s->getsockname->[1]);
+    return $s;
+}
+
+sub bsdsocket_w3r {
+    my ($n) = @_;
+    my $s = w3r_bsdsocket();
+    eval { $s->sockopt('UDP_GRO', 1) };   # (runs whole, as C GRO takes them)
+    length $_->[0] == W3R_SIZE or w3r_bad(length $_->[0]) for $s->recv_many(64, 2048);
+    my $got = 0;
+    my $t0 = time;
+    while ($got < $n) {
+        my @in = $s->recv_many(64, 2048);
+        length $_->[0] == W3R_SIZE or w3r_bad(length $_->[0]) for @in;
+        $got += @in;
+    }
+    my $secs = time - $t0;
+    w3r_stop();
+    # the last call may take a few past N: the seconds N took at the rate
+    # measured
+    return $secs * $n / $got;
+}
+
+sub bsdsocket1_w3r {
+    my ($n) = @_;
+    my $s = w3r_bsdsocket();
+    my ($data, $from) = $s->recvfrom(2048);
+    length $data == W3R_SIZE or w3r_bad(length $data);
+    my $t0 = time;
+    for (1 .. $n) {
+        ($data, $from) = $s->recvfrom(2048);
+        length $data == W3R_SIZE or w3r_bad(length $data);
+    }
+    my $secs = time - $t0;
+    w3r_stop();
+    return $secs;
+}
+
+sub builtin_w3r {
+    my ($n) = @_;
+    socket(my $s, AF_INET, SOCK_DGRAM, 0) or die "socket: $!";
+    bind($s, pack_sockaddr_in(0, INADDR_LOOPBACK)) or die "bind: $!";
+    setsockopt($s, SOL_SOCKET, SO_RCVBUFFORCE, W3R_RCVBUF)
+        or setsockopt($s, SOL_SOCKET, SO_RCVBUF, W3R_RCVBUF) or die "SO_RCVBUF: $!";
+    setsockopt($s, SOL_SOCKET, SO_RCVTIMEO, pack('l!l!', W3R_WAIT, 0)) or die "SO_RCVTIMEO: $!";
+    w3r_start((unpack_sockaddr_in(getsockname($s)))[0]);
+    my ($data, $from);
+    defined($from = recv($s, $data, 2048, 0)) or die "recv: $!";
+    length $data == W3R_SIZE or w3r_bad(length $data);
+    my $t0 = time;
+    for (1 .. $n) {
+        defined($from = recv($s, $data, 2048, 0)) or die "recv: $!";
+        length $data == W3R_SIZE or w3r_bad(length $data);
+    }
+    my $secs = time - $t0;
+    w3r_stop();
+    return $secs;
 }
 
 # ------------------------------------------------------------------ W4

@@ -4,6 +4,8 @@ bench/run.pl.  Same workloads as perl_workloads.pl; prints the seconds the
 loop took."""
 import os
 import socket
+import struct
+import subprocess
 import sys
 import time
 
@@ -80,6 +82,42 @@ def w3b(n):
         for _ in range(BATCH):
             a.recv(64)
     return time.perf_counter() - t0
+
+
+# W3R: the receive side alone, as perl_workloads.pl describes it.
+W3R_SIZE = 1200
+W3R_RCVBUF = 4 << 20
+W3R_WAIT = 10
+SENDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'build', 'c_workloads')
+# Linux's number; the module leaves it out
+SO_RCVBUFFORCE = getattr(socket, 'SO_RCVBUFFORCE', 33)
+
+
+def w3r(n):
+    """Receive n 1200-byte datagrams from a C sender process, one recvfrom each."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(('127.0.0.1', 0))
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, W3R_RCVBUF)
+    except PermissionError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, W3R_RCVBUF)
+    # the kernel's timeout: settimeout would poll before every receive
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack('ll', W3R_WAIT, 0))
+    sender = subprocess.Popen([SENDER, 'w3rsend', str(s.getsockname()[1]), str(os.getpid())],
+                              stdout=subprocess.DEVNULL)
+    try:
+        data, frm = s.recvfrom(2048)
+        if len(data) != W3R_SIZE:
+            sys.exit('w3r: a datagram of %d bytes' % len(data))
+        t0 = time.perf_counter()
+        for _ in range(n):
+            data, frm = s.recvfrom(2048)
+            if len(data) != W3R_SIZE:
+                sys.exit('w3r: a datagram of %d bytes' % len(data))
+        return time.perf_counter() - t0
+    finally:
+        sender.kill()
+        sender.wait()
 
 
 def w4(n):

@@ -18,7 +18,18 @@
 #       recv_many against one datagram per call (C, builtins, IO::Socket,
 #       python3, BSDSocket), and, for reference, C on sendmmsg/recvmmsg
 #       ("C mmsg") and C with what send_many does underneath ("C GSO":
-#       UDP_SEGMENT sends, recvmmsg receives)
+#       UDP_SEGMENT sends, recvmmsg receives) and what send_many and
+#       recv_many do with UDP_GRO on, as BSDSocket's sockets have it here
+#       ("C GSO+GRO": the same sends, received on UDP_GRO sockets with
+#       recvmmsg)
+#   W3R the receive side alone: 1200-byte UDP datagrams from a C sender
+#       process sending as fast as UDP GSO lets it, taken one per recvfrom
+#       (C, builtins, python3, BSDSocket 1x1), with BSDSocket's
+#       recv_many(64) on a UDP_GRO socket, and, for reference, C on recvmmsg ("C mmsg") and C
+#       on UDP GRO ("C GRO": a run of datagrams per recvmsg); timed from
+#       the first datagram to the Nth, UDP drops what the receiver cannot
+#       take (datagrams/s).  A receiver faster than the sender gets the
+#       sender's rate instead, as C GRO does on two CPUs
 #   W4  connect + accept + close both on 127.0.0.1 (connections/s)
 #   W6  a line protocol, print and readline, over a socketpair: the
 #       socket object as a Perl filehandle against perl's own socketpair
@@ -66,10 +77,16 @@ my %workload = (
             units_per_n => 2 },
     w3b => { n => 5_000,  unit => 'datagrams/s',
              what => '64-byte UDP, lock-step batches of 32, 127.0.0.1 '
-                   . '(BSDSocket: send_many/recv_many; C, builtins, IO::Socket, python3, BSDSocket 1x1: '
+                   . '(BSDSocket: send_many/recv_many, UDP_GRO on; C, builtins, IO::Socket, python3, BSDSocket 1x1: '
                    . 'a datagram per call)',
              units_per_n => 2 * 32,
-             extra => [qw(w3b_bsdsocket_1x1 w3b_c_mmsg w3b_c_gso)] },
+             extra => [qw(w3b_bsdsocket_1x1 w3b_c_mmsg w3b_c_gso w3b_c_gro)] },
+    w3r => { n => 600_000, unit => 'datagrams/s',
+             what => '1200-byte UDP from a GSO sender, 127.0.0.1, received by: '
+                   . 'C, builtins, python3, BSDSocket 1x1: recvfrom, a datagram per call; '
+                   . 'BSDSocket: recv_many(64), UDP_GRO on; C mmsg: recvmmsg(64); C GRO: UDP_GRO recvmsg',
+             without => ['IO::Socket'],
+             extra => [qw(w3r_bsdsocket_1x1 w3r_c_mmsg w3r_c_gro)] },
     w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },
     w6 => { n => 100_000, unit => 'round trips/s', what => 'print a line, readline it, both ways, socketpair' },
 );
@@ -95,10 +112,18 @@ my %extra_variant = (
     w3b_bsdsocket_1x1 => ['BSDSocket 1x1' => sub { (@perl, "$bench/perl_workloads.pl", 'bsdsocket1', 'w3b', $_[1]) }],
     w3b_c_mmsg        => ['C mmsg'        => sub { ($c_prog, 'w3m', $_[1]) }],
     w3b_c_gso         => ['C GSO'         => sub { ($c_prog, 'w3g', $_[1]) }],
+    w3b_c_gro         => ['C GSO+GRO'     => sub { ($c_prog, 'w3ggro', $_[1]) }],
+    w3r_bsdsocket_1x1 => ['BSDSocket 1x1' => sub { (@perl, "$bench/perl_workloads.pl", 'bsdsocket1', 'w3r', $_[1]) }],
+    w3r_c_mmsg        => ['C mmsg'        => sub { ($c_prog, 'w3rm', $_[1]) }],
+    w3r_c_gro         => ['C GRO'         => sub { ($c_prog, 'w3rgro', $_[1]) }],
 );
+# less the ones a workload leaves out (W3R: IO::Socket, whose recv is the
+# builtin's behind a method call, as W1 and W3 already show)
 sub variants_of {
     my ($w) = @_;
-    return (@variants, map { $extra_variant{$_} } @{ $workload{$w}{extra} // [] });
+    my %without = map { $_ => 1 } @{ $workload{$w}{without} // [] };
+    return ((grep { !$without{ $_->[0] } } @variants),
+            map { $extra_variant{$_} } @{ $workload{$w}{extra} // [] });
 }
 
 sub build_c {

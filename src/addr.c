@@ -18,10 +18,10 @@
 #include <netdb.h>
 #include <stddef.h>
 #include <string.h>
+#include <net/if.h>
 
 #include "bsdsocket.h"
 #ifdef BSD_HAVE_LINUX_FAMILIES
-#  include <net/if.h>
 #  include <netpacket/packet.h>
 #  include <linux/netlink.h>
 #  include <linux/vm_sockets.h>
@@ -158,15 +158,21 @@ S_port_from_sv(pTHX_ SV *port, SV *address)
  * literal with a %scope is asked with AI_NUMERICHOST: getaddrinfo knows
  * how to turn an interface name into a scope id, and asks no one.) */
 static void
-S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *out,
-          const char *op)
+S_resolve(pTHX_ bsd_sock *s, int family, const char *host, int flags, SV *address,
+          bsd_addr *out, const char *op)
 {
     struct addrinfo hints, *res = NULL;
     int rc;
+    /* the socket's call starts now: the lookup counts against its
+     * timeout, and what is left of that is the call's (call.c, S_drive).
+     * A non-blocking socket's lookup waits as long as it takes, as
+     * CPython's does: there is no "try again" for a name. */
+    const double timeout = bsd_effective_timeout(aTHX_ s && s->timeout > 0 ? s->timeout : -1.0);
+    const double started = bsd_now();
     Zero(&hints, 1, struct addrinfo);
     hints.ai_family = family;
     hints.ai_flags = flags;
-    rc = getaddrinfo(host, NULL, &hints, &res);
+    rc = bsd_getaddrinfo_timed(aTHX_ host, NULL, &hints, &res, timeout, "getaddrinfo");
     if (rc != 0) {
         const int err = errno;       /* before anything can change it */
         bsd_die_gai(aTHX_ op, rc, err, address,
@@ -177,6 +183,10 @@ S_resolve(pTHX_ int family, const char *host, int flags, SV *address, bsd_addr *
     /* one result is enough; keep its address, our port comes later */
     bsd_addr_from_ai(res, out);
     freeaddrinfo(res);
+    if (s && timeout > 0) {
+        s->call_deadline = started + timeout;
+        s->call_deadline_op = PL_op;
+    }
 }
 
 /* An address from getaddrinfo, as long as it is (never longer than ours). */
@@ -192,7 +202,7 @@ bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out)
  * an explicit non-zero $scope_id overrides), or either for AF_UNSPEC:
  * three or four elements, or a host with a colon in it, is IPv6. */
 static void
-S_inet_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
+S_inet_from_sv(pTHX_ bsd_sock *s, int family, SV *address, bsd_addr *out, int flags)
 {
     const char *const op = (flags & BSD_ADDR_NUMERIC) ? "getnameinfo" : "address";
     const char *const shape = family == AF_INET ? "[host, port]"
@@ -258,7 +268,7 @@ S_inet_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
             bsd_die_address(aTHX_ address,
                             "'%s' is an IPv6 address, this is an AF_INET socket", host);
         else
-            S_resolve(aTHX_ AF_INET, host, flags & BSD_ADDR_NUMERIC ? AI_NUMERICHOST : 0,
+            S_resolve(aTHX_ s, AF_INET, host, flags & BSD_ADDR_NUMERIC ? AI_NUMERICHOST : 0,
                       address, out, op);
         sin->sin_family = AF_INET;
         sin->sin_port = port;
@@ -272,7 +282,7 @@ S_inet_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
                 bsd_die_address(aTHX_ address,
                                 "'%s' is an IPv4 address, this is an AF_INET6 socket (::ffff:%s maps it)",
                                 host, host);
-            S_resolve(aTHX_ AF_INET6, host,
+            S_resolve(aTHX_ s, AF_INET6, host,
                       strchr(host, '%') || (flags & BSD_ADDR_NUMERIC) ? AI_NUMERICHOST : 0,
                       address, out, op);
         }
@@ -562,7 +572,7 @@ S_family_name(int family)
 }
 
 static void
-S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
+S_sockaddr_from_sv(pTHX_ bsd_sock *s, int family, SV *address, bsd_addr *out, int flags)
 {
     /* an address array this module made knows its sockaddr already */
     if (SvROK(address) && SvRMAGICAL(SvRV(address))) {
@@ -585,7 +595,7 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
     case AF_INET:
     case AF_INET6:
     case AF_UNSPEC:
-        S_inet_from_sv(aTHX_ family, address, out, flags);
+        S_inet_from_sv(aTHX_ s, family, address, out, flags);
         break;
     case AF_UNIX:
         S_unix_from_sv(aTHX_ address, out);
@@ -602,9 +612,11 @@ S_sockaddr_from_sv(pTHX_ int family, SV *address, bsd_addr *out, int flags)
 }
 
 void
-bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
+bsd_sockaddr_from_args(pTHX_ bsd_sock *s, SV **args, I32 nargs, bsd_addr *out)
 {
+    const int family = s->family;
     SV *address = args[0];
+    s->call_deadline = 0;               /* (set again if this looks a name up) */
     if (nargs == 2 && (family == AF_INET || family == AF_INET6)) {
         /* $s->connect($host, $port), the older form: [$host, $port] */
         AV *const av = av_make(2, args);
@@ -616,13 +628,13 @@ bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs, bsd_addr *out)
                     family == AF_INET || family == AF_INET6 ? " or (host, port)" : "",
                     (int)nargs);
     SvGETMAGIC(address);
-    S_sockaddr_from_sv(aTHX_ family, address, out, 0);
+    S_sockaddr_from_sv(aTHX_ s, family, address, out, 0);
 }
 
 void
-bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flags)
+bsd_sockaddr_from_sv_nomg(pTHX_ bsd_sock *s, int family, SV *address, bsd_addr *out, int flags)
 {
-    S_sockaddr_from_sv(aTHX_ family, address, out, flags);
+    S_sockaddr_from_sv(aTHX_ s, family, address, out, flags);
 }
 
 /* ------------------------------------------------------------ C -> Perl */
@@ -714,6 +726,61 @@ bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family)
     elems[0] = newSViv(addr->u.sa.sa_family);
     elems[1] = bsd_tainted(newSVpvn(addr->u.sa.sa_data, len - family_end));
     return S_address_array(aTHX_ elems, 2, addr);
+}
+
+/* How an address reads in an error's text (a new SV): 127.0.0.1:80,
+ * [::1]:80 ([fe80::1%eth0]:80 with a scope), an AF_UNIX path or @name
+ * for an abstract one, "family N" for anything else. */
+SV *
+bsd_address_text(pTHX_ const bsd_addr *addr)
+{
+    const socklen_t len = addr->len < sizeof addr->u ? addr->len : sizeof addr->u;
+    if (len < offsetof(struct sockaddr, sa_data))
+        return newSVpvs("an unnamed address");
+    switch (addr->u.sa.sa_family) {
+    case AF_INET:
+        if (len >= sizeof(struct sockaddr_in)) {
+            char text[INET_ADDRSTRLEN];
+            const STRLEN text_len = bsd_format_in4(&addr->u.in4.sin_addr, text);
+            return newSVpvf("%.*s:%u", (int)text_len, text, (unsigned)ntohs(addr->u.in4.sin_port));
+        }
+        break;
+    case AF_INET6:
+        if (len >= sizeof(struct sockaddr_in6)) {
+            char text[INET6_ADDRSTRLEN], scope[IF_NAMESIZE + 1];
+            const uint32_t id = addr->u.in6.sin6_scope_id;
+            inet_ntop(AF_INET6, &addr->u.in6.sin6_addr, text, sizeof text);
+            scope[0] = '\0';
+            if (id && !if_indextoname(id, scope + 1))
+                my_snprintf(scope + 1, sizeof scope - 1, "%lu", (unsigned long)id);
+            if (id)
+                scope[0] = '%';
+            return newSVpvf("[%s%s]:%u", text, scope, (unsigned)ntohs(addr->u.in6.sin6_port));
+        }
+        break;
+    case AF_UNIX: {
+        const char *const path = addr->u.un.sun_path;
+        const STRLEN room = len - offsetof(struct sockaddr_un, sun_path);
+        const bool abstract = room > 0 && path[0] == '\0';  /* (Linux): every byte counts */
+        const STRLEN n = abstract ? room : strnlen(path, room);
+        SV *text;
+        STRLEN i;
+        if (room == 0)
+            return newSVpvs("an unnamed socket");
+        text = newSVpvn("@", abstract ? 1 : 0);
+        /* (a control byte, a NUL in an abstract name say, would break the
+         * message's one line: \xNN instead) */
+        for (i = abstract ? 1 : 0; i < n; i++) {
+            const unsigned char ch = (unsigned char)path[i];
+            if (ch < 0x20 || ch == 0x7f)
+                sv_catpvf(text, "\\x%02x", ch);
+            else
+                sv_catpvn(text, path + i, 1);
+        }
+        return text;
+    }
+    }
+    return newSVpvf("family %d", (int)addr->u.sa.sa_family);
 }
 
 /* As bsd_sockaddr_to_sv, for an address that tends to repeat (the peer

@@ -27,6 +27,7 @@
 #define BSD_TIMEOUT_CLASS "BSDSocket::Error::Timeout"
 #define BSD_GAI_CLASS     "BSDSocket::Error::GAI"
 #define BSD_HOST_CLASS    "BSDSocket::Error::Host"
+#define BSD_EOF_CLASS     "BSDSocket::Error::EOF"
 
 /* ---------------------------------------------- platforms (compat.c) */
 
@@ -138,18 +139,74 @@ typedef struct bsd_sock {
                          bsd_sockaddr_to_sv_cached), or NULL */
     signed char gso;  /* send_many may use UDP GSO: 1 yes, -1 no, 0 not
                          yet asked (msg.c) */
+    signed char gro;  /* UDP GRO: BSD_GRO_* (gro.c) */
+    struct bsd_gro *gro_area; /* datagrams a coalesced buffer held, which
+                         the next receives hand out (gro.c), or NULL */
+    double call_deadline; /* the deadline of a call whose address took a
+                         lookup (addr.c): it started before the call did */
+    const OP *call_deadline_op; /* that call's op (the deadline is its only) */
     U32    refcnt;    /* the object's magic, and its handle's layers */
     struct bsd_layer *rbuf; /* the handle's read side: what it read ahead
                          is where every receive looks first, or NULL */
 } bsd_sock;
 
+/* A socket option changed: what send_many and the receives know of the
+ * UDP offloads may be wrong now, so they ask again. */
+PERL_STATIC_INLINE void
+bsd_sock_options_changed(bsd_sock *s)
+{
+    s->gso = 0;
+    s->gro = 0;
+}
+
+/* Scoped deadlines (BSDSocket::deadline, call.c): how many are in force,
+ * in every thread.  While none is, a call's timeout is its socket's and
+ * nothing else is looked at; while one is, the timeout is what is left of
+ * the deadline when that comes first (at least a moment: a deadline that
+ * passed still times out, it never turns a call non-blocking). */
+extern int bsd_scoped_deadlines;
+double  bsd_scoped_timeout(pTHX_ double timeout);
+/* The scoped deadline in force here (bsd_now() seconds), or 0. */
+double  bsd_scoped_deadline(pTHX);
+void    bsd_scoped_deadlines_add(int n);
+/* For a wait outside the driver (select, the poller): the deadline of
+ * timeout (0: none), and whether a scoped deadline set it (then the time
+ * running out dies, bsd_die_timeout, instead of returning nothing). */
+double  bsd_wait_deadline(pTHX_ double timeout, bool *scoped);
+/* getaddrinfo within timeout (< 0: none; a scoped deadline counts too),
+ * in a thread of its own for a name (lookup.c): its answer, or dies
+ * BSDSocket::Error::Timeout (op) when the time runs out.  *res is the
+ * caller's to free. */
+struct addrinfo;
+int     bsd_getaddrinfo_timed(pTHX_ const char *host, const char *service,
+                              const struct addrinfo *hints, struct addrinfo **res,
+                              double timeout, const char *op);
+void    bsd_die_timeout(pTHX_ const char *op) __attribute__noreturn__;
+PERL_STATIC_INLINE bool
+bsd_scoped_in_force(void)
+{
+#ifdef __GNUC__
+    return __atomic_load_n(&bsd_scoped_deadlines, __ATOMIC_RELAXED) != 0;
+#else
+    return bsd_scoped_deadlines != 0;
+#endif
+}
+PERL_STATIC_INLINE double
+bsd_effective_timeout(pTHX_ double timeout)
+{
+    if (LIKELY(!bsd_scoped_in_force()))
+        return timeout;
+    return bsd_scoped_timeout(aTHX_ timeout);
+}
+
 /* The flag every send and receive adds on a socket with a timeout (0 or
- * more): the call never blocks in the kernel, whatever O_NONBLOCK says.
+ * more, or a scoped deadline): the call never blocks in the kernel,
+ * whatever O_NONBLOCK says.
  * That flag belongs to the open file description, which a dup, a fromfd
  * copy or a makefile handle shares and may have changed, and a positive
  * timeout leaves it clear (see bsd_set_fd_nonblocking); the socket's own
  * timeout is what counts, and the driver does the waiting. */
-#define BSD_NOWAIT(s) ((s)->timeout >= 0 ? MSG_DONTWAIT : 0)
+#define BSD_NOWAIT(s) (bsd_effective_timeout(aTHX_ (s)->timeout) >= 0 ? MSG_DONTWAIT : 0)
 
 /* The typemap has two names for the same struct: "bsd_sock *" refuses a
  * closed socket (EBADF), "bsd_sock_any *" lets it through (close, fileno,
@@ -283,11 +340,14 @@ typedef struct bsd_error {
     SV         *address;    /* the address involved (Perl form), or NULL */
     IV          sent;       /* bytes sent before the failure, < 0: none */
     SV         *attempts;   /* create_connection: every address and why */
+    SV         *where;      /* the address as the text says it (a new SV the
+                               error takes over: bsd_address_text), or NULL */
+    IV          received;   /* EOF: bytes that arrived before it, < 0: none */
 } bsd_error;
 
 #define BSD_ERROR(op_, errnum_) \
     ((bsd_error){ .klass = BSD_ERROR_CLASS, .op = (op_), .errnum = (errnum_), \
-                  .has_errno = TRUE, .sent = -1 })
+                  .has_errno = TRUE, .sent = -1, .received = -1 })
 
 void bsd_throw(pTHX_ const bsd_error *e) __attribute__noreturn__;
 
@@ -439,15 +499,16 @@ bsd_addr_set_sa_len(bsd_addr *a)
 /* Perl value -> sockaddr for a socket of `family`.  `args` points at the
  * address argument and nargs counts it and what follows it on the stack:
  * one value is an address; two are (host, port), the older form. */
-void bsd_sockaddr_from_args(pTHX_ int family, SV **args, I32 nargs,
+void bsd_sockaddr_from_args(pTHX_ bsd_sock *s, SV **args, I32 nargs,
                             bsd_addr *out);
-#define sockaddr_from_sv(family, sv, out) \
-    bsd_sockaddr_from_args(aTHX_ family, &(sv), 1, out)
+#define sockaddr_from_sv(s, sv, out) \
+    bsd_sockaddr_from_args(aTHX_ s, &(sv), 1, out)
 /* The same for one address whose get-magic has run already.  family
  * AF_UNSPEC takes an AF_INET or AF_INET6 address, whichever it is;
  * flags BSD_ADDR_NUMERIC refuses a host that would need the resolver. */
 #define BSD_ADDR_NUMERIC 1
-void bsd_sockaddr_from_sv_nomg(pTHX_ int family, SV *address, bsd_addr *out, int flags);
+void bsd_sockaddr_from_sv_nomg(pTHX_ bsd_sock *s, int family, SV *address, bsd_addr *out,
+                               int flags);
 /* An address as getaddrinfo gave it. */
 struct addrinfo;
 void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
@@ -459,6 +520,7 @@ void bsd_addr_from_ai(const struct addrinfo *ai, bsd_addr *out);
 SV *bsd_sockaddr_to_sv(pTHX_ const bsd_addr *addr, int family);
 #define sockaddr_to_sv(addr, family) bsd_sockaddr_to_sv(aTHX_ addr, family)
 SV *bsd_sockaddr_to_sv_cached(pTHX_ const bsd_addr *addr, int family, SV **cache);
+SV *bsd_address_text(pTHX_ const bsd_addr *addr);
 
 /* Dotted quads, strictly as inet_pton reads them, and back. */
 bool    bsd_parse_in4(const char *pv, STRLEN len, struct in_addr *out);
@@ -530,6 +592,7 @@ struct bsd_call {
     IV          sent;       /* sendall, sendfile: bytes sent, for the error; -1 */
     int         err;        /* BSD_CALL_ERRNO: why it failed */
     int         stop;       /* Perl code ran and the call cannot go on: this errno */
+    bool        timed_out;  /* BSD_CALL_ERRNO: the failure is the time running out */
     bool        guarded;    /* guard() has run */
     bool        progressed; /* a piece went */
     SV         *bounce;     /* recv_into: where the data went once Perl code ran */
@@ -576,6 +639,46 @@ double  bsd_deadline(double timeout);
  * print and syswrite use too. */
 ssize_t bsd_attempt_send(pTHX_ bsd_call *c);
 bool    bsd_sent_piece(pTHX_ bsd_call *c, ssize_t n);
+/* The plain receive's attempt (methods.c): recv, or recvfrom into c->addr,
+ * through gro.c where that is in play; the handle's reads use it too. */
+ssize_t bsd_attempt_recv(pTHX_ bsd_call *c);
+
+/* ------------------------------------------------ UDP receive offload (gro.c) */
+
+enum {
+    BSD_GRO_NEVER = -2,     /* not UDP, or a kernel without UDP_GRO */
+    BSD_GRO_OFF   = -1,     /* off */
+    BSD_GRO_ASK   =  0,     /* not asked yet (a new struct, a changed option) */
+    BSD_GRO_ON    =  1      /* on: every receive goes through gro.c */
+};
+typedef struct { unsigned at; size_t pos; } bsd_gro_cursor;
+typedef struct {
+    const char     *data;
+    size_t          len;
+    const bsd_addr *from;
+    int             msg_flags;  /* the buffer's, as recvmsg gave them */
+    unsigned        entry;
+} bsd_datagram;
+bool    bsd_gro_active(bsd_sock *s);
+void    bsd_gro_forget(bsd_sock *s);
+ssize_t bsd_gro_attempt_fill(pTHX_ bsd_call *c);
+void    bsd_gro_start(bsd_sock *s, bsd_gro_cursor *cur);
+bool    bsd_gro_next(bsd_sock *s, bsd_gro_cursor *cur, bsd_datagram *d);
+void    bsd_gro_commit(bsd_sock *s, const bsd_gro_cursor *cur, size_t bytes);
+size_t  bsd_gro_held(const bsd_sock *s);
+bool    bsd_gro_holds(const bsd_sock *s);
+int     bsd_gro_holders(void);
+UV      bsd_gro_runs(const bsd_sock *s);
+ssize_t bsd_gro_recvmsg(bsd_sock *s, struct msghdr *msg, int flags);
+ssize_t bsd_gro_recv(bsd_sock *s, char *buf, size_t len, int flags, bsd_addr *from);
+
+/* Whether a receive on s goes through gro.c (GRO on or maybe on, or
+ * datagrams waiting there): one test of the struct when it cannot be. */
+PERL_STATIC_INLINE bool
+bsd_gro_in_play(bsd_sock *s)
+{
+    return UNLIKELY(s->gro >= 0 || s->gro_area) && bsd_gro_active(s);
+}
 /* Whether fd is ready for events right now (a look, no wait), and what
  * poll said (revents; 0 for not ready). */
 bool    bsd_fd_ready(int fd, short events);
@@ -619,6 +722,9 @@ ssize_t bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
 SV     *bsd_sock_accept(pTHX_ bsd_sock *s, SV *self, bsd_addr *peer);
 STRLEN  bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes,
                            int flags, bsd_addr *from);
+/* recv_exact and recv_until (framing.c) */
+SV     *bsd_sock_recv_exact(pTHX_ bsd_sock *s, SV *self, STRLEN n, int flags);
+SV     *bsd_sock_recv_until(pTHX_ bsd_sock *s, SV *self, SV *delimiter, STRLEN most);
 void    bsd_sock_bind(pTHX_ bsd_sock *s, const bsd_addr *addr);
 /* connect: dies, or (connect_ex) returns the errno, 0 when connected. */
 int     bsd_sock_connect(pTHX_ bsd_sock *s, SV *self, bsd_addr *addr,
@@ -658,7 +764,7 @@ AV     *bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize
 
 const char *bsd_service_arg(pTHX_ SV *sv, const char *op);
 AV     *bsd_getaddrinfo(pTHX_ SV *host, SV *port, int family, int type,
-                        int proto, int flags);
+                        int proto, int flags, double timeout);
 void    bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host, SV **service);
 SV     *bsd_gethostbyname(pTHX_ SV *name);
 void    bsd_gethostbyname_ex(pTHX_ SV *name, SV **out);
@@ -698,6 +804,12 @@ void    bsd_handle_boot(pTHX);
  * room bytes, none taken with MSG_PEEK); how many there are. */
 size_t  bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags);
 size_t  bsd_sock_pending(bsd_sock *s);
+/* Put bytes back at the front of what the handle read ahead, for the
+ * next read of any kind (recv_exact and recv_until, failing). */
+void    bsd_unread(pTHX_ bsd_sock *s, const char *bytes, size_t len);
+/* Whether a read of the handle is under way (a signal handler runs in its
+ * middle): then nothing may be put back. */
+bool    bsd_read_side_busy(const bsd_sock *s);
 /* sysread and syswrite (the methods, and the builtins on our handles):
  * perl's semantics, -1 with errno on failure. */
 SSize_t bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset);

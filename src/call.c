@@ -39,6 +39,51 @@ bsd_deadline(double timeout)
     return timeout < 0 ? 0 : bsd_now() + timeout;
 }
 
+/* ---------------------------------------------------- scoped deadlines */
+
+int bsd_scoped_deadlines;
+
+/* BSDSocket::deadline keeps the deadline in force in a package variable
+ * it localizes: each interpreter has its own, and it is put back however
+ * the code leaves. */
+double
+bsd_scoped_deadline(pTHX)
+{
+    SV *const sv = get_sv("BSDSocket::_deadline", 0);
+    return sv && SvNOK(sv) ? SvNVX(sv) : 0;
+}
+
+double
+bsd_scoped_timeout(pTHX_ double timeout)
+{
+    const double deadline = bsd_scoped_deadline(aTHX);
+    double left;
+    if (deadline <= 0 || timeout == 0)
+        return timeout;             /* (non-blocking stays non-blocking) */
+    left = deadline - bsd_now();
+    if (left < 1e-6)
+        left = 1e-6;
+    return timeout > 0 && timeout < left ? timeout : left;
+}
+
+double
+bsd_wait_deadline(pTHX_ double timeout, bool *scoped)
+{
+    const double effective = bsd_effective_timeout(aTHX_ timeout);
+    *scoped = effective != timeout;
+    return bsd_deadline(effective);
+}
+
+void
+bsd_scoped_deadlines_add(int n)
+{
+#ifdef __GNUC__
+    (void)__atomic_add_fetch(&bsd_scoped_deadlines, n, __ATOMIC_RELAXED);
+#else
+    bsd_scoped_deadlines += n;
+#endif
+}
+
 /* ------------------------------------------------------- Perl's signals */
 
 static void
@@ -96,7 +141,8 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
  * from bsd_now(); 0 for none) passes; a deadline already past still
  * gets one look (a timeout of 0 polls once).  A signal runs Perl's
  * deferred handlers (through the call c when there is one, which guards
- * its buffers first), and the wait goes on with what is left.  Returns
+ * its buffers first), and the wait goes on with what is left, unless a
+ * handler left the call's socket holding datagrams (then 1).  Returns
  * what wait_once returned, 0 when the time is up, -1 when a handler
  * stopped the call (c->stop); dies (op) if it fails. */
 int
@@ -130,6 +176,11 @@ bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
             S_run_signal_handlers(aTHX_ c);
             if (c && c->stop)
                 return -1;
+            /* a handler that received on the socket may have left
+             * datagrams in it (gro.c), which no poll would wake for:
+             * the receive has what it waits for */
+            if (c && c->sock && (c->one.events & POLLIN) && bsd_gro_holds(c->sock))
+                return 1;
         }
         else if (to_the_end)
             return 0;               /* (poll waited all of it: no second look) */
@@ -173,32 +224,44 @@ bsd_fd_ready(int fd, short events)
 
 /* ------------------------------------------------------------ failing */
 
-static SV *
-S_call_address(pTHX_ const bsd_call *c)
+/* The error of call c: its address (the Perl value, and the words for
+ * the text) and what it sent. */
+static bsd_error
+S_call_error(pTHX_ const bsd_call *c, int err)
 {
-    return c->peer ? sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer, c->peer->u.sa.sa_family))
-                   : NULL;
+    bsd_error e = BSD_ERROR(c->op, err);
+    if (c->peer) {
+        e.address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer, c->peer->u.sa.sa_family));
+        e.where = bsd_address_text(aTHX_ c->peer);
+    }
+    e.sent = c->sent;
+    return e;
 }
 
 void
 bsd_call_die(pTHX_ const bsd_call *c, int err)
 {
-    bsd_error e = BSD_ERROR(c->op, err);
-    e.address = S_call_address(aTHX_ c);
-    e.sent = c->sent;
+    const bsd_error e = S_call_error(aTHX_ c, err);
     bsd_throw(aTHX_ &e);
 }
 
 /* The message of a timeout is exactly "timed out". */
+void
+bsd_die_timeout(pTHX_ const char *op)
+{
+    bsd_error e = BSD_ERROR(op, ETIMEDOUT);
+    e.klass = BSD_TIMEOUT_CLASS;
+    e.message = newSVpvs("timed out");
+    bsd_throw(aTHX_ &e);
+}
+
 static void S_die_timed_out(pTHX_ const bsd_call *c) __attribute__noreturn__;
 static void
 S_die_timed_out(pTHX_ const bsd_call *c)
 {
-    bsd_error e = BSD_ERROR(c->op, ETIMEDOUT);
+    bsd_error e = S_call_error(aTHX_ c, ETIMEDOUT);
     e.klass = BSD_TIMEOUT_CLASS;
     e.message = newSVpvs("timed out");
-    e.address = S_call_address(aTHX_ c);
-    e.sent = c->sent;
     bsd_throw(aTHX_ &e);
 }
 
@@ -211,6 +274,7 @@ S_fail(pTHX_ bsd_call *c, int err, bool timed_out)
         err = ETIMEDOUT;
     if (c->mode & BSD_CALL_ERRNO) {
         c->err = err;
+        c->timed_out = timed_out;
         return -1;
     }
     if (c->fail)
@@ -269,6 +333,10 @@ S_wait(pTHX_ bsd_call *c)
 {
     double until = c->deadline;
     int ready;
+    /* (a handler that ran just before may have left datagrams in the
+     * socket, gro.c: no poll would wake for them) */
+    if (c->sock && (c->one.events & POLLIN) && c->wait == &c->one && bsd_gro_holds(c->sock))
+        return BSD_WAIT_READY;
     if (c->wake > 0 && (until == 0 || c->wake < until))
         until = c->wake;
     ready = bsd_poll_wait(aTHX_ c->wait, c->nwait, until, c, c->op);
@@ -353,8 +421,21 @@ static ssize_t
 S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
 {
     int pause_ms = 0;               /* > 0 once a wait has been in vain */
+    c->timeout = bsd_effective_timeout(aTHX_ c->timeout);   /* (a scoped deadline) */
+    if (c->sock && c->sock->call_deadline > 0) {
+        /* the call's address took a lookup, which its timeout counted */
+        if (c->sock->call_deadline_op == PL_op && c->deadline == 0 && c->timeout > 0)
+            c->deadline = c->sock->call_deadline;
+        c->sock->call_deadline = 0;
+    }
     if (c->timeout > 0 && c->deadline == 0)
         c->deadline = bsd_now() + c->timeout;
+    if (UNLIKELY(bsd_scoped_in_force())) {
+        /* (a deadline the call came with: a scoped one still comes first) */
+        const double scoped = bsd_scoped_deadline(aTHX);
+        if (scoped > 0 && (c->deadline == 0 || scoped < c->deadline))
+            c->deadline = scoped;
+    }
     for (;;) {
         int waited = BSD_WAIT_READY;
         if (r >= 0) {

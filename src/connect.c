@@ -40,17 +40,6 @@ typedef struct {
     bool      done;     /* failed, one way or another */
 } bsd_attempt;
 
-/* "127.0.0.1 port 80" / "::1 port 80", for the error message */
-static SV *
-S_describe_addr(pTHX_ const bsd_addr *addr)
-{
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    if (getnameinfo(&addr->u.sa, addr->len, host, sizeof host, port, sizeof port,
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return sv_2mortal(newSVpvs("an address"));
-    return sv_2mortal(newSVpvf("%s port %s", host, port));
-}
-
 /* RFC 8305, section 4: interleave the families, starting with the one
  * getaddrinfo put first (its order already follows RFC 6724). */
 static void
@@ -126,10 +115,11 @@ S_finished(pTHX_ bsd_attempt *a)
     return FALSE;
 }
 
-static void S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
+static void S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out, SV *where)
     __attribute__noreturn__;
+/* where: the host and port asked for, in words */
 static void
-S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
+S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out, SV *where)
 {
     AV *const attempts = newAV();
     SV *const why = sv_2mortal(newSVpvs(""));
@@ -147,13 +137,14 @@ S_die_all_failed(pTHX_ bsd_attempt *list, int n, bool timed_out)
         av_push(entry, reason);
         av_push(attempts, newRV_noinc(MUTABLE_SV(entry)));
         sv_catpvf(why, "%s%" SVf ": %" SVf, SvCUR(why) ? "; " : "",
-                  SVfARG(S_describe_addr(aTHX_ &a->addr)), SVfARG(reason));
+                  SVfARG(sv_2mortal(bsd_address_text(aTHX_ &a->addr))), SVfARG(reason));
         if (a->err)
             last_err = a->err;
     }
     {
         bsd_error e = BSD_ERROR("create_connection", timed_out ? ETIMEDOUT : last_err);
         e.attempts = newRV_noinc(MUTABLE_SV(attempts));
+        e.where = newSVsv(where);
         if (timed_out) {
             e.klass = BSD_TIMEOUT_CLASS;
             e.message = newSVpvs("timed out");
@@ -172,6 +163,7 @@ typedef struct {
     int            next;        /* the next attempt to start */
     double         next_start;  /* when it may start (0: now) */
     const bsd_addr *source;
+    SV            *where;       /* the host and port asked for, in words */
     struct pollfd *pfds;        /* the pending attempts' sockets */
     int           *pending;     /* which attempt each is */
 } bsd_race;
@@ -218,7 +210,7 @@ S_race_failed(pTHX_ bsd_call *c, int err, bool timed_out)
 {
     const bsd_race *const r = (const bsd_race *)c->ctx;
     PERL_UNUSED_ARG(err);
-    S_die_all_failed(aTHX_ r->list, r->n, timed_out);
+    S_die_all_failed(aTHX_ r->list, r->n, timed_out, r->where);
 }
 
 /* create_connection([$host, $port], $timeout, $source_address).  timeout
@@ -232,6 +224,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
     const char *host, *service;
     bsd_race race;
     bsd_call c;
+    double started;
     int i, rc, won;
 
     SvGETMAGIC(address);
@@ -249,6 +242,8 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
         if (!service)
             bsd_die_arg(aTHX_ op, "port must be an integer in 0..65535 or a service name, got undef");
     }
+    /* (as an address reads in an error: [::1]:80 for an IPv6 literal) */
+    race.where = sv_2mortal(newSVpvf(strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, service));
     race.source = NULL;
     if (source_sv) {
         SvGETMAGIC(source_sv);
@@ -257,7 +252,7 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
                 bsd_die_arg(aTHX_ op, "source address must be [host, port], got %" SVf,
                             SVfARG(bsd_describe(aTHX_ source_sv)));
             /* an IPv4 or an IPv6 address, whichever it is: converted once */
-            bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, source_sv, &source_addr, 0);
+            bsd_sockaddr_from_sv_nomg(aTHX_ NULL, AF_UNSPEC, source_sv, &source_addr, 0);
             race.source = &source_addr;
         }
     }
@@ -265,7 +260,11 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
     Zero(&hints, 1, struct addrinfo);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    rc = getaddrinfo(*host ? host : NULL, service, &hints, &res);
+    /* one deadline for the whole call: the lookup, every attempt, the
+     * source's bind */
+    started = bsd_now();
+    rc = bsd_getaddrinfo_timed(aTHX_ *host ? host : NULL, service, &hints, &res, timeout,
+                               "getaddrinfo");
     if (rc != 0) {
         const int err = errno;
         bsd_die_gai(aTHX_ op, rc, err, address,
@@ -290,6 +289,8 @@ bsd_create_connection(pTHX_ SV *address, double timeout, SV *source_sv)
 
     bsd_call_init(&c, NULL, NULL, op, POLLOUT, S_attempt_race);
     c.timeout = timeout;
+    if (timeout > 0)
+        c.deadline = started + timeout;
     c.ctx = &race;
     c.fail = S_race_failed;
     c.nwait = 0;                        /* (nothing was waited for yet) */

@@ -117,6 +117,10 @@ bsd_throw(pTHX_ const bsd_error *e)
         hv_stores(hv, "sent", newSViv(e->sent));
     if (e->attempts)
         hv_stores(hv, "attempts", e->attempts);
+    if (e->where)
+        hv_stores(hv, "where", e->where);
+    if (e->received >= 0)
+        hv_stores(hv, "received", newSViv(e->received));
     if (cop) {
         hv_stores(hv, "file", newSVpv(CopFILE(cop), 0));
         hv_stores(hv, "line", newSVuv(CopLINE(cop)));

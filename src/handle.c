@@ -124,7 +124,7 @@ S_layer_call(pTHX_ bsd_call *c, bsd_layer_call *lc)
 }
 
 static void
-S_layer_call_init(bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const char *op,
+S_layer_call_init(pTHX_ bsd_call *c, bsd_layer_call *lc, PerlIO *f, bsd_sock *s, const char *op,
                   short events, ssize_t (*attempt)(pTHX_ bsd_call *c))
 {
     lc->f = f;
@@ -165,7 +165,7 @@ S_send_all(pTHX_ PerlIO *f, bsd_sock *s, const char *buf, size_t len, double *de
         errno = EBADF;
         return 0;
     }
-    S_layer_call_init(&c, &lc, f, s, "print", POLLOUT, bsd_attempt_send);
+    S_layer_call_init(aTHX_ &c, &lc, f, s, "print", POLLOUT, bsd_attempt_send);
     c.progress = bsd_sent_piece;
     c.guard = S_guard_write;
     c.buf = (char *)buf;
@@ -328,13 +328,6 @@ S_write(pTHX_ PerlIO *f, const void *vbuf, Size_t count)
 
 /* ------------------------------------------------------------- reading */
 
-static ssize_t
-S_attempt_recv(pTHX_ bsd_call *c)
-{
-    PERL_UNUSED_CONTEXT;
-    return recv(c->sock->fd, c->buf, BSD_IO_LEN(c->len), c->flags);
-}
-
 /* Fill: the next bytes from the socket, into the (empty) buffer.  A
  * timeout or an error leaves the handle as it was: the next read tries
  * again.  A read while one is under way (a handler reading the same
@@ -354,6 +347,12 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBUSY, SS_IVCHAN);
         return -1;
     }
+    if (b->buf && b->bufsiz > BSD_LAYER_BUFSIZ) {
+        /* (bytes put back grew it, and it is empty again: back to size) */
+        Safefree(b->buf);
+        b->buf = NULL;
+        b->bufsiz = BSD_LAYER_BUFSIZ;
+    }
     if (!b->buf)
         PerlIO_get_base(f);
     b->ptr = b->end = b->buf;
@@ -362,7 +361,7 @@ S_fill(pTHX_ PerlIO *f)
         SETERRNO(EBADF, SS_IVCHAN);
         return -1;
     }
-    S_layer_call_init(&c, &lc, f, s, "readline", POLLIN, S_attempt_recv);
+    S_layer_call_init(aTHX_ &c, &lc, f, s, "readline", POLLIN, bsd_attempt_recv);
     c.buf = b->buf;
     c.len = b->bufsiz;
     n = S_layer_call(aTHX_ &c, &lc);
@@ -398,10 +397,52 @@ bsd_take_buffered(bsd_sock *s, char *dest, size_t room, int flags)
     return n;
 }
 
+bool
+bsd_read_side_busy(const bsd_sock *s)
+{
+    const PerlIOl *const head = s->rbuf ? s->rbuf->buf.base.head : NULL;
+    return head && head->flags > 0;     /* (the lock count: S_lockcnt) */
+}
+
+void
+bsd_unread(pTHX_ bsd_sock *s, const char *bytes, size_t len)
+{
+    PerlIOBuf *b;
+    size_t held;
+    if (len == 0)
+        return;
+    if (!s->rbuf) {
+        /* (a socket always has its handle's read side while it is open:
+         * this one was closed under the call, and the bytes go with it) */
+        return;
+    }
+    b = &s->rbuf->buf;
+    held = b->buf && b->ptr ? (size_t)(b->end - b->ptr) : 0;
+    if (!b->buf || held + len > (size_t)b->bufsiz) {
+        /* a buffer big enough for both, what was held moved behind */
+        const size_t size = held + len > (size_t)b->bufsiz ? held + len : (size_t)b->bufsiz;
+        STDCHAR *fresh;
+        Newx(fresh, size, STDCHAR);
+        if (held)
+            Copy(b->ptr, fresh + len, held, STDCHAR);
+        Safefree(b->buf);
+        b->buf = fresh;
+        b->bufsiz = size;
+    }
+    else if (held)
+        Move(b->ptr, b->buf + len, held, STDCHAR);
+    Copy(bytes, b->buf, len, STDCHAR);
+    b->ptr = b->buf;
+    b->end = b->buf + len + held;
+    b->base.flags = (b->base.flags & ~PERLIO_F_EOF) | PERLIO_F_RDBUF;
+}
+
 size_t
 bsd_sock_pending(bsd_sock *s)
 {
-    return s->rbuf && s->rbuf->buf.ptr ? (size_t)(s->rbuf->buf.end - s->rbuf->buf.ptr) : 0;
+    /* (and what a coalesced buffer held: gro.c) */
+    return (s->rbuf && s->rbuf->buf.ptr ? (size_t)(s->rbuf->buf.end - s->rbuf->buf.ptr) : 0)
+         + bsd_gro_held(s);
 }
 
 /* ------------------------------------------------------- the layer's life */
@@ -690,7 +731,7 @@ bsd_handle_sysread(pTHX_ bsd_sock *s, SV *bufsv, IV length, IV offset)
         n = (ssize_t)bsd_take_buffered(s, buffer + offset, (size_t)length, 0);
     else {
         bsd_call c;
-        bsd_call_init(&c, s, NULL, "sysread", POLLIN, S_attempt_recv);
+        bsd_call_init(&c, s, NULL, "sysread", POLLIN, bsd_attempt_recv);
         c.mode = BSD_CALL_ERRNO | BSD_CALL_FD_MODE;   /* (the driver holds s) */
         c.guard = S_guard_sysread;
         c.target = bufsv;

@@ -24,8 +24,11 @@
 
 /* One receive (from: the sender's address goes there, or NULL). */
 PERL_STATIC_INLINE ssize_t
-S_recv_once(int fd, char *buf, size_t len, int flags, bsd_addr *from)
+S_recv_once(bsd_sock *s, char *buf, size_t len, int flags, bsd_addr *from)
 {
+    const int fd = s->fd;
+    if (bsd_gro_in_play(s))
+        return bsd_gro_recv(s, buf, len, flags, from);
     if (from) {
         from->len = sizeof from->u;
         return recvfrom(fd, buf, BSD_IO_LEN(len), flags, &from->u.sa, &from->len);
@@ -33,11 +36,11 @@ S_recv_once(int fd, char *buf, size_t len, int flags, bsd_addr *from)
     return recv(fd, buf, BSD_IO_LEN(len), flags);
 }
 
-static ssize_t
-S_attempt_recv(pTHX_ bsd_call *c)
+ssize_t
+bsd_attempt_recv(pTHX_ bsd_call *c)
 {
     PERL_UNUSED_CONTEXT;
-    return S_recv_once(c->sock->fd, c->buf, c->len, c->flags, c->addr);
+    return S_recv_once(c->sock, c->buf, c->len, c->flags, c->addr);
 }
 
 /* recv, recv_into and recvfrom_into write into a scalar Perl code can
@@ -90,11 +93,11 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
             from->len = 0;
     }
     else
-        n = S_recv_once(s->fd, buf, bufsize, flags, from);
+        n = S_recv_once(s, buf, bufsize, flags, from);
     if (UNLIKELY(n < 0)) {
         const int err = errno;
         bsd_call c;
-        bsd_call_init(&c, s, self, from ? "recvfrom" : "recv", POLLIN, S_attempt_recv);
+        bsd_call_init(&c, s, self, from ? "recvfrom" : "recv", POLLIN, bsd_attempt_recv);
         if (into) {
             c.guard = S_guard_recv_target;
             c.target = into;
@@ -129,7 +132,7 @@ bsd_sock_recv_into(pTHX_ bsd_sock *s, SV *self, SV *buf, SV *nbytes_sv, int flag
     char *const dest = bsd_into_prepare(aTHX_ buf, nbytes_sv, &nbytes, op);
     bsd_call c;
     ssize_t n;
-    bsd_call_init(&c, s, self, op, POLLIN, S_attempt_recv);
+    bsd_call_init(&c, s, self, op, POLLIN, bsd_attempt_recv);
     c.guard = S_guard_recv_target;
     c.target = buf;
     c.buf = dest;
@@ -284,8 +287,10 @@ void
 bsd_sock_bind(pTHX_ bsd_sock *s, const bsd_addr *addr)
 {
     if (bind(s->fd, &addr->u.sa, addr->len) < 0) {
-        const int err = errno;
-        bsd_die_errno(aTHX_ "bind", err, sv_2mortal(bsd_sockaddr_to_sv(aTHX_ addr, s->family)));
+        bsd_error e = BSD_ERROR("bind", errno);
+        e.address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ addr, s->family));
+        e.where = bsd_address_text(aTHX_ addr);
+        bsd_throw(aTHX_ &e);
     }
 }
 
@@ -378,7 +383,7 @@ bsd_sock_setsockopt(pTHX_ bsd_sock *s, int level, int name, SV *value)
     }
     if (setsockopt(s->fd, level, name, buf, len) < 0)
         bsd_die_errno(aTHX_ "setsockopt", errno, NULL);
-    s->gso = 0;     /* (a UDP option may change what send_many can do: ask again) */
+    bsd_sock_options_changed(s);
 }
 
 /* --------------------------------------------------------- makefile */

@@ -160,7 +160,7 @@ S_optional_address(pTHX_ bsd_sock *s, SV *sv, bsd_addr *out)
     SvGETMAGIC(sv);
     if (!SvOK(sv) && !SvROK(sv))
         return FALSE;
-    bsd_sockaddr_from_sv_nomg(aTHX_ s->family, sv, out, 0);
+    bsd_sockaddr_from_sv_nomg(aTHX_ s, s->family, sv, out, 0);
     return TRUE;
 }
 
@@ -401,6 +401,8 @@ S_attempt_recvmsg(pTHX_ bsd_call *c)
     in->msg.msg_namelen = sizeof in->from.u;
     in->msg.msg_controllen = in->controlroom;
     PERL_UNUSED_CONTEXT;
+    if (bsd_gro_in_play(c->sock))
+        return bsd_gro_recvmsg(c->sock, &in->msg, c->flags);
     return recvmsg(c->sock->fd, &in->msg, c->flags);
 }
 
@@ -980,7 +982,7 @@ bsd_sock_send_many(pTHX_ bsd_sock *s, SV *self, SV *messages, SV *address_sv)
             sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(pair)));
             to = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 1)));
             item = sv_2mortal(SvREFCNT_inc_simple_NN(S_item(aTHX_ pair, 0)));
-            sockaddr_from_sv(s->family, to, &b.names[i]);
+            sockaddr_from_sv(s, to, &b.names[i]);
             SvGETMAGIC(item);
         }
         else if (have_fallback)
@@ -1011,11 +1013,57 @@ static SV *
 S_take_array(pTHX_ SV **elems, SSize_t n)
 {
     AV *const av = newAV();
-    SSize_t i;
-    av_extend(av, n - 1);
-    for (i = 0; i < n; i++)
-        av_push(av, elems[i]);
+    SV **slots;
+    /* (allocated and filled in place, as av_make does: av_extend and
+     * av_push cost more than the rest of a recv_many item together) */
+    Newx(slots, n, SV *);
+    Copy(elems, slots, n, SV *);
+    AvALLOC(av) = AvARRAY(av) = slots;
+    AvMAX(av) = AvFILLp(av) = n - 1;
     return newRV_noinc(MUTABLE_SV(av));
+}
+
+/* One of recv_many's items: [$bytes, $address, $msg_flags]. */
+static SV *
+S_datagram_item(pTHX_ bsd_sock *s, const char *data, size_t len, const bsd_addr *from,
+                int msg_flags)
+{
+    SV *entry[3];
+    entry[0] = bsd_tainted(newSVpvn(data, len));
+    entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ from, s->family, &s->last_peer);
+    entry[2] = newSViv(msg_flags);
+    return S_take_array(aTHX_ entry, 3);
+}
+
+/* recv_many with UDP GRO (gro.c): a read of up to $count buffers, each
+ * of which may hold a run of datagrams, unless datagrams wait from
+ * before (then those, and no read); one item per datagram, at most
+ * $count, and the rest wait. */
+static AV *
+S_recv_many_gro(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int flags)
+{
+    AV *const results = (AV *)sv_2mortal(MUTABLE_SV(newAV()));
+    bsd_gro_cursor cur;
+    bsd_datagram d;
+    size_t taken = 0;
+    IV i;
+    bsd_call c;
+    bsd_call_init(&c, s, self, "recv_many", POLLIN, bsd_gro_attempt_fill);
+    c.x.mmsg.count = (unsigned)count;
+    c.flags = flags | BSD_NOWAIT(s);
+    (void)bsd_call_run(aTHX_ &c);
+    /* (nothing below runs Perl code: the area stays as the read left it) */
+    bsd_gro_start(s, &cur);
+    av_extend(results, (count < 64 ? count : 64) - 1);
+    for (i = 0; i < count && bsd_gro_next(s, &cur, &d); i++) {
+        const int truncated = d.len > bufsize ? MSG_TRUNC : 0;
+        av_push(results, S_datagram_item(aTHX_ s, d.data, truncated ? bufsize : d.len, d.from,
+                                         (d.msg_flags & ~MSG_TRUNC) | truncated));
+        taken += d.len;
+    }
+    if (!(flags & MSG_PEEK))
+        bsd_gro_commit(s, &cur, taken);
+    return results;
 }
 
 static ssize_t
@@ -1048,6 +1096,8 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
                     BSD_BATCH_MAX, count);
     if (bufsize > ((STRLEN)SSize_t_MAX - 1) / (STRLEN)count)
         bsd_die_errno(aTHX_ "recv_many", ENOMEM, NULL);
+    if (bsd_gro_in_play(s) && !(flags & (MSG_ERRQUEUE | MSG_OOB)))
+        return S_recv_many_gro(aTHX_ s, self, count, bufsize, flags);
     buf = bsd_grow_or_die(aTHX_ room, (STRLEN)count * bufsize, "recv_many");
     vec = (bsd_mmsghdr *)bsd_scratch(aTHX_ (size_t)count, sizeof *vec, "recv_many");
     iov = (struct iovec *)bsd_scratch(aTHX_ (size_t)count, sizeof *iov, "recv_many");
@@ -1067,13 +1117,10 @@ bsd_sock_recv_many(pTHX_ bsd_sock *s, SV *self, IV count, STRLEN bufsize, int fl
 
     av_extend(results, got - 1);
     for (i = 0; i < got; i++) {
-        SV *entry[3];
         names[i].len = vec[i].msg_hdr.msg_namelen;
-        entry[0] = bsd_tainted(newSVpvn(buf + (size_t)i * bufsize,
-                                        (size_t)bsd_received(vec[i].msg_len, bufsize)));
-        entry[1] = bsd_sockaddr_to_sv_cached(aTHX_ &names[i], s->family, &s->last_peer);
-        entry[2] = newSViv(vec[i].msg_hdr.msg_flags);
-        av_push(results, S_take_array(aTHX_ entry, 3));
+        av_push(results, S_datagram_item(aTHX_ s, buf + (size_t)i * bufsize,
+                                         (size_t)bsd_received(vec[i].msg_len, bufsize),
+                                         &names[i], vec[i].msg_hdr.msg_flags));
     }
     return results;
 }

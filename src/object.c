@@ -78,6 +78,7 @@ S_let_go(bsd_sock *s)
 {
     const int fd = s->fd;
     s->fd = -1;
+    bsd_gro_forget(s);          /* (datagrams of that fd's) */
     return PerlIOUnix_refcnt_dec(fd) == 0;
 }
 
@@ -107,6 +108,7 @@ bsd_sock_release(pTHX_ bsd_sock *s)
         errno = saved_errno;
     }
     SvREFCNT_dec(s->last_peer);
+    bsd_gro_forget(s);
     Safefree(s);
 }
 
@@ -327,7 +329,7 @@ void
 bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
 {
     int flags;
-    if (s->timeout < 0)
+    if (bsd_effective_timeout(aTHX_ s->timeout) < 0)
         return;
     if ((flags = fcntl(s->fd, F_GETFL)) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
@@ -335,7 +337,9 @@ bsd_sock_nonblocking_call(pTHX_ bsd_sock *s, bool keep, const char *op)
         return;
     if (fcntl(s->fd, F_SETFL, flags | O_NONBLOCK) < 0)
         bsd_die_errno(aTHX_ op, errno, NULL);
-    if (s->timeout > 0 && !keep) {
+    /* (a blocking socket that a scoped deadline made wait gets its
+     * blocking fd back too, but for a listener: see above) */
+    if (s->timeout != 0 && !keep) {
         s->refcnt++;
         SAVEDESTRUCTOR_X(S_blocking_again, s);
     }
@@ -388,7 +392,7 @@ bsd_sock_fill(bsd_sock *s, int fd, int family, int type, int proto)
     s->type = bsd_type_without_flags(type);
     s->proto = proto;
     s->timeout = (type & BSD_SOCK_NONBLOCK) ? 0.0 : bsd_default_timeout;
-    s->gso = 0;
+    bsd_sock_options_changed(s);   /* (ask what the new fd has) */
 }
 
 SV *

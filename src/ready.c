@@ -40,6 +40,8 @@ typedef struct {
     int   fd;
     int   slot;         /* its pollfd */
     short list;         /* 0 read, 1 write, 2 error */
+    bool  held;         /* readable now: datagrams wait in the socket (gro.c) */
+    bsd_sock *sock;     /* a socket item's struct (item holds it), or NULL */
 } bsd_select_item;
 
 /* Which poll results put an fd in which list: what Linux's select(2)
@@ -128,6 +130,7 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
     double deadline;
     nfds_t used;
     int l;
+    bool any_held, scoped;
     AV *avs[3];
 
     /* every item read (and held) before anything is waited on */
@@ -165,21 +168,31 @@ bsd_select(pTHX_ SV *lists[3], SV *timeout_sv, SV **out)
             items[n].fd = bsd_item_fd_nomg(aTHX_ item, &info, "select");
             items[n].item = sv_2mortal(newSVsv_nomg(item));
             items[n].list = (short)l;
+            items[n].sock = info.kind == BSD_ITEM_SOCK ? info.sock : NULL;
             n++;
         }
     }
+    /* a socket whose datagrams wait in it (gro.c) is readable, whatever
+     * its fd says: then only look at the others */
+    any_held = FALSE;
+    if (bsd_gro_holders() > 0)
+        for (k = 0; k < n; k++)
+            if (items[k].list == 0 && items[k].sock && bsd_gro_holds(items[k].sock))
+                any_held = items[k].held = TRUE;
 
     pfds = (struct pollfd *)bsd_scratch(aTHX_ (size_t)n, sizeof *pfds, "select");
     used = S_merge_fds(aTHX_ items, n, pfds);
-    deadline = bsd_deadline(timeout);
+    deadline = bsd_wait_deadline(aTHX_ any_held ? 0.0 : timeout, &scoped);
     while (bsd_poll_wait(aTHX_ pfds, used, deadline, NULL, "select") > 0
            && !S_any_ready(aTHX_ items, n, pfds, used))
         ;
+    if (scoped && !S_any_ready(aTHX_ items, n, pfds, used))
+        bsd_die_timeout(aTHX_ "select");
 
     for (l = 0; l < 3; l++)
         out[l] = sv_2mortal(newRV_noinc(MUTABLE_SV(newAV())));
     for (k = 0; k < n; k++)
-        if (pfds[items[k].slot].revents & bsd_select_means[items[k].list])
+        if (items[k].held || (pfds[items[k].slot].revents & bsd_select_means[items[k].list]))
             av_push(MUTABLE_AV(SvRV(out[items[k].list])), SvREFCNT_inc_simple_NN(items[k].item));
 }
 
@@ -652,19 +665,75 @@ S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
     return TRUE;
 }
 
+/* The registered sockets, waiting for POLLIN, whose datagrams wait in
+ * them (gro.c): readable, whatever their fds say.  Their fds go into
+ * held (a new array, freed with the statement); returns how many. */
+static int
+S_find_held(pTHX_ bsd_poller *p, int **held)
+{
+    int fd, n = 0;
+    *held = NULL;
+    if (bsd_gro_holders() == 0)
+        return 0;
+    for (fd = 0; fd < p->room; fd++) {
+        const bsd_watch *const w = &p->watch[fd];
+        if (w->item && w->kind == BSD_ITEM_SOCK && w->sock && (w->events & POLLIN)
+            && bsd_gro_holds(w->sock)) {
+            if (!*held) {
+                Newx(*held, p->count, int);
+                SAVEFREEPV(*held);
+            }
+            (*held)[n++] = fd;
+        }
+    }
+    return n;
+}
+
+/* POLLIN if fd is one of the held ones (which is then done), else 0. */
+static short
+S_take_held(int *held, int n, int fd)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (held[i] == fd) {
+            held[i] = -1;
+            return POLLIN;
+        }
+    return 0;
+}
+
+/* The held ones the kernel did not report. */
+static void
+S_report_held(pTHX_ bsd_poller *p, AV *out, const int *held, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        const int fd = held[i];
+        if (fd >= 0 && fd < p->room && p->watch[fd].item)
+            (void)S_report(aTHX_ p, out, &p->watch[fd], fd, POLLIN);
+    }
+}
+
 /* @ready = $p->poll($timeout): [$data // $item, $events] for each ready
  * registration; $timeout undef waits as long as it takes. */
 AV *
 bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
 {
     const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
-    const double deadline = bsd_deadline(timeout);
+    bool scoped;
+    double deadline = bsd_wait_deadline(aTHX_ timeout, &scoped);
     AV *const out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
-    int ready, i;
+    int ready, i, nheld;
+    int *held;
     /* a signal handler may drop the last reference to the poller */
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
     if (p->closes_seen != bsd_sock_closes(aTHX))
         S_sweep(aTHX_ p, FALSE);    /* a socket was closed since: is it one of ours? */
+    nheld = S_find_held(aTHX_ p, &held);
+    if (nheld) {
+        deadline = bsd_deadline(0.0);   /* (those are ready: only look at the rest) */
+        scoped = FALSE;
+    }
 #ifdef BSD_HAVE_EPOLL
     if (!p->use_poll) {
         bsd_epoll_args a;
@@ -676,14 +745,18 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         ready = bsd_wait(aTHX_ S_epoll_once, &a, deadline, NULL, "poll");
         if (p->closed)              /* a signal handler closed it */
             bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        if (ready == 0 && scoped)
+            bsd_die_timeout(aTHX_ "poll");
         for (i = 0; i < ready; i++) {
             const uint64_t key = a.events[i].data.u64;
             const int fd = (int)(uint32_t)key;
             bsd_watch *const w = fd < p->room ? &p->watch[fd] : NULL;
             if (!w || !w->item || w->gen != (U32)(key >> 32)
-                || !S_report(aTHX_ p, out, w, fd, S_from_epoll(a.events[i].events)))
+                || !S_report(aTHX_ p, out, w, fd, S_from_epoll(a.events[i].events)
+                                                  | S_take_held(held, nheld, fd)))
                 stale = TRUE;       /* the kernel holds one we no longer stand by */
         }
+        S_report_held(aTHX_ p, out, held, nheld);
         if (stale)
             S_rebuild(aTHX_ p);
         return out;
@@ -707,6 +780,8 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         ready = bsd_poll_wait(aTHX_ pfds, (nfds_t)n, deadline, NULL, "poll");
         if (p->closed)
             bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+        if (ready == 0 && scoped)
+            bsd_die_timeout(aTHX_ "poll");
         for (i = 0; i < n && ready > 0; i++) {
             bsd_watch *w;
             if (!pfds[i].revents)
@@ -720,8 +795,9 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
                 S_forget(aTHX_ p, w);
                 continue;
             }
-            (void)S_report(aTHX_ p, out, w, fd, pfds[i].revents);
+            (void)S_report(aTHX_ p, out, w, fd, pfds[i].revents | S_take_held(held, nheld, fd));
         }
+        S_report_held(aTHX_ p, out, held, nheld);
     }
     return out;
 }

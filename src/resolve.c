@@ -80,7 +80,7 @@ bsd_service_arg(pTHX_ SV *sv, const char *op)
  * canonname, address], the address in the form bind and connect take. */
 AV *
 bsd_getaddrinfo(pTHX_ SV *host_sv, SV *port_sv, int family, int type,
-                int proto, int flags)
+                int proto, int flags, double timeout)
 {
     const char *const host = S_maybe_name(aTHX_ host_sv, "host", "getaddrinfo");
     const char *const service = bsd_service_arg(aTHX_ port_sv, "getaddrinfo");
@@ -93,7 +93,7 @@ bsd_getaddrinfo(pTHX_ SV *host_sv, SV *port_sv, int family, int type,
     hints.ai_socktype = type;
     hints.ai_protocol = proto;
     hints.ai_flags = flags;
-    rc = getaddrinfo(host, service, &hints, &res);
+    rc = bsd_getaddrinfo_timed(aTHX_ host, service, &hints, &res, timeout, "getaddrinfo");
     if (rc != 0) {
         const int err = errno;
         bsd_die_gai(aTHX_ "getaddrinfo", rc, err, NULL, NULL);
@@ -130,7 +130,7 @@ bsd_getnameinfo(pTHX_ SV *address, int flags, SV **host_out, SV **service_out)
                     SVfARG(bsd_describe(aTHX_ address)));
     /* numeric only, as in CPython: a reverse lookup starts from an address,
      * never from a name the resolver would be asked about first */
-    bsd_sockaddr_from_sv_nomg(aTHX_ AF_UNSPEC, address, &addr, BSD_ADDR_NUMERIC);
+    bsd_sockaddr_from_sv_nomg(aTHX_ NULL, AF_UNSPEC, address, &addr, BSD_ADDR_NUMERIC);
     rc = getnameinfo(&addr.u.sa, addr.len, host, sizeof host, service, sizeof service, flags);
     if (rc != 0) {
         const int err = errno;

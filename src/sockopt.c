@@ -503,7 +503,7 @@ S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *valu
     case BSD_OPT_SOURCE_MEMBERSHIP:
     case BSD_OPT_MEMBERSHIP6:
         S_set_membership(aTHX_ s, t, level, option, value);
-        s->gso = 0;
+        bsd_sock_options_changed(s);
         return;
     default:
         SvGETMAGIC(value);
@@ -513,7 +513,7 @@ S_set(pTHX_ bsd_sock *s, const bsd_typed_opt *t, int level, int option, SV *valu
     }
     if (setsockopt(s->fd, level, option, buf, len) < 0)
         bsd_die_errno(aTHX_ BSD_OP, errno, NULL);
-    s->gso = 0;     /* (a UDP option may change what send_many can do: ask again) */
+    bsd_sock_options_changed(s);
 }
 
 /* sockopt($name): the value (mortal); sockopt($name, $value): sets it,

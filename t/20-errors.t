@@ -31,8 +31,8 @@ is_deeply($e->address, ['127.0.0.1', $closed_port], 'address, in its Perl form')
 is($e->sent, undef, 'sent is undef outside sendall');
 is($e->file, __FILE__, 'file is the caller\'s');
 is($e->line, $line, 'line is the caller\'s');
-is("$e", "connect: " . $e->message . " at " . __FILE__ . " line $line.\n",
-   'stringification: "op: message at FILE line N.\\n"');
+is("$e", "connect to 127.0.0.1:$closed_port: " . $e->message . " at " . __FILE__ . " line $line.\n",
+   'stringification: "op to address: message at FILE line N.\\n"');
 {
     # bind's error names the address too, in the form it was given
     my $taken = BSDSocket::socket(AF_INET, SOCK_STREAM);
@@ -43,6 +43,36 @@ is("$e", "connect: " . $e->message . " at " . __FILE__ . " line $line.\n",
                       op => 'bind', errno => Errno::EADDRINUSE(),
                       name => 'bind to a port in use dies EADDRINUSE');
     is_deeply($e && $e->address, ['127.0.0.1', $port], "... and bind's error carries the address");
+}
+{
+    # the address in the text, as each family reads
+    my $text = sub { my $err = eval { $_[0]->(); 1 } ? 'lived' : $@; ref $err ? "$err" : $err };
+    my $taken = BSDSocket::socket(AF_INET, SOCK_STREAM);
+    $taken->bind(['127.0.0.1', 0]);
+    my $port = $taken->getsockname->[1];
+    like($text->(sub { BSDSocket::socket(AF_INET, SOCK_STREAM)->bind(['127.0.0.1', $port]) }),
+         qr/^bind to 127\.0\.0\.1:$port: /, 'bind: the address in the text');
+    SKIP: {
+        my $six = eval { my $t = BSDSocket::socket(AF_INET6, SOCK_STREAM); $t->bind(['::1', 0]); $t };
+        skip 'no IPv6 loopback here', 1 unless $six;
+        my $p6 = $six->getsockname->[1];
+        like($text->(sub { BSDSocket::socket(AF_INET6, SOCK_STREAM)->connect(['::1', $p6]) }),
+             qr/^connect to \[::1\]:$p6: /, 'IPv6: [::1]:port');
+    }
+    my $dir = temp_dir();
+    like($text->(sub { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect("$dir/none") }),
+         qr/^connect to \Q$dir\E\/none: /, 'AF_UNIX: the path');
+    SKIP: {
+        skip 'no abstract AF_UNIX names here', 1 unless platform_has('abstract_unix');
+        like($text->(sub { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect("\0bsd-none-$$") }),
+             qr/^connect to \@bsd-none-$$: /, 'abstract AF_UNIX: @name');
+        like($text->(sub { BSDSocket::socket(AF_UNIX, SOCK_STREAM)->connect("\0bsd\0none\n$$") }),
+             qr/^connect to \@bsd\\x00none\\x0a$$: [^\n]*\n\z/, '... its control bytes as \\xNN: one line');
+    }
+    my $u = BSDSocket::socket(AF_INET, SOCK_DGRAM);
+    like($text->(sub { $u->sendto('x' x 70000, ['127.0.0.1', 9]) }),
+         qr/^sendto 127\.0\.0\.1:9: /, 'sendto: "sendto address", not "sendto to"');
+    like($text->(sub { $s->recv(1) }), qr/^recv: /, 'no address, no "to"');
 }
 is($e->as_string, "$e", 'as_string');
 is(0 + $e, ECONNREFUSED, 'numification is the errno');

@@ -522,7 +522,9 @@ SKIP: {
               name => 'recv_many past 1024 dies');
     dies_with(sub { $v->recv_many(2, -1) }, errno => EINVAL, op => 'recv_many',
               name => 'a negative bufsize dies');
-    dies_with(sub { $v->recv_many(1024, 2**40) }, errno => ENOMEM, op => 'recv_many',
+    # (not on UDP, which with GRO reads whole buffers whatever the size)
+    my ($x) = BSDSocket::socketpair(AF_UNIX, SOCK_DGRAM);
+    dies_with(sub { $x->recv_many(1024, 2**40) }, errno => ENOMEM, op => 'recv_many',
               name => 'room that cannot be allocated dies ENOMEM');
 }
 

@@ -520,6 +520,10 @@ my @ops = (
     [send_many  => sub { my $s = invocant(); my $m = some_messages($s);
                          call(send_many => $s, \$m, (rand() < 0.5 ? do { my $to = address_of($s); \$to } : ())) }],
     [recv_many  => sub { my @r = call(recv_many => invocant(), arg(\&a_count), arg(\&a_small_size), maybe()) }],
+    [recv_exact => sub { my @r = call(recv_exact => invocant(), arg(\&a_small_size), maybe()) }],
+    [recv_until => sub { my @r = call(recv_until => invocant(), arg(\&a_datum), arg(\&a_small_size)) }],
+    [deadline   => sub { my @r = bounded_wait(sub { apply(\&BSDSocket::deadline, arg(\&a_timeout),
+                                                              arg(sub { pick(sub { 1 }, 'code', undef, scalar_value()) })) }) }],
     [select     => sub { my @r = bounded_wait(sub { apply(\&BSDSocket::select, arg(\&an_item_list),
                                                             arg(\&an_item_list), arg(\&an_item_list),
                                                             arg(\&a_timeout)) }) }],
@@ -834,7 +838,8 @@ push @ops, [signal_target => sub {
 
 my @socket_methods = qw(accept bind close connect connect_ex detach dup family fileno
                         get_inheritable getblocking getpeername getsockname getsockopt gettimeout
-                        listen makefile new pending proto recv recv_fds recv_into recv_many recvfrom
+                        listen makefile new pending proto recv recv_exact recv_fds recv_into recv_many
+                        recv_until recvfrom
                         recvfrom_into recvmsg send send_fds send_many sendall sendfile sendmsg
                         sendto set_inheritable setblocking setsockopt settimeout shutdown
                         sockopt sysread syswrite type);
@@ -885,6 +890,8 @@ my %twin_args = (
     recv_fds        => sub { (arg(\&a_size), arg(\&a_count), maybe()) },
     recv_into       => sub { ((rand() < 0.8 ? arg(\&a_size) : ()), maybe()) },
     recv_many       => sub { (arg(\&a_count), arg(\&a_small_size), maybe()) },
+    recv_exact      => sub { (arg(\&a_small_size), maybe()) },
+    recv_until      => sub { (arg(\&a_datum), arg(\&a_small_size)) },
     recvfrom        => sub { (arg(\&a_size), maybe()) },
     recvfrom_into   => sub { ((rand() < 0.8 ? arg(\&a_size) : ()), maybe()) },
     recvmsg         => sub { (arg(\&a_size), (rand() < 0.5 ? (arg(\&an_ancbufsize), maybe()) : ())) },

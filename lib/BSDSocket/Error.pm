@@ -24,13 +24,18 @@ sub op      { $_[0]{op} }
 sub address { $_[0]{address} }
 sub sent    { $_[0]{sent} }
 sub attempts { $_[0]{attempts} }
+sub received { $_[0]{received} }
 sub file    { $_[0]{file} }
 sub line    { $_[0]{line} }
 
+# "connect to 127.0.0.1:80: Connection refused at FILE line N.": the
+# address as C put it into words ("sendto 127.0.0.1:9", not "sendto to")
 sub as_string {
     my ($self) = @_;
-    my $where = defined $self->{file} ? " at $self->{file} line $self->{line}" : '';
-    return "$self->{op}: $self->{message}$where.\n";
+    my $op = $self->{op};
+    $op .= ($op =~ /to\z/ ? ' ' : ' to ') . $self->{where} if defined $self->{where};
+    my $at = defined $self->{file} ? " at $self->{file} line $self->{line}" : '';
+    return "$op: $self->{message}$at.\n";
 }
 
 package BSDSocket::Error::Timeout;
@@ -42,6 +47,10 @@ our @ISA = ('BSDSocket::Error');
 our $VERSION = $BSDSocket::Error::VERSION;
 
 package BSDSocket::Error::Host;
+our @ISA = ('BSDSocket::Error');
+our $VERSION = $BSDSocket::Error::VERSION;
+
+package BSDSocket::Error::EOF;
 our @ISA = ('BSDSocket::Error');
 our $VERSION = $BSDSocket::Error::VERSION;
 
@@ -129,6 +138,14 @@ for every other call.
 For C<create_connection>: each address it tried, as
 C<[$address, $errno, $message]>.  C<undef> for every other call.
 
+=head2 received
+
+  $bytes = $err->received
+
+For L</BSDSocket::Error::EOF>: how many bytes arrived before the end of
+file (they are buffered for the next read).  C<undef> for every other
+error.
+
 =head2 file
 
   $file = $err->file
@@ -146,7 +163,14 @@ The caller's line number, with L</file>.
 
   $text = $err->as_string       # also "$err"
 
-C<"connect: Connection refused at FILE line N.\n">.
+C<"connect to 127.0.0.1:19997: Connection refused at FILE line N.\n">:
+the op, the address when the call has one, the message, the caller's
+file and line.  The address reads C<127.0.0.1:80> for IPv4, C<[::1]:80>
+for IPv6 (C<[fe80::1%eth0]:80> with a scope), the path for C<AF_UNIX>
+(C<@name> for an abstract name), C<family N> for the others;
+C<create_connection> names the host and port it was asked for, and its
+message each address it tried.  A call without an address reads
+C<"recv: Connection reset by peer at FILE line N.\n">.
 
 =head1 OVERLOADING
 
@@ -171,6 +195,12 @@ as the plain C<BSDSocket::Error> for the system errno it stands for.
 
 C<gethostbyname> failed.  errno is the C<h_errno> code
 (C<HOST_NOT_FOUND>, C<TRY_AGAIN>, C<NO_RECOVERY>, C<NO_DATA>).
+
+=head2 BSDSocket::Error::EOF
+
+C<recv_exact> or C<recv_until> met the peer's end of file before it was
+done.  errno is C<undef>; L</received> says how many bytes did arrive,
+and the message says it in words (C<"end of file after 3 bytes">).
 
 =head1 SEE ALSO
 

@@ -145,7 +145,9 @@ Waits until at least one registered item is ready, or C<$timeout>
 seconds pass (C<undef>: as long as it takes; 0: just look), and returns
 one C<[$data // $item, $events]> pair for each ready one (an empty list
 when the time ran out).  C<$events> are the C<POLL*> bits that hold now,
-C<POLLERR> and C<POLLHUP> included.  Signals run Perl's handlers and the
+C<POLLERR> and C<POLLHUP> included.  A UDP socket holding datagrams that
+C<recv_many> left (see L<BSDSocket/BATCHES>) is ready for C<POLLIN>,
+whatever its descriptor says.  Signals run Perl's handlers and the
 wait goes on with what is left of the timeout, as every BSDSocket call
 that waits does; a handler may register and unregister items (what it
 unregisters is not reported).
