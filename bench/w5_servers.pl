@@ -56,8 +56,10 @@ sub w5_poller {
     ready($listener->getsockname->[1]);
     my $poller = BSDSocket::Poller->new;
     $poller->register($listener, POLLIN);
+    my @ready;
     while (1) {
-        for my $ready ($poller->poll(1.5)) {
+        $poller->poll_into(\@ready, 1.5);
+        for my $ready (@ready) {
             my ($item, $events) = @$ready;
             if ($item == $listener) {
                 my $conn = $listener->accept;
