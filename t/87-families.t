@@ -1,6 +1,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Time::HiRes qw(time);
 use Errno qw(EINVAL ENODEV);
 
 use lib 't/lib';
