@@ -2030,7 +2030,7 @@ messages from a C load generator with its own epoll loop on one CPU, the
 server on the other (C<taskset>), its CPU time per round trip read from
 F</proc>.  The BSDSocket::Poller server is the loop of
 L<BSDSocket::Poller>'s SYNOPSIS, with C<poll_into>.  Most of a server's
-time is the kernel's (about 7 of C's 8 microseconds are system time).
+time is the kernel's (for C, nearly all of it is system time).
 One run of C<perl bench/run.pl --only w5 --rounds 7>, 2026-12-03:
 
     W5: 64-byte echo servers, 1000 TCP connections in lock-step, 127.0.0.1, round trips/s
