@@ -985,11 +985,29 @@ poll(self, timeout = NULL)
     SSize_t i, n;
   PPCODE:
     ready = bsd_poller_poll(aTHX_ bsd_poller_of(aTHX_ self, "poll"), self,
-                            timeout ? timeout : &PL_sv_undef);
+                            timeout ? timeout : &PL_sv_undef, NULL);
     n = (SSize_t)av_count(ready);
     EXTEND(SP, n);
     for (i = 0; i < n; i++)
         PUSHs(AvARRAY(ready)[i]);
+
+IV
+poll_into(self, array, timeout = NULL)
+    SV *self
+    SV *array
+    SV *timeout
+  PREINIT:
+    bsd_poller *p;
+  CODE:
+    p = bsd_poller_of(aTHX_ self, "poll_into");
+    SvGETMAGIC(array);
+    if (!SvROK(array) || SvTYPE(SvRV(array)) != SVt_PVAV)
+        bsd_die_arg(aTHX_ "poll_into", "the first argument must be an array reference, got %" SVf,
+                    SVfARG(bsd_describe(aTHX_ array)));
+    RETVAL = (IV)av_count(bsd_poller_poll(aTHX_ p, self, timeout ? timeout : &PL_sv_undef,
+                                           MUTABLE_AV(SvRV(array))));
+  OUTPUT:
+    RETVAL
 
 int
 fileno(self)

@@ -17,6 +17,19 @@
  *
  * is W3R's sender: 1200-byte datagrams to 127.0.0.1:PORT as fast as it
  * can, until it is killed or process PID (its parent, the receiver) ends.
+ *
+ *   c_workloads w5 N SERVER-COMMAND...
+ *
+ * is W5's load generator: it starts the echo server SERVER-COMMAND (which
+ * prints its port on 127.0.0.1 on a line of its own and echoes until it is
+ * killed), runs N 64-byte round trips through it over 1000 connections
+ * after a warm-up, kills it, and prints the seconds the N took and the CPU
+ * seconds the server used meanwhile.
+ *
+ *   c_workloads w5serve
+ *
+ * is W5's C server: a level-triggered epoll loop, the Poller SYNOPSIS's
+ * loop (bench/w5_servers.pl) in plain system calls.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -29,7 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -700,15 +717,366 @@ static double w4(long n)
     return now() - t0;
 }
 
+/* W5: echo servers on an event loop, under load from this process.  The
+ * load generator opens W5_CONNS connections to the server and keeps every
+ * one busy in lock-step: send a 64-byte message, wait for its echo, send
+ * the next, so the server always has W5_CONNS round trips on the go and
+ * wakes to many ready sockets at once, as a busy server does.  Each
+ * connection makes one round trip as it opens, before the next one
+ * connects: then the server has accepted every connection before the
+ * timing starts, whatever its listen backlog.  After a warm-up (W5_WARM
+ * round trips a connection) the next N echoes are timed, and the
+ * server's CPU time (utime + stime in /proc/PID/stat, all its threads) is
+ * read at both ends of them; the load never pauses, so both ends see it
+ * in the same steady state.  Nothing is timed while connections open or
+ * close. */
+#define W5_CONNS 1000
+#define W5_SIZE 64
+#define W5_WARM 5
+#define W5_WAIT 10              /* seconds without an echo that mean the server is stuck or gone */
+#define W5_START 30             /* seconds a server may take to start: an interpreter loads modules */
+
+struct w5_conn {
+    int fd;
+    int in, out;                /* bytes of the current message echoed, and sent */
+    char msg[W5_SIZE], echo[W5_SIZE];
+};
+
+static pid_t w5_server;
+
+static void w5_stop(void)
+{
+    if (w5_server > 0) {
+        kill(w5_server, SIGKILL);
+        waitpid(w5_server, NULL, 0);
+        w5_server = 0;
+    }
+}
+
+/* the whole run's limit, for a server that answers, but too slowly to
+ * finish: async-signal-safe calls only */
+static void w5_alarm(int sig)
+{
+    static const char text[] = "w5: out of time, the server is too slow or stuck\n";
+    (void)sig;
+    if (w5_server > 0) {
+        kill(w5_server, SIGKILL);
+        waitpid(w5_server, NULL, 0);
+    }
+    if (write(STDERR_FILENO, text, sizeof text - 1) < 0) { /* exiting anyway */ }
+    _exit(1);
+}
+
+/* a fatal problem (err: its errno, or 0), with the server's fate in the
+ * message when it has gone: that is usually the real reason (its
+ * connections may reset a moment before it can be reaped, so it gets that
+ * moment) */
+static void w5_die(const char *what, int err)
+{
+    const struct timespec tick = { 0, 10 * 1000 * 1000 };
+    int status, i;
+    pid_t gone = 0;
+    for (i = 0; w5_server > 0 && i < 100 && !gone; i++)
+        if (!(gone = waitpid(w5_server, &status, WNOHANG)))
+            nanosleep(&tick, NULL);
+    if (gone == w5_server) {
+        w5_server = 0;
+        if (WIFEXITED(status))
+            fprintf(stderr, "w5: %s: the server exited with status %d\n", what, WEXITSTATUS(status));
+        else
+            fprintf(stderr, "w5: %s: the server was killed by signal %d\n", what, WTERMSIG(status));
+    }
+    else if (err)
+        fprintf(stderr, "w5: %s: %s\n", what, strerror(err));
+    else
+        fprintf(stderr, "w5: %s\n", what);
+    exit(1);
+}
+
+/* a server's CPU seconds so far, user and system, all its threads */
+static double w5_cpu(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long utime, stime;
+    ssize_t len;
+    int fd;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) w5_die(path, errno);
+    len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) w5_die(path, errno);
+    buf[len] = '\0';
+    /* fields 14 and 15, counted after the command name, which may hold
+     * spaces and parentheses of its own */
+    p = strrchr(buf, ')');
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                     &utime, &stime) != 2)
+        w5_die("cannot read the server's CPU time", 0);
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* start the server and return its port: the first line it prints.  It
+ * dies with this process, however that ends. */
+static int w5_start(char **cmd)
+{
+    const pid_t parent = getpid();
+    struct pollfd pfd;
+    char line[64];
+    size_t have = 0;
+    double until = now() + W5_START;
+    int p[2], port;
+    if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
+    fflush(stdout);
+    w5_server = fork();
+    if (w5_server < 0) die("fork");
+    if (w5_server == 0) {
+        /* the port goes up the pipe, and the harness's pipe (this
+         * process's stdout) stays out of the server's hands */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent
+            || dup2(p[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        execvp(cmd[0], cmd);
+        fprintf(stderr, "w5: cannot run %s: %s\n", cmd[0], strerror(errno));
+        _exit(127);
+    }
+    atexit(w5_stop);
+    close(p[1]);
+    pfd.fd = p[0];
+    pfd.events = POLLIN;
+    while (!memchr(line, '\n', have)) {
+        const double left = until - now();
+        ssize_t r;
+        if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0)
+            w5_die("the server did not say its port in time", 0);
+        r = read(p[0], line + have, sizeof line - 1 - have);
+        if (r <= 0 || (have += (size_t)r) == sizeof line - 1)
+            w5_die("the server did not say its port", 0);
+    }
+    close(p[0]);
+    line[have] = '\0';
+    port = atoi(line);
+    if (port <= 0 || port > 65535)
+        w5_die("the server's first line is not a port", 0);
+    return port;
+}
+
+/* (the next message on a connection: its number, and how many round
+ * trips it has made, so an echo from the wrong message shows) */
+static void w5_next(struct w5_conn *c, long k, long seq)
+{
+    memcpy(c->msg, &k, sizeof k);
+    memcpy(c->msg + sizeof k, &seq, sizeof seq);
+    c->in = c->out = 0;
+}
+
+/* send what is left of c's message; false when the socket is full */
+static int w5_send(struct w5_conn *c)
+{
+    while (c->out < W5_SIZE) {
+        const ssize_t r = send(c->fd, c->msg + c->out, (size_t)(W5_SIZE - c->out), MSG_NOSIGNAL);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EINTR) return 0;
+            w5_die("send", errno);
+        }
+        c->out += (int)r;
+    }
+    return 1;
+}
+
+/* take what has come of c's echo; true when all of it is in */
+static int w5_recv(struct w5_conn *c)
+{
+    while (c->in < W5_SIZE) {
+        const ssize_t r = recv(c->fd, c->echo + c->in, (size_t)(W5_SIZE - c->in), 0);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EINTR) return 0;
+            w5_die("recv", errno);
+        }
+        if (r == 0)
+            w5_die("the server closed a connection", 0);
+        c->in += (int)r;
+    }
+    if (memcmp(c->msg, c->echo, W5_SIZE))
+        w5_die("an echo that is not the message sent", 0);
+    return 1;
+}
+
+static void w5_watch(int ep, int op, struct w5_conn *c, long k, uint32_t events)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = (uint64_t)k;
+    if (epoll_ctl(ep, op, c->fd, &ev) < 0) die("epoll_ctl");
+}
+
+static void w5(long n, char **cmd)
+{
+    static struct w5_conn conns[W5_CONNS];
+    static struct epoll_event events[W5_CONNS];
+    const long warm = (long)W5_CONNS * W5_WARM;
+    struct sockaddr_in addr;
+    struct timeval wait = { W5_WAIT, 0 };
+    struct rlimit rl;
+    struct pollfd pfd;
+    double t0 = 0, cpu0 = 0, cpu;
+    long done = 0, seq = 0, k;
+    int ep, one = 1;
+    /* a descriptor a connection on each side, and the server inherits
+     * this limit: its own fds (an interpreter's few) need room too */
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) die("getrlimit");
+    if (rl.rlim_cur < 4096) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        if (rl.rlim_cur < W5_CONNS + 100) {
+            fprintf(stderr, "w5: %d connections need more descriptors than RLIMIT_NOFILE's hard limit, %ld\n",
+                    W5_CONNS, (long)rl.rlim_max);
+            exit(1);
+        }
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) die("setrlimit");
+    }
+    signal(SIGALRM, w5_alarm);
+    /* a server slower than 1000 round trips a second is broken, not slow */
+    alarm((unsigned)(W5_START + 2 * W5_WAIT + (n + warm + W5_CONNS) / 1000));
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)w5_start(cmd));
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) die("epoll_create1");
+    for (k = 0; k < W5_CONNS; k++) {
+        struct w5_conn *c = &conns[k];
+        c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c->fd < 0) die("socket");
+        /* SO_SNDTIMEO bounds connect too */
+        if (setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait) < 0
+            || setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
+            die("setsockopt");
+        if (connect(c->fd, (struct sockaddr *)&addr, sizeof addr) < 0) w5_die("connect", errno);
+        if (fcntl(c->fd, F_SETFL, O_NONBLOCK) < 0) die("fcntl");
+        /* the first round trip, alone */
+        w5_next(c, k, seq++);
+        pfd.fd = c->fd;
+        pfd.events = POLLOUT;
+        while (!w5_send(c))
+            if (poll(&pfd, 1, W5_WAIT * 1000) == 0) w5_die("no room to send for 10 s", 0);
+        pfd.events = POLLIN;
+        while (!w5_recv(c))
+            if (poll(&pfd, 1, W5_WAIT * 1000) == 0)
+                w5_die("no echo for 10 s while connecting", 0);
+        w5_watch(ep, EPOLL_CTL_ADD, c, k, EPOLLIN);
+    }
+    /* every connection busy from here on */
+    for (k = 0; k < W5_CONNS; k++) {
+        w5_next(&conns[k], k, seq++);
+        if (!w5_send(&conns[k])) w5_watch(ep, EPOLL_CTL_MOD, &conns[k], k, EPOLLIN | EPOLLOUT);
+    }
+    while (done < warm + n) {
+        int ready = epoll_wait(ep, events, W5_CONNS, W5_WAIT * 1000), i;
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            die("epoll_wait");
+        }
+        if (ready == 0)
+            w5_die("no echo on any connection for 10 s", 0);
+        for (i = 0; i < ready && done < warm + n; i++) {
+            struct w5_conn *c;
+            k = (long)events[i].data.u64;
+            c = &conns[k];
+            if (c->out < W5_SIZE) {
+                /* the rest of a message the socket had no room for */
+                if (!w5_send(c)) continue;
+                w5_watch(ep, EPOLL_CTL_MOD, c, k, EPOLLIN);
+            }
+            if (!w5_recv(c)) continue;
+            if (++done == warm) {
+                t0 = now();
+                cpu0 = w5_cpu(w5_server);
+            }
+            w5_next(c, k, seq++);
+            if (!w5_send(c)) w5_watch(ep, EPOLL_CTL_MOD, c, k, EPOLLIN | EPOLLOUT);
+        }
+    }
+    /* both ends while the load is still on */
+    t0 = now() - t0;
+    cpu = w5_cpu(w5_server) - cpu0;
+    w5_stop();
+    alarm(0);
+    printf("%.6f %.6f\n", t0, cpu);
+}
+
+/* W5's C server: the Poller SYNOPSIS in system calls (level-triggered
+ * epoll, blocking sockets: a read when epoll says there is something,
+ * and a write that waits for room, as sendall does) */
+static void w5_serve(void)
+{
+    static struct epoll_event events[1024];
+    static char buf[4096];
+    struct sockaddr_in addr;
+    struct epoll_event ev;
+    socklen_t len = sizeof addr;
+    int one = 1, l, ep;
+    l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (l < 0) die("socket");
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+    if (listen(l, SOMAXCONN) < 0) die("listen");
+    if (getsockname(l, (struct sockaddr *)&addr, &len) < 0) die("getsockname");
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) die("epoll_create1");
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.fd = l;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) < 0) die("epoll_ctl");
+    printf("%d\n", ntohs(addr.sin_port));
+    fflush(stdout);
+    for (;;) {
+        int ready = epoll_wait(ep, events, 1024, 1500), i;
+        if (ready < 0 && errno != EINTR) die("epoll_wait");
+        for (i = 0; i < ready; i++) {
+            const int fd = events[i].data.fd;
+            ssize_t got, off = 0;
+            if (fd == l) {
+                const int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0) die("accept4");
+                ev.data.fd = c;
+                if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev) < 0) die("epoll_ctl");
+                continue;
+            }
+            got = recv(fd, buf, sizeof buf, 0);
+            while (got > 0 && off < got) {
+                const ssize_t r = send(fd, buf + off, (size_t)(got - off), MSG_NOSIGNAL);
+                if (r < 0) break;
+                off += r;
+            }
+            if (got <= 0 || off < got) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                close(fd);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     long n;
     double secs;
     if (argc == 4 && !strcmp(argv[1], "w3rsend"))
         w3r_send(atoi(argv[2]), (pid_t)atol(argv[3]));
+    if (argc == 2 && !strcmp(argv[1], "w5serve"))
+        w5_serve();
+    if (argc >= 4 && !strcmp(argv[1], "w5")) {
+        w5(atol(argv[2]), argv + 3);
+        return 0;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: %s w1|w2|w3|w3b|w3m|w3g|w3ggro|w3r|w3rm|w3rgro|w4|w6 N\n"
-                        "       %s w3rsend PORT PID\n", argv[0], argv[0]);
+                        "       %s w3rsend PORT PID\n"
+                        "       %s w5 N SERVER-COMMAND...\n"
+                        "       %s w5serve\n", argv[0], argv[0], argv[0], argv[0]);
         return 2;
     }
     n = atol(argv[2]);

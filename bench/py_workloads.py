@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """py_workloads.py WORKLOAD N -- the Python 3 socket module variant for
 bench/run.pl.  Same workloads as perl_workloads.pl; prints the seconds the
-loop took."""
+loop took.
+
+py_workloads.py w5serve selectors|asyncio|uvloop -- W5's Python echo
+servers, as bench/w5_servers.pl describes them: selectors with the Poller
+SYNOPSIS's loop, and an asyncio Protocol on asyncio's own loop and on
+uvloop's."""
 import os
 import socket
 import struct
@@ -149,6 +154,64 @@ def w6(n):
     return time.perf_counter() - t0
 
 
+def w5_listener():
+    return socket.create_server(('127.0.0.1', 0), backlog=1024)
+
+
+def w5_ready(port):
+    """The port, for the load generator, once the server is listening."""
+    print(port, flush=True)
+
+
+def w5_selectors():
+    import selectors
+    listener = w5_listener()
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ)
+    w5_ready(listener.getsockname()[1])
+    while True:
+        for key, _ in sel.select(1.5):
+            sock = key.fileobj
+            if sock is listener:
+                conn, _ = listener.accept()
+                sel.register(conn, selectors.EVENT_READ)
+            else:
+                data = sock.recv(4096)
+                if data:
+                    sock.sendall(data)
+                else:
+                    sel.unregister(sock)
+                    sock.close()
+
+
+def w5_protocol_server(loop):
+    import asyncio
+
+    class Echo(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            self.transport.write(data)
+
+    # (asyncio's default backlog is 100)
+    server = loop.run_until_complete(loop.create_server(Echo, '127.0.0.1', 0, backlog=1024))
+    w5_ready(server.sockets[0].getsockname()[1])
+    loop.run_forever()
+
+
+def w5_asyncio():
+    import asyncio
+    w5_protocol_server(asyncio.new_event_loop())
+
+
+def w5_uvloop():
+    import uvloop
+    w5_protocol_server(uvloop.new_event_loop())
+
+
 if __name__ == '__main__':
+    if sys.argv[1] == 'w5serve':
+        sys.exit(globals()['w5_' + sys.argv[2]]())
     workload, n = sys.argv[1], int(sys.argv[2])
     print('%.6f' % globals()[workload](n))

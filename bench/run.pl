@@ -31,12 +31,31 @@
 #       take (datagrams/s).  A receiver faster than the sender gets the
 #       sender's rate instead, as C GRO does on two CPUs
 #   W4  connect + accept + close both on 127.0.0.1 (connections/s)
+#   W5  echo servers on event loops: a C load generator with its own
+#       epoll loop keeps 1000 TCP connections to one server process on
+#       127.0.0.1 in lock-step (each sends 64 bytes, waits for the echo,
+#       sends again) and times N echoes after a warm-up.  The servers: C
+#       on epoll (what the others are compared with), the Poller
+#       SYNOPSIS's loop, BSDSocket sockets on EV and on IO::Async,
+#       IO::Socket on EV and on IO::Poll, Mojo::IOLoop, and python3 on
+#       selectors, asyncio and uvloop (asyncio's Protocol on uvloop's
+#       loop, from whichever python3 on the PATH has it); a server whose
+#       module is missing is left out, and the output says so.  The
+#       server runs on CPU 0 and the generator on CPU 1 where taskset
+#       can put them there (round trips/s)
 #   W6  a line protocol, print and readline, over a socketpair: the
 #       socket object as a Perl filehandle against perl's own socketpair
 #       handles, autoflushed (round trips/s)
-# Then: system calls per W4 connection (strace -c) and user-space
-# instructions per W1 round trip (valgrind --tool=callgrind, two loop
-# lengths, the difference divided out), both when the tools are there.
+# Then: W5's server CPU time per round trip, from the same rounds: the
+# server's utime + stime across the timed echoes.  The load generator
+# does about as much work a round trip as a fast server, so with those
+# the rate is the pair's more than the server's; the CPU time is the
+# server's alone.  It leaves out the kernel's packet handling on
+# loopback where the kernel counts softirq time apart (about the same
+# for every server).  Then system calls per W4 connection (strace -c)
+# and user-space instructions per W1 round trip (valgrind
+# --tool=callgrind, two loop lengths, the difference divided out), both
+# when the tools are there.
 #
 # Options:
 #   --rounds N       rounds (default 7)
@@ -51,6 +70,7 @@ use File::Path qw(make_path);
 use File::Spec;
 use Getopt::Long;
 use List::Util qw(min max);
+use POSIX ();
 
 my %opt = (rounds => 7, scale => 1);
 my $usage = "usage: perl bench/run.pl [--rounds N] [--only w1,w2] [--scale F] [--no-callgrind] [--no-strace]\n";
@@ -88,6 +108,11 @@ my %workload = (
              without => ['IO::Socket'],
              extra => [qw(w3r_bsdsocket_1x1 w3r_c_mmsg w3r_c_gro)] },
     w4 => { n => 20_000,  unit => 'connections/s', what => 'connect+accept+close, 127.0.0.1' },
+    # (the variants come from w5_variants below; N takes the C server
+    # 1.5 to 3 s on a two-CPU VM, the slowest about 6 s)
+    w5 => { n => 150_000, unit => 'round trips/s',
+            what => '64-byte echo servers, 1000 TCP connections in lock-step, 127.0.0.1',
+            base => 'C epoll' },
     w6 => { n => 100_000, unit => 'round trips/s', what => 'print a line, readline it, both ways, socketpair' },
 );
 my @workloads = $opt{only} ? split(/,/, lc $opt{only}) : sort keys %workload;
@@ -118,12 +143,107 @@ my %extra_variant = (
     w3r_c_gro         => ['C GRO'         => sub { ($c_prog, 'w3rgro', $_[1]) }],
 );
 # less the ones a workload leaves out (W3R: IO::Socket, whose recv is the
-# builtin's behind a method call, as W1 and W3 already show)
+# builtin's behind a method call, as W1 and W3 already show); W5 has its
+# own
 sub variants_of {
     my ($w) = @_;
+    return @{ $workload{$w}{variants} } if $workload{$w}{variants};
     my %without = map { $_ => 1 } @{ $workload{$w}{without} // [] };
     return ((grep { !$without{ $_->[0] } } @variants),
             map { $extra_variant{$_} } @{ $workload{$w}{extra} // [] });
+}
+
+# W5's servers, each started, timed and killed by the C load generator:
+# c_workloads w5 N SERVER-COMMAND...  Notes say where they ran and which
+# were left out for want of a module or a program.
+my @w5_notes;
+$workload{w5}{variants} = [w5_variants()] if grep { $_ eq 'w5' } @workloads;
+
+sub w5_variants {
+    my ($client_cpu, $server_cpu, $pinning) = w5_pinning();
+    push @w5_notes, $pinning;
+    my @perl_server = (@perl, "$bench/w5_servers.pl");
+    my @py_server = ("$bench/py_workloads.py", 'w5serve');
+    my $uvloop = $python && python_with('uvloop');
+    push @w5_notes, "python3 uvloop runs on $uvloop, python3 " . python_version($uvloop)
+                  . ': the python3 above has no uvloop'
+        if $uvloop && $uvloop ne $python;
+    # name, server command, the Perl module it needs
+    my @servers = (
+        ['C epoll'             => [$c_prog, 'w5serve']],
+        ['BSDSocket::Poller'   => [@perl_server, 'poller']],
+        ['BSDSocket EV'        => [@perl_server, 'bsdsocket_ev'], 'EV'],
+        ['BSDSocket IO::Async' => [@perl_server, 'bsdsocket_ioasync'], 'IO::Async::Loop'],
+        ['EV IO::Socket'       => [@perl_server, 'ev_iosocket'], 'EV'],
+        ['IO::Poll'            => [@perl_server, 'iopoll'], 'IO::Poll'],
+        ['Mojo::IOLoop'        => [@perl_server, 'mojo'], 'Mojo::IOLoop'],
+        ['python3 selectors'   => $python && [$python, @py_server, 'selectors']],
+        ['python3 asyncio'     => $python && [$python, @py_server, 'asyncio']],
+        ['python3 uvloop'      => $uvloop && [$uvloop, @py_server, 'uvloop']],
+    );
+    my (@variants, @skipped, %have);
+    for (@servers) {
+        my ($name, $server, $module) = @$_;
+        if (!$server) {
+            push @skipped, "$name (" . ($python ? 'no python3 with uvloop' : 'no python3') . ')';
+            next;
+        }
+        if ($module && !($have{$module} //= silent(@perl, "-M$module", '-e1'))) {
+            push @skipped, "$name (no $module)";
+            next;
+        }
+        push @variants, [$name => sub { (@$client_cpu, $c_prog, 'w5', $_[1], @$server_cpu, @$server) }];
+    }
+    # what the frameworks chose to run on
+    my @on;
+    push @on, 'Mojo::IOLoop on ' . perl_says('-MMojo::Reactor::Poll', 'print Mojo::Reactor::Poll->detect')
+        if $have{'Mojo::IOLoop'};
+    push @on, 'IO::Async on ' . perl_says('-MIO::Async::Loop', 'print ref IO::Async::Loop->new')
+        if $have{'IO::Async::Loop'};
+    push @w5_notes, join(', ', @on) if @on;
+    push @w5_notes, 'left out: ' . join(', ', @skipped) if @skipped;
+    return @variants;
+}
+
+# taskset prefixes for the load generator and the server, and what they do
+sub w5_pinning {
+    my $taskset = which('taskset');
+    my $why = !$taskset ? 'no taskset'
+            : cpus() < 2 ? 'fewer than 2 CPUs'
+            : !(silent($taskset, '-c', 0, $^X, '-e1') && silent($taskset, '-c', 1, $^X, '-e1'))
+                ? 'taskset cannot use CPUs 0 and 1 here'
+            : undef;
+    return ([], [], "not pinned to CPUs: $why") if $why;
+    return ([$taskset, '-c', 1], [$taskset, '-c', 0],
+            'the server ran on CPU 0, the load generator on CPU 1 (taskset)');
+}
+
+# the first python3 on the PATH, the harness's first, that can import
+# the module
+sub python_with {
+    my ($module) = @_;
+    my %seen;
+    for my $candidate ($python, which_all('python3')) {
+        my $exe = `$candidate -c 'import sys; print(sys.executable)' 2>/dev/null` or next;
+        chomp $exe;
+        next if $seen{$exe}++;
+        return $exe if silent($exe, '-c', "import $module");
+    }
+    return;
+}
+
+sub python_version {
+    my ($exe) = @_;
+    my $v = `$exe -c 'import sys; print(sys.version.split()[0])'`;
+    chomp $v;
+    return $v;
+}
+
+sub perl_says {
+    my @args = @_;
+    open my $out, '-|', @perl, @args[0 .. $#args - 1], '-e', $args[-1] or return '?';
+    my $text = do { local $/; <$out> };
+    return length $text ? $text : '?';
 }
 
 sub build_c {
@@ -135,22 +255,22 @@ sub build_c {
     return $exe;
 }
 
-sub which {
+sub which { (which_all(@_))[0] }
+
+sub which_all {
     my ($name) = @_;
-    for my $dir (File::Spec->path) {
-        my $path = File::Spec->catfile($dir, $name);
-        return $path if -x $path;
-    }
-    return;
+    return grep { -x } map { File::Spec->catfile($_, $name) } File::Spec->path;
 }
 
+# the loop's seconds, and for W5 the server's CPU seconds after them
 sub run_seconds {
     my @cmd = @_;
     open my $out, '-|', @cmd or die "cannot run @cmd: $!\n";
     my $text = do { local $/; <$out> };
     close $out;
-    die "failed ($?): @cmd\n" if $? || !defined $text || $text !~ /^(\d+\.\d+)\s*$/;
-    return $1;
+    die "failed ($?): @cmd\n"
+        if $? || !defined $text || $text !~ /^(\d+\.\d+)(?: (\d+\.\d+))?\s*$/;
+    return ($1, $2);
 }
 
 sub median {
@@ -172,6 +292,7 @@ print "python3: ", ($python ? `$python -c 'import sys; print(sys.version.split()
 print "\n";
 
 my %rate;     # $rate{$w}{$variant}[$round]
+my %cpu;      # W5's server CPU microseconds per round trip, the same way
 for my $round (1 .. $opt{rounds}) {
     for my $w (@workloads) {
         my $spec = $workload{$w};
@@ -180,8 +301,9 @@ for my $round (1 .. $opt{rounds}) {
         my $n = int($spec->{n} * $opt{scale}) || 1;
         for my $v (@order) {
             my ($name, $cmd) = @$v;
-            my $secs = run_seconds($cmd->($w, $n));
+            my ($secs, $cpu) = run_seconds($cmd->($w, $n));
             my $units = $n * ($spec->{units_per_n} // 1);
+            $cpu{$w}{$name}[$round - 1] = $cpu * 1e6 / $units if defined $cpu;
             $rate{$w}{$name}[$round - 1] = $spec->{per_unit_bytes}
                 ? $n * $spec->{per_unit_bytes} / 1e6 / $secs
                 : $units / $secs;
@@ -190,17 +312,42 @@ for my $round (1 .. $opt{rounds}) {
     print STDERR "round $round of $opt{rounds} done\n";
 }
 
+# (W5's names are longer, and it has no builtins)
 for my $w (@workloads) {
     my $spec = $workload{$w};
+    my $base = $spec->{base} // 'C';
+    my @names = map { $_->[0] } variants_of($w);
+    my $width = max(13, map { length } @names);
+    my $builtins = grep { $_ eq 'builtins' } @names;
     printf "%s: %s, %s\n", uc $w, $spec->{what}, $spec->{unit};
-    printf "  %-13s %12s %21s %10s %12s\n", 'variant', 'median', 'min - max', 'vs C', 'vs builtins';
-    for my $v (map { $_->[0] } variants_of($w)) {
+    printf "  %-*s %12s %21s %10s%s\n", $width, 'variant', 'median', 'min - max', "vs $base",
+        $builtins ? sprintf(' %12s', 'vs builtins') : '';
+    for my $v (@names) {
         my @r = @{ $rate{$w}{$v} };
-        my @vs_c = map { $r[$_] / $rate{$w}{C}[$_] } 0 .. $#r;
-        my @vs_b = map { $r[$_] / $rate{$w}{builtins}[$_] } 0 .. $#r;
-        printf "  %-13s %12s %21s %9.2fx %11.2fx\n", $v, human(median(@r)),
-            human(min(@r)) . ' - ' . human(max(@r)), median(@vs_c), median(@vs_b);
+        my @vs_c = map { $r[$_] / $rate{$w}{$base}[$_] } 0 .. $#r;
+        my @vs_b = $builtins ? map { $r[$_] / $rate{$w}{builtins}[$_] } 0 .. $#r : ();
+        printf "  %-*s %12s %21s %9.2fx%s\n", $width, $v, human(median(@r)),
+            human(min(@r)) . ' - ' . human(max(@r)), median(@vs_c),
+            $builtins ? sprintf(' %11.2fx', median(@vs_b)) : '';
     }
+    print "\n";
+}
+
+# ---------------------------------------- W5's server CPU per round trip
+
+if (grep { $_ eq 'w5' } @workloads) {
+    my $base = $workload{w5}{base};
+    my @names = map { $_->[0] } variants_of('w5');
+    my $width = max(map { length } @names);
+    print "W5 server CPU time per round trip (microseconds, its utime + stime over the timed echoes):\n";
+    my @rounds = grep { $cpu{w5}{$base}[$_] > 0 } 0 .. $opt{rounds} - 1;   # (a tiny --scale reads 0)
+    for my $v (@names) {
+        my @c = @{ $cpu{w5}{$v} };
+        my @vs = map { $c[$_] / $cpu{w5}{$base}[$_] } @rounds;
+        printf "  %-*s %7.2f   %s %s\n", $width, $v, median(@c),
+            @vs ? sprintf('%5.2fx', median(@vs)) : '     -', $base;
+    }
+    print "  $_\n" for @w5_notes;
     print "\n";
 }
 
@@ -280,6 +427,19 @@ sub callgrind_ir {
         return $1 =~ tr/,//dr if /Collected\s*:\s*([\d,]+)/;
     }
     die "no instruction count in $log\n";
+}
+
+# run a command with its output and its errors thrown away (a probe)
+sub silent {
+    my @cmd = @_;
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        open STDOUT, '>', File::Spec->devnull or die $!;
+        open STDERR, '>', File::Spec->devnull or die $!;
+        exec @cmd or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    return $? == 0;
 }
 
 # run a command with its output (the loop's seconds) thrown away

@@ -2025,6 +2025,47 @@ datagram (an array, a 1200-byte string, its address and flags, made and
 freed again), about 2600 instructions per datagram with the loop that
 reads it (callgrind).
 
+W5 is an event-loop server: 1000 TCP connections in lock-step, 64-byte
+messages from a C load generator with its own epoll loop on one CPU, the
+server on the other (C<taskset>), its CPU time per round trip read from
+F</proc>.  The BSDSocket::Poller server is the loop of
+L<BSDSocket::Poller>'s SYNOPSIS, with C<poll_into>.  Most of a server's
+time is the kernel's (for C, nearly all of it is system time).
+One run of C<perl bench/run.pl --only w5 --rounds 7>, 2026-12-03:
+
+    W5: 64-byte echo servers, 1000 TCP connections in lock-step, 127.0.0.1, round trips/s
+      variant                   median             min - max vs C epoll
+      C epoll                   135918       108969 - 149836      1.00x
+      BSDSocket::Poller         111851        88635 - 132326      0.87x
+      BSDSocket EV              115292       101417 - 125378      0.84x
+      BSDSocket IO::Async        97521         86296 - 99584      0.67x
+      EV IO::Socket              88544        74369 - 115694      0.65x
+      IO::Poll                   80090         72959 - 86885      0.62x
+      Mojo::IOLoop               29644         28230 - 35104      0.23x
+      python3 selectors         112494       102912 - 126035      0.84x
+      python3 asyncio            20713         19669 - 22809      0.17x
+      python3 uvloop            107223        90623 - 118960      0.80x
+
+    W5 server CPU time per round trip (microseconds, its utime + stime over the timed echoes):
+      C epoll                6.93    1.00x C epoll
+      BSDSocket::Poller      8.93    1.17x C epoll
+      BSDSocket EV           8.60    1.25x C epoll
+      BSDSocket IO::Async   10.20    1.53x C epoll
+      EV IO::Socket         11.33    1.56x C epoll
+      IO::Poll              12.47    1.68x C epoll
+      Mojo::IOLoop          33.73    4.39x C epoll
+      python3 selectors      8.73    1.21x C epoll
+      python3 asyncio       48.07    6.44x C epoll
+      python3 uvloop         9.33    1.27x C epoll
+      the server ran on CPU 0, the load generator on CPU 1 (taskset)
+      python3 uvloop runs on /usr/bin/python3, python3 3.11.2: the python3 above has no uvloop
+      Mojo::IOLoop on Mojo::Reactor::EV, IO::Async on IO::Async::Loop::Epoll
+
+C<poll_into> fills the caller's pairs again instead of making new ones:
+in a one-process echo loop over 100 socketpairs (callgrind, user-space
+instructions per message, client side included), C<poll> took 5524
+before, 5341 with its pairs built in place, and C<poll_into> 4463.
+
 =head1 PLATFORMS
 
 BSDSocket is written for Linux (glibc and musl), FreeBSD, OpenBSD, NetBSD

@@ -863,6 +863,6 @@ void        bsd_poller_close(pTHX_ bsd_poller *p);
 void        bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
 void        bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
 void        bsd_poller_unregister(pTHX_ bsd_poller *p, SV *item);
-AV         *bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout);
+AV         *bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout, AV *into);
 
 #endif /* BSDSOCKET_H */

@@ -644,12 +644,82 @@ S_epoll_once(void *ctx, int ms)
 }
 #endif
 
+/* Where poll's pairs go: a new array (poll), or the caller's (poll_into),
+ * whose pairs from the last time are filled again where nothing else
+ * holds them, so that a server loop allocates nothing per event. */
+typedef struct {
+    AV     *out;
+    SSize_t n;          /* pairs put so far */
+} bsd_report;
+
+/* A scalar the pair let go of: freed at the statement's end, not now (an
+ * object whose last reference it was would run DESTROY, Perl code, in the
+ * middle of the reporting). */
+#define S_let_go_later(sv) ((void)sv_2mortal(sv))
+
+/* A pair from the last time that only the caller's array holds, as it
+ * was made: its two scalars can take the new values. */
+static AV *
+S_reusable_pair(SV *slot)
+{
+    AV *pair;
+    SV *a, *b;
+    if (!slot || !SvROK(slot) || SvREFCNT(slot) != 1 || SvMAGICAL(slot))
+        return NULL;
+    pair = (AV *)SvRV(slot);
+    if (SvTYPE(pair) != SVt_PVAV || SvREFCNT(pair) != 1 || SvMAGICAL(pair) || SvREADONLY(pair)
+        || AvFILLp(pair) != 1 || !AvREAL(pair))
+        return NULL;
+    a = AvARRAY(pair)[0];
+    b = AvARRAY(pair)[1];
+    if (!a || !b || SvREFCNT(a) != 1 || SvREFCNT(b) != 1 || SvMAGICAL(a) || SvMAGICAL(b)
+        || SvREADONLY(a) || SvREADONLY(b))
+        return NULL;
+    return pair;
+}
+
+static void
+S_put_pair(pTHX_ bsd_report *r, SV *what, short revents)
+{
+    AV *const out = r->out;
+    SV *slot;
+    AV *pair;
+    /* (a signal handler may have tied it while the poll waited) */
+    if (UNLIKELY(SvMAGICAL(out) || SvREADONLY(out)))
+        bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
+    slot = r->n <= AvFILLp(out) ? AvARRAY(out)[r->n] : NULL;
+    pair = S_reusable_pair(slot);
+    if (pair) {
+        SV *const a = AvARRAY(pair)[0];
+        if (SvROK(a))
+            S_let_go_later(SvREFCNT_inc_simple_NN(SvRV(a)));
+        sv_setsv_nomg(a, what);
+        sv_setiv(AvARRAY(pair)[1], revents);
+    }
+    else {
+        SV **elems;
+        pair = newAV();
+        Newx(elems, 2, SV *);
+        elems[0] = newSVsv_nomg(what);
+        elems[1] = newSViv(revents);
+        AvALLOC(pair) = AvARRAY(pair) = elems;
+        AvMAX(pair) = AvFILLp(pair) = 1;
+        if (r->n <= AvFILLp(out)) {
+            if (slot)
+                S_let_go_later(slot);
+            AvARRAY(out)[r->n] = newRV_noinc(MUTABLE_SV(pair));
+        }
+        else
+            av_push(out, newRV_noinc(MUTABLE_SV(pair)));
+    }
+    r->n++;
+}
+
 /* Hand out one event of registration w (fd) if it still stands; else
  * forget it.  Returns FALSE for a stale one. */
 static bool
-S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
+S_report(pTHX_ bsd_poller *p, bsd_report *r, bsd_watch *w, int fd, short revents)
 {
-    AV *pair;
     if (!S_still_there(aTHX_ w, fd)) {
         S_forget(aTHX_ p, w);
         return FALSE;
@@ -658,10 +728,7 @@ S_report(pTHX_ bsd_poller *p, AV *out, bsd_watch *w, int fd, short revents)
      * socket that lives on: there is nothing to hand back) */
     if (!w->data && w->kind == BSD_ITEM_SOCK && !SvROK(w->item))
         return TRUE;
-    pair = newAV();
-    av_push(out, newRV_noinc(MUTABLE_SV(pair)));
-    av_push(pair, newSVsv_nomg(w->data ? w->data : w->item));
-    av_push(pair, newSViv(revents));
+    S_put_pair(aTHX_ r, w->data ? w->data : w->item, revents);
     return TRUE;
 }
 
@@ -704,7 +771,7 @@ S_take_held(int *held, int n, int fd)
 
 /* The held ones the kernel did not report. */
 static void
-S_report_held(pTHX_ bsd_poller *p, AV *out, const int *held, int n)
+S_report_held(pTHX_ bsd_poller *p, bsd_report *out, const int *held, int n)
 {
     int i;
     for (i = 0; i < n; i++) {
@@ -714,17 +781,44 @@ S_report_held(pTHX_ bsd_poller *p, AV *out, const int *held, int n)
     }
 }
 
+/* The array, cut to the pairs put this time (what was beyond them goes
+ * at the statement's end, as in S_put_pair). */
+static AV *
+S_reported(pTHX_ bsd_report *r)
+{
+    SSize_t i;
+    for (i = r->n; i <= AvFILLp(r->out); i++) {
+        if (AvARRAY(r->out)[i])
+            S_let_go_later(AvARRAY(r->out)[i]);
+        AvARRAY(r->out)[i] = NULL;
+    }
+    AvFILLp(r->out) = r->n - 1;
+    return r->out;
+}
+
 /* @ready = $p->poll($timeout): [$data // $item, $events] for each ready
- * registration; $timeout undef waits as long as it takes. */
+ * registration; $timeout undef waits as long as it takes.  into: the
+ * caller's array (poll_into), or NULL for a new one.  Returns the array
+ * (the caller's holds the pairs, and no more). */
 AV *
-bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
+bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv, AV *into)
 {
     const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
     bool scoped;
     double deadline = bsd_wait_deadline(aTHX_ timeout, &scoped);
-    AV *const out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
+    bsd_report rep;
+    bsd_report *const out = &rep;
     int ready, i, nheld;
     int *held;
+    if (into) {
+        /* (held: a signal handler could drop the last reference to it) */
+        rep.out = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(into))));
+        if (SvMAGICAL(into) || SvREADONLY(into) || !AvREAL(into))
+            bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
+    }
+    else
+        rep.out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
+    rep.n = 0;
     /* a signal handler may drop the last reference to the poller */
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
     if (p->closes_seen != bsd_sock_closes(aTHX))
@@ -759,7 +853,7 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         S_report_held(aTHX_ p, out, held, nheld);
         if (stale)
             S_rebuild(aTHX_ p);
-        return out;
+        return S_reported(aTHX_ &rep);
     }
 #endif
     {
@@ -799,5 +893,5 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv)
         }
         S_report_held(aTHX_ p, out, held, nheld);
     }
-    return out;
+    return S_reported(aTHX_ &rep);
 }

@@ -1,6 +1,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Tie::Array;
 use Config;
 use Errno qw(EINVAL EBADF ENOENT EPERM ENOSYS);
 use POSIX ();
@@ -496,6 +497,67 @@ for my $backend (poller_backends()) {
     }
 }
 guard_alarm(60);
+
+# poll_into: the same pairs, into the caller's array, filled again in
+# place where nothing else holds them
+for my $backend (poller_backends()) {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    my @pairs = map { [BSDSocket::socketpair()] } 1 .. 3;
+    $p->register($pairs[0][0], POLLIN);
+    $p->register($pairs[1][0], POLLIN, 'second');
+    $p->register($pairs[2][0], POLLIN);
+    $_->[1]->send('x') for @pairs[0, 1];
+    my @ready = ('junk') x 5;
+    is($p->poll_into(\@ready, 1), 2, "$backend: poll_into returns how many are ready");
+    is(scalar @ready, 2, '... the array holds just those');
+    my %got = map { (ref $_->[0] ? 'first' : $_->[0]) => $_->[1] } @ready;
+    is_deeply(\%got, { first => POLLIN, second => POLLIN }, '... [$data // $item, $events] each');
+    my @same = map { 0 + $_ } @ready;
+    my $kept = $ready[0];                       # the caller keeps one pair
+    my $kept_item = $kept->[0];
+    $pairs[2][1]->send('y');
+    is($p->poll_into(\@ready, 1), 3, '... again, with a third one ready');
+    is(0 + $ready[1], $same[1], '... a pair nobody else holds is filled again in place');
+    isnt(0 + $ready[0], $same[0], '... the one the caller kept is not');
+    is($kept->[0], $kept_item, '... and keeps its values');
+    $_->[0]->recv(10) for @pairs;
+    is($p->poll_into(\@ready, 0), 0, 'nothing ready: the array is emptied');
+    is_deeply(\@ready, [], '... all of it');
+    {
+        # the pair held the last reference to an object: it goes at the
+        # statement's end, not in the middle of the poll
+        my ($x, $y) = BSDSocket::socketpair();
+        my $fd = $x->fileno;
+        $p->register($x, POLLIN);
+        $y->send('z');
+        $p->poll_into(\@ready, 1);
+        $p->unregister($x);
+        undef $x;                               # (the pair holds the last reference)
+        ok(fd_is_open($fd), 'a pair holds the last reference to a socket');
+        $pairs[0][1]->send('w');
+        is($p->poll_into(\@ready, 1), 1, '... and is filled again with another');
+        is($ready[0][0], $pairs[0][0], '... the new item');
+        ok(!fd_is_open($fd), '... the old socket went (closed) with the statement');
+        $pairs[0][0]->recv(10);
+    }
+    tie my @tied, 'Tie::StdArray';
+    dies_with(sub { $p->poll_into(\@tied, 0) }, errno => EINVAL, op => 'poll_into',
+              message => qr/plain array/, name => 'a tied array is refused');
+    dies_with(sub { $p->poll_into({}, 0) }, errno => EINVAL, op => 'poll_into',
+              message => qr/array reference/, name => 'a hash is refused');
+    dies_with(sub { $p->poll_into(\@ready, -1) }, errno => EINVAL, op => 'poll',
+              name => 'a bad timeout');
+    {
+        # a signal handler that changes the array while the poll waits
+        local $SIG{USR1} = sub { @ready = (1 .. 10); $pairs[1][1]->send('q') };
+        my $pid = signals_then_send(count => 1, gap => 0.2);
+        is($p->poll_into(\@ready, 5), 1, 'a handler that refilled the array while poll_into waited');
+        waitpid $pid, 0;
+        is(scalar @ready, 1, '... the array holds what is ready now');
+        is($ready[0][0], 'second', '... that is, the one the handler made ready');
+        $pairs[1][0]->recv(10);
+    }
+}
 
 is(open_fds(), $fds_before, 'no fd left open');
 

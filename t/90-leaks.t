@@ -219,6 +219,16 @@ my %happy = (
             my @x = ($p->count, $p->backend, $p->fileno);
         }
     },
+    poller_into => sub {
+        my $p = BSDSocket::Poller->new;
+        my ($x, $y) = BSDSocket::socketpair();
+        $p->register($x, POLLIN, 'x');
+        $y->send('z');
+        my @ready;
+        $p->poll_into(\@ready, 0) for 1 .. 3;
+        $x->recv(10);
+        $p->poll_into(\@ready, 0);
+    },
     poller_stale => sub {
         my $p = BSDSocket::Poller->new;
         my ($x, $y) = BSDSocket::socketpair();
@@ -430,7 +440,7 @@ my @usage = (
         [syswrite => 1, 3]),
     ['BSDSocket::Poller::new', 'BSDSocket::Poller', 0, 0],     # pure Perl: options in pairs
     (map { ["BSDSocket::Poller::$_->[0]", BSDSocket::Poller->new, @$_[1, 2]] }
-        [register => 2, 3], [modify => 2, 3], [unregister => 1, 1], [poll => 0, 1],
+        [register => 2, 3], [modify => 2, 3], [unregister => 1, 1], [poll => 0, 1], [poll_into => 1, 2],
         [count => 0, 0], [backend => 0, 0], [fileno => 0, 0], [close => 0, 0]),
 );
 {
