@@ -998,14 +998,19 @@ poll_into(self, array, timeout = NULL)
     SV *timeout
   PREINIT:
     bsd_poller *p;
+    AV *into;
   CODE:
     p = bsd_poller_of(aTHX_ self, "poll_into");
-    SvGETMAGIC(array);
+    /* (held before the array's get-magic runs, which could drop it) */
+    sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
+    SvGETMAGIC(array);              /* (a poller it closes dies EBADF in the poll) */
     if (!SvROK(array) || SvTYPE(SvRV(array)) != SVt_PVAV)
         bsd_die_arg(aTHX_ "poll_into", "the first argument must be an array reference, got %" SVf,
                     SVfARG(bsd_describe(aTHX_ array)));
-    RETVAL = (IV)av_count(bsd_poller_poll(aTHX_ p, self, timeout ? timeout : &PL_sv_undef,
-                                           MUTABLE_AV(SvRV(array))));
+    /* (held too: the timeout's get-magic could drop it) */
+    into = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(array))));
+    into = bsd_poller_poll(aTHX_ p, self, timeout ? timeout : &PL_sv_undef, into);
+    RETVAL = (IV)(AvFILLp(into) + 1);
   OUTPUT:
     RETVAL
 

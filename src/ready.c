@@ -650,7 +650,20 @@ S_epoll_once(void *ctx, int ms)
 typedef struct {
     AV     *out;
     SSize_t n;          /* pairs put so far */
+    bool    into;       /* the caller's array */
 } bsd_report;
+
+/* The caller's array must stay a plain one (no tie, no get or set magic:
+ * nothing that runs Perl code while the pairs go in; not read-only).  A
+ * signal handler may change that while the poll waits: checked again. */
+static void
+S_check_into(pTHX_ const bsd_report *r)
+{
+    AV *const out = r->out;
+    if (r->into && (SvGMAGICAL(out) || SvSMAGICAL(out) || SvREADONLY(out) || !AvREAL(out)
+                    || (SvRMAGICAL(out) && mg_find(MUTABLE_SV(out), PERL_MAGIC_tied))))
+        bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
+}
 
 /* A scalar the pair let go of: freed at the statement's end, not now (an
  * object whose last reference it was would run DESTROY, Perl code, in the
@@ -668,12 +681,15 @@ S_reusable_pair(SV *slot)
         return NULL;
     pair = (AV *)SvRV(slot);
     if (SvTYPE(pair) != SVt_PVAV || SvREFCNT(pair) != 1 || SvMAGICAL(pair) || SvREADONLY(pair)
-        || AvFILLp(pair) != 1 || !AvREAL(pair))
+        || SvOBJECT(pair) || AvFILLp(pair) != 1 || !AvREAL(pair))
         return NULL;
     a = AvARRAY(pair)[0];
     b = AvARRAY(pair)[1];
+    /* (plain scalars only: a glob, say, could free something, and run
+     * DESTROY, as it takes the new value; the events never hold a ref) */
     if (!a || !b || SvREFCNT(a) != 1 || SvREFCNT(b) != 1 || SvMAGICAL(a) || SvMAGICAL(b)
-        || SvREADONLY(a) || SvREADONLY(b))
+        || SvREADONLY(a) || SvREADONLY(b) || SvTYPE(a) > SVt_PVMG || SvTYPE(b) > SVt_PVMG
+        || SvROK(b))
         return NULL;
     return pair;
 }
@@ -684,9 +700,8 @@ S_put_pair(pTHX_ bsd_report *r, SV *what, short revents)
     AV *const out = r->out;
     SV *slot;
     AV *pair;
-    /* (a signal handler may have tied it while the poll waited) */
-    if (UNLIKELY(SvMAGICAL(out) || SvREADONLY(out)))
-        bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
+    if (r->n == 0)
+        S_check_into(aTHX_ r);  /* (after the wait: once is enough, nothing runs between) */
     slot = r->n <= AvFILLp(out) ? AvARRAY(out)[r->n] : NULL;
     pair = S_reusable_pair(slot);
     if (pair) {
@@ -787,6 +802,8 @@ static AV *
 S_reported(pTHX_ bsd_report *r)
 {
     SSize_t i;
+    if (r->n == 0)
+        S_check_into(aTHX_ r);  /* (nothing went in: not checked since the wait) */
     for (i = r->n; i <= AvFILLp(r->out); i++) {
         if (AvARRAY(r->out)[i])
             S_let_go_later(AvARRAY(r->out)[i]);
@@ -803,24 +820,24 @@ S_reported(pTHX_ bsd_report *r)
 AV *
 bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv, AV *into)
 {
-    const double timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
+    double timeout, deadline;
     bool scoped;
-    double deadline = bsd_wait_deadline(aTHX_ timeout, &scoped);
     bsd_report rep;
     bsd_report *const out = &rep;
     int ready, i, nheld;
     int *held;
-    if (into) {
-        /* (held: a signal handler could drop the last reference to it) */
-        rep.out = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(MUTABLE_SV(into))));
-        if (SvMAGICAL(into) || SvREADONLY(into) || !AvREAL(into))
-            bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
-    }
-    else
-        rep.out = MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
-    rep.n = 0;
-    /* a signal handler may drop the last reference to the poller */
+    /* the poller and the array are held (the caller holds the array
+     * already) before any Perl code can run: the timeout's get-magic or
+     * overloading, a signal handler, may drop the last reference to them */
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
+    rep.out = into ? into : MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
+    rep.into = into != NULL;
+    rep.n = 0;
+    timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
+    if (p->closed)              /* (that Perl code closed it) */
+        bsd_die_errno(aTHX_ "poll", EBADF, NULL);
+    S_check_into(aTHX_ &rep);
+    deadline = bsd_wait_deadline(aTHX_ timeout, &scoped);
     if (p->closes_seen != bsd_sock_closes(aTHX))
         S_sweep(aTHX_ p, FALSE);    /* a socket was closed since: is it one of ours? */
     nheld = S_find_held(aTHX_ p, &held);

@@ -540,6 +540,39 @@ for my $backend (poller_backends()) {
         ok(!fd_is_open($fd), '... the old socket went (closed) with the statement');
         $pairs[0][0]->recv(10);
     }
+    {
+        # arrays with harmless magic are plain enough; odd pairs are not
+        # filled again
+        $pairs[0][1]->send('m');
+        $#ready = -1;
+        is($p->poll_into(\@ready, 1), 1, 'an array cleared with $#ready = -1');
+        weaken(my $weak = \@ready);
+        is($p->poll_into(\@ready, 1), 1, 'an array with a weak reference to it');
+        my $pair = 0 + $ready[0];
+        bless $ready[0], 'Somebody';
+        $p->poll_into(\@ready, 1);
+        isnt(0 + $ready[0], $pair, 'a pair the caller blessed is not filled again');
+        ok(!Scalar::Util::blessed($ready[0]), '... the new one is plain');
+        $ready[0][0] = \*STDERR;
+        $ready[0][1] = [1];
+        $p->poll_into(\@ready, 1);
+        is($ready[0][0], $pairs[0][0], 'nor one holding a reference as its events');
+        $pairs[0][0]->recv(10);
+    }
+    {
+        # the timeout's get-magic drops the caller's array, and the poller
+        package DropsAll;
+        sub TIESCALAR { bless [$_[1]], $_[0] }
+        sub FETCH { ${ $_[0][0] } = undef; 0 }
+        package main;
+        my $aref = [1, 2];
+        tie my $t, 'DropsAll', \$aref;
+        is($p->poll_into($aref, $t), 0, 'a timeout whose FETCH drops the array: no harm');
+        my $q = BSDSocket::Poller->new(backend => $backend);
+        tie my $t2, 'DropsAll', \$q;
+        my @r;
+        is($q->poll_into(\@r, $t2), 0, '... nor one that drops the poller');
+    }
     tie my @tied, 'Tie::StdArray';
     dies_with(sub { $p->poll_into(\@tied, 0) }, errno => EINVAL, op => 'poll_into',
               message => qr/plain array/, name => 'a tied array is refused');
