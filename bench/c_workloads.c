@@ -298,6 +298,28 @@ static double w3m(long n)
     return now() - t0;
 }
 
+/* A batch of BATCH 64-byte datagrams as one UDP GSO send: the message
+ * over buf (BATCH * 64 bytes of 'u') with its UDP_SEGMENT control
+ * message in control (CMSG_SPACE(sizeof(uint16_t)) bytes). */
+static void gso_batch_init(struct msghdr *out, struct iovec *iov, char *buf, char *control)
+{
+    const uint16_t seg = 64;
+    struct cmsghdr *cm;
+    memset(buf, 'u', BATCH * 64);
+    memset(out, 0, sizeof *out);
+    iov->iov_base = buf;
+    iov->iov_len = BATCH * 64;
+    out->msg_iov = iov;
+    out->msg_iovlen = 1;
+    out->msg_control = control;
+    out->msg_controllen = CMSG_SPACE(sizeof seg);
+    cm = CMSG_FIRSTHDR(out);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof seg);
+    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
+}
+
 /* W3B with what send_many does underneath: each batch to one address as
  * one UDP GSO send (UDP_SEGMENT), received with recvmmsg; the C bound for
  * BSDSocket's batched numbers */
@@ -309,26 +331,12 @@ static double w3g(long n)
     struct iovec out_iov, in_iov[BATCH];
     struct msghdr out;
     struct mmsghdr in[BATCH];
-    struct cmsghdr *cm;
-    uint16_t seg = 64;
     int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
     double t0;
     long i;
     int k;
-    memset(out_buf, 'u', sizeof out_buf);
-    memset(&out, 0, sizeof out);
+    gso_batch_init(&out, &out_iov, out_buf, control);
     memset(in, 0, sizeof in);
-    out_iov.iov_base = out_buf;
-    out_iov.iov_len = sizeof out_buf;
-    out.msg_iov = &out_iov;
-    out.msg_iovlen = 1;
-    out.msg_control = control;
-    out.msg_controllen = sizeof control;
-    cm = CMSG_FIRSTHDR(&out);
-    cm->cmsg_level = SOL_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof seg);
-    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
     for (k = 0; k < BATCH; k++) {
         in_iov[k].iov_base = buf[k];
         in_iov[k].iov_len = 64;
@@ -411,8 +419,8 @@ static int recv_gro_batch(int fd, struct mmsghdr *vec)
 }
 
 /* W3B as W3G sends it (UDP_SEGMENT), received on UDP_GRO sockets with
- * recvmmsg: what send_many and recv_many do between them once recv_many
- * takes GRO buffers, so the C bound for that */
+ * recvmmsg: what send_many and recv_many do between them on sockets with
+ * UDP_GRO on, so the C bound for that */
 static double w3ggro(long n)
 {
     static char bufs[BATCH][GRO_ROOM];
@@ -423,28 +431,14 @@ static double w3ggro(long n)
     struct iovec out_iov, in_iov[BATCH];
     struct msghdr out;
     struct mmsghdr in[BATCH];
-    struct cmsghdr *cm;
-    uint16_t seg = 64;
     int a = udp_socket(&a_addr), b = udp_socket(&b_addr);
     double t0;
     long i;
     int k;
     udp_gro_on(a);
     udp_gro_on(b);
-    memset(out_buf, 'u', sizeof out_buf);
-    memset(&out, 0, sizeof out);
+    gso_batch_init(&out, &out_iov, out_buf, control);
     memset(in, 0, sizeof in);
-    out_iov.iov_base = out_buf;
-    out_iov.iov_len = sizeof out_buf;
-    out.msg_iov = &out_iov;
-    out.msg_iovlen = 1;
-    out.msg_control = control;
-    out.msg_controllen = sizeof control;
-    cm = CMSG_FIRSTHDR(&out);
-    cm->cmsg_level = SOL_UDP;
-    cm->cmsg_type = UDP_SEGMENT;
-    cm->cmsg_len = CMSG_LEN(sizeof seg);
-    memcpy(CMSG_DATA(cm), &seg, sizeof seg);
     for (k = 0; k < BATCH; k++) {
         in_iov[k].iov_base = bufs[k];
         in_iov[k].iov_len = GRO_ROOM;

@@ -150,6 +150,14 @@ typedef struct bsd_sock {
                          is where every receive looks first, or NULL */
 } bsd_sock;
 
+/* A UDP socket: the one kind the offloads (GSO, GRO) are for. */
+PERL_STATIC_INLINE bool
+bsd_sock_is_udp(const bsd_sock *s)
+{
+    return s->type == SOCK_DGRAM && (s->family == AF_INET || s->family == AF_INET6)
+        && (s->proto == 0 || s->proto == IPPROTO_UDP);
+}
+
 /* A socket option changed: what send_many and the receives know of the
  * UDP offloads may be wrong now, so they ask again. */
 PERL_STATIC_INLINE void
@@ -350,6 +358,10 @@ typedef struct bsd_error {
                   .has_errno = TRUE, .sent = -1, .received = -1 })
 
 void bsd_throw(pTHX_ const bsd_error *e) __attribute__noreturn__;
+/* The address an error is about: its Perl value, and its words for the
+ * text (bsd_address_text). */
+struct bsd_addr;
+void bsd_error_at(pTHX_ bsd_error *e, const struct bsd_addr *addr, int family);
 
 /* strerror's words for an errno, as $! would say them (a new SV). */
 SV *bsd_errno_message(pTHX_ int errnum);
@@ -646,8 +658,7 @@ ssize_t bsd_attempt_recv(pTHX_ bsd_call *c);
 /* ------------------------------------------------ UDP receive offload (gro.c) */
 
 enum {
-    BSD_GRO_NEVER = -2,     /* not UDP, or a kernel without UDP_GRO */
-    BSD_GRO_OFF   = -1,     /* off */
+    BSD_GRO_OFF   = -1,     /* off (or not UDP, or a kernel without it) */
     BSD_GRO_ASK   =  0,     /* not asked yet (a new struct, a changed option) */
     BSD_GRO_ON    =  1      /* on: every receive goes through gro.c */
 };

@@ -136,6 +136,15 @@ S_run_signal_handlers(pTHX_ bsd_call *c)
 
 /* ------------------------------------------------------------- waiting */
 
+/* A receive whose socket holds datagrams (gro.c) has what it waits for,
+ * though no poll would wake for them: a signal handler that received on
+ * the socket may have left them there. */
+static bool
+S_datagrams_held(const bsd_call *c)
+{
+    return c->sock && (c->one.events & POLLIN) && c->wait == &c->one && bsd_gro_holds(c->sock);
+}
+
 /* The one place that waits.  Calls wait_once(ctx, ms) (poll, epoll_wait)
  * until it reports something ready or the deadline (monotonic seconds
  * from bsd_now(); 0 for none) passes; a deadline already past still
@@ -176,10 +185,7 @@ bsd_wait(pTHX_ bsd_wait_once wait_once, void *ctx, double deadline, bsd_call *c,
             S_run_signal_handlers(aTHX_ c);
             if (c && c->stop)
                 return -1;
-            /* a handler that received on the socket may have left
-             * datagrams in it (gro.c), which no poll would wake for:
-             * the receive has what it waits for */
-            if (c && c->sock && (c->one.events & POLLIN) && bsd_gro_holds(c->sock))
+            if (c && S_datagrams_held(c))
                 return 1;
         }
         else if (to_the_end)
@@ -230,10 +236,8 @@ static bsd_error
 S_call_error(pTHX_ const bsd_call *c, int err)
 {
     bsd_error e = BSD_ERROR(c->op, err);
-    if (c->peer) {
-        e.address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ c->peer, c->peer->u.sa.sa_family));
-        e.where = bsd_address_text(aTHX_ c->peer);
-    }
+    if (c->peer)
+        bsd_error_at(aTHX_ &e, c->peer, c->peer->u.sa.sa_family);
     e.sent = c->sent;
     return e;
 }
@@ -333,9 +337,7 @@ S_wait(pTHX_ bsd_call *c)
 {
     double until = c->deadline;
     int ready;
-    /* (a handler that ran just before may have left datagrams in the
-     * socket, gro.c: no poll would wake for them) */
-    if (c->sock && (c->one.events & POLLIN) && c->wait == &c->one && bsd_gro_holds(c->sock))
+    if (S_datagrams_held(c))          /* (a handler that ran just before) */
         return BSD_WAIT_READY;
     if (c->wake > 0 && (until == 0 || c->wake < until))
         until = c->wake;

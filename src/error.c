@@ -134,6 +134,13 @@ bsd_throw(pTHX_ const bsd_error *e)
     croak_sv(rv);
 }
 
+void
+bsd_error_at(pTHX_ bsd_error *e, const bsd_addr *addr, int family)
+{
+    e->address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ addr, family));
+    e->where = bsd_address_text(aTHX_ addr);
+}
+
 SV *
 bsd_errno_message(pTHX_ int errnum)
 {

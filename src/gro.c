@@ -84,14 +84,6 @@ S_count_holding(struct bsd_gro *g)
 #endif
 }
 
-/* Only UDP has it. */
-static bool
-S_is_udp(const bsd_sock *s)
-{
-    return s->type == SOCK_DGRAM && (s->family == AF_INET || s->family == AF_INET6)
-        && (s->proto == 0 || s->proto == IPPROTO_UDP);
-}
-
 static bool
 S_holds(const bsd_sock *s)
 {
@@ -106,9 +98,9 @@ bool
 bsd_gro_active(bsd_sock *s)
 {
     if (s->gro == 0) {
-        s->gro = BSD_GRO_NEVER;
+        s->gro = BSD_GRO_OFF;
 #ifdef BSD_HAVE_UDP_GRO
-        if (S_is_udp(s) && s->fd >= 0) {
+        if (bsd_sock_is_udp(s) && s->fd >= 0) {
             int on = 0;
             socklen_t len = sizeof on;
             /* (a kernel that cannot say may still take the setting) */

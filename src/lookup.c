@@ -168,7 +168,7 @@ bsd_getaddrinfo_timed(pTHX_ const char *host, const char *service,
     struct pollfd pfd;
     bool scoped;
     double deadline;
-    int rc, ready;
+    int rc, ready, sys_errno;
 
     *res = NULL;
     rc = S_numeric(host, service, hints, res);
@@ -187,10 +187,10 @@ bsd_getaddrinfo_timed(pTHX_ const char *host, const char *service,
     if (ready <= 0)
         bsd_die_timeout(aTHX_ op);      /* (the LEAVE of the die lets go) */
     rc = lk->rc;
-    errno = lk->sys_errno;
+    sys_errno = lk->sys_errno;          /* (the LEAVE may free the lookup) */
     *res = lk->res;                     /* (the caller's to free now) */
     lk->res = NULL;
     LEAVE;
-    errno = rc == EAI_SYSTEM ? errno : 0;
+    errno = rc == EAI_SYSTEM ? sys_errno : 0;
     return rc;
 }

@@ -288,8 +288,7 @@ bsd_sock_bind(pTHX_ bsd_sock *s, const bsd_addr *addr)
 {
     if (bind(s->fd, &addr->u.sa, addr->len) < 0) {
         bsd_error e = BSD_ERROR("bind", errno);
-        e.address = sv_2mortal(bsd_sockaddr_to_sv(aTHX_ addr, s->family));
-        e.where = bsd_address_text(aTHX_ addr);
+        bsd_error_at(aTHX_ &e, addr, s->family);
         bsd_throw(aTHX_ &e);
     }
 }

@@ -779,9 +779,7 @@ S_gso_usable(bsd_sock *s)
     if (s->gso == 0) {
         int size = -1;
         socklen_t len = sizeof size;
-        s->gso = s->type == SOCK_DGRAM
-              && (s->family == AF_INET || s->family == AF_INET6)
-              && (s->proto == 0 || s->proto == IPPROTO_UDP)
+        s->gso = bsd_sock_is_udp(s)
               && getsockopt(s->fd, SOL_UDP, UDP_SEGMENT, &size, &len) == 0
               && size == 0 ? 1 : -1;
     }
