@@ -985,7 +985,7 @@ poll(self, timeout = NULL)
     SSize_t i, n;
   PPCODE:
     ready = bsd_poller_poll(aTHX_ bsd_poller_of(aTHX_ self, "poll"), self,
-                            timeout ? timeout : &PL_sv_undef, NULL);
+                            timeout ? timeout : &PL_sv_undef, NULL, FALSE);
     n = (SSize_t)av_count(ready);
     EXTEND(SP, n);
     for (i = 0; i < n; i++)
@@ -996,20 +996,23 @@ poll_into(self, array, timeout = NULL)
     SV *self
     SV *array
     SV *timeout
+  ALIAS:
+    poll_items = 1
   PREINIT:
+    const char *const op = ix ? "poll_items" : "poll_into";
     bsd_poller *p;
     AV *into;
   CODE:
-    p = bsd_poller_of(aTHX_ self, "poll_into");
+    p = bsd_poller_of(aTHX_ self, op);
     /* (held before the array's get-magic runs, which could drop it) */
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
     SvGETMAGIC(array);              /* (a poller it closes dies EBADF in the poll) */
     if (!SvROK(array) || SvTYPE(SvRV(array)) != SVt_PVAV)
-        bsd_die_arg(aTHX_ "poll_into", "the first argument must be an array reference, got %" SVf,
+        bsd_die_arg(aTHX_ op, "the first argument must be an array reference, got %" SVf,
                     SVfARG(bsd_describe(aTHX_ array)));
     /* (held too: the timeout's get-magic could drop it) */
     into = MUTABLE_AV(sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(array))));
-    into = bsd_poller_poll(aTHX_ p, self, timeout ? timeout : &PL_sv_undef, into);
+    into = bsd_poller_poll(aTHX_ p, self, timeout ? timeout : &PL_sv_undef, into, ix == 1);
     RETVAL = (IV)(AvFILLp(into) + 1);
   OUTPUT:
     RETVAL

@@ -22,9 +22,10 @@
  *
  * is W5's load generator: it starts the echo server SERVER-COMMAND (which
  * prints its port on 127.0.0.1 on a line of its own and echoes until it is
- * killed), runs N 64-byte round trips through it over 1000 connections
- * after a warm-up, kills it, and prints the seconds the N took and the CPU
- * seconds the server used meanwhile.
+ * stopped), runs N 64-byte round trips through it over 1000 connections
+ * after a warm-up, stops it (SIGTERM, then SIGKILL if it lingers), and
+ * prints the seconds the N took and the CPU seconds the server used
+ * meanwhile.
  *
  *   c_workloads w5serve
  *
@@ -738,13 +739,27 @@ struct w5_conn {
 
 static pid_t w5_server;
 
+/* SIGTERM first, so a server run under a tool (valgrind --tool=callgrind,
+ * strace -c) leaves the tool its moment to write what it counted; SIGKILL
+ * for one that has not gone after W5_STOP seconds */
+#define W5_STOP 10
 static void w5_stop(void)
 {
-    if (w5_server > 0) {
-        kill(w5_server, SIGKILL);
-        waitpid(w5_server, NULL, 0);
-        w5_server = 0;
+    const struct timespec tick = { 0, 10 * 1000 * 1000 };
+    int i;
+    if (w5_server <= 0)
+        return;
+    kill(w5_server, SIGTERM);
+    for (i = 0; i < W5_STOP * 100; i++) {
+        if (waitpid(w5_server, NULL, WNOHANG) != 0) {
+            w5_server = 0;
+            return;
+        }
+        nanosleep(&tick, NULL);
     }
+    kill(w5_server, SIGKILL);
+    waitpid(w5_server, NULL, 0);
+    w5_server = 0;
 }
 
 /* the whole run's limit, for a server that answers, but too slowly to

@@ -52,10 +52,11 @@
 # the rate is the pair's more than the server's; the CPU time is the
 # server's alone.  It leaves out the kernel's packet handling on
 # loopback where the kernel counts softirq time apart (about the same
-# for every server).  Then system calls per W4 connection (strace -c)
-# and user-space instructions per W1 round trip (valgrind
-# --tool=callgrind, two loop lengths, the difference divided out), both
-# when the tools are there.
+# for every server).  Then system calls per W4 connection (strace -c),
+# and user-space instructions per W1 round trip and per W5 round trip in
+# the server (C's, the Poller's, BSDSocket on EV) (valgrind
+# --tool=callgrind, two loop lengths, the difference divided out), each
+# when the tool is there.
 #
 # Options:
 #   --rounds N       rounds (default 7)
@@ -153,10 +154,11 @@ sub variants_of {
             map { $extra_variant{$_} } @{ $workload{$w}{extra} // [] });
 }
 
-# W5's servers, each started, timed and killed by the C load generator:
+# W5's servers, each started, timed and stopped by the C load generator:
 # c_workloads w5 N SERVER-COMMAND...  Notes say where they ran and which
 # were left out for want of a module or a program.
 my @w5_notes;
+my %w5_server;    # each W5 variant's server command, by name
 $workload{w5}{variants} = [w5_variants()] if grep { $_ eq 'w5' } @workloads;
 
 sub w5_variants {
@@ -193,6 +195,7 @@ sub w5_variants {
             next;
         }
         push @variants, [$name => sub { (@$client_cpu, $c_prog, 'w5', $_[1], @$server_cpu, @$server) }];
+        $w5_server{$name} = $server;
     }
     # what the frameworks chose to run on
     my @on;
@@ -416,15 +419,47 @@ if (!$opt{'no-callgrind'} && grep { $_ eq 'w1' } @workloads) {
     }
 }
 
+# ------------------------- instructions per W5 round trip, in the server
+
+# The server alone runs under callgrind (the load generator stops it with
+# SIGTERM, which leaves valgrind the moment to write its count); the
+# C server, the Poller's, and the BSDSocket sockets on EV.
+if (!$opt{'no-callgrind'} && grep { $_ eq 'w5' } @workloads) {
+    if (my $valgrind = which('valgrind')) {
+        print "W5 server user-space instructions per round trip (callgrind, 40000 minus 20000 round trips):\n";
+        my @names = grep { $w5_server{$_} } 'C epoll', 'BSDSocket::Poller', 'BSDSocket EV';
+        my %ir;
+        for my $name (@names) {
+            my @ir = map { callgrind_ir_under([$c_prog, 'w5', $_], $valgrind, @{ $w5_server{$name} }) }
+                20_000, 40_000;
+            $ir{$name} = ($ir[1] - $ir[0]) / 20_000;
+        }
+        printf "  %-19s %7.0f   %6.1fx %s\n", $_, $ir{$_}, $ir{$_} / $ir{$names[0]}, $names[0]
+            for @names;
+        print "\n";
+    }
+    else {
+        print "W5 instructions: valgrind not found, skipped\n\n";
+    }
+}
+
+# the user-space instructions @cmd ran
 sub callgrind_ir {
     my ($valgrind, @cmd) = @_;
+    return callgrind_ir_under([], $valgrind, @cmd);
+}
+
+# the same for @cmd started by the command @$starter (W5's load generator)
+sub callgrind_ir_under {
+    my ($starter, $valgrind, @cmd) = @_;
     my $out = "$bench/build/callgrind.out";
     my $log = "$bench/build/callgrind.log";
-    quiet_system($valgrind, '--tool=callgrind', "--callgrind-out-file=$out", "--log-file=$log", @cmd)
+    unlink $log;
+    quiet_system(@$starter, $valgrind, '--tool=callgrind', "--callgrind-out-file=$out", "--log-file=$log", @cmd)
         or die "callgrind @cmd failed\n";
     open my $fh, '<', $log or die "$log: $!";
-    while (<$fh>) {
-        return $1 =~ tr/,//dr if /Collected\s*:\s*([\d,]+)/;
+    while (my $line = <$fh>) {
+        return $1 =~ tr/,//dr if $line =~ /Collected\s*:\s*([\d,]+)/;
     }
     die "no instruction count in $log\n";
 }

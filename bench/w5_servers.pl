@@ -3,9 +3,9 @@
 #
 # W5's Perl echo servers for bench/run.pl.  Each listens on 127.0.0.1 on
 # a port the kernel picks, prints the port on a line of its own, and
-# echoes whatever comes on every connection until it is killed: the load
+# echoes whatever comes on every connection until it is stopped: the load
 # generator in bench/c_workloads.c (c_workloads w5 N SERVER-COMMAND...)
-# starts it, times it and kills it.
+# starts it, times it and stops it (SIGTERM).
 #   VARIANT: poller            BSDSocket::Poller, its SYNOPSIS's loop as it is
 #            bsdsocket_ev      BSDSocket sockets watched by EV
 #            bsdsocket_ioasync BSDSocket sockets watched by IO::Async::Loop
@@ -58,14 +58,13 @@ sub w5_poller {
     $poller->register($listener, POLLIN);
     my @ready;
     while (1) {
-        $poller->poll_into(\@ready, 1.5);
-        for my $ready (@ready) {
-            my ($item, $events) = @$ready;
+        $poller->poll_items(\@ready, 1.5);
+        for my $item (@ready) {
             if ($item == $listener) {
                 my $conn = $listener->accept;
                 $poller->register($conn, POLLIN);
             }
-            elsif ($events & (POLLIN | POLLHUP | POLLERR)) {
+            else {
                 my $data = $item->recv(4096);
                 if (length $data) { $item->sendall($data) }
                 else { $poller->unregister($item); $item->close }

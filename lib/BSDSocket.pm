@@ -2028,43 +2028,55 @@ reads it (callgrind).
 W5 is an event-loop server: 1000 TCP connections in lock-step, 64-byte
 messages from a C load generator with its own epoll loop on one CPU, the
 server on the other (C<taskset>), its CPU time per round trip read from
-F</proc>.  The BSDSocket::Poller server is the loop of
-L<BSDSocket::Poller>'s SYNOPSIS, with C<poll_into>.  Most of a server's
-time is the kernel's (for C, nearly all of it is system time).
-One run of C<perl bench/run.pl --only w5 --rounds 7>, 2026-12-03:
+F</proc>, and its user-space instructions per round trip counted by
+callgrind.  The BSDSocket::Poller server is the loop of
+L<BSDSocket::Poller>'s SYNOPSIS, with C<poll_items>.  Most of a server's
+time is the kernel's (for C, nearly all of it is system time), and every
+server here makes the same system calls per round trip (a C<recvfrom>
+and a C<sendto>; C<epoll_wait> returns hundreds of events at a time).
+One run of C<perl bench/run.pl --only w5 --rounds 11 --no-strace>,
+2026-12-03:
 
     W5: 64-byte echo servers, 1000 TCP connections in lock-step, 127.0.0.1, round trips/s
       variant                   median             min - max vs C epoll
-      C epoll                   135918       108969 - 149836      1.00x
-      BSDSocket::Poller         111851        88635 - 132326      0.87x
-      BSDSocket EV              115292       101417 - 125378      0.84x
-      BSDSocket IO::Async        97521         86296 - 99584      0.67x
-      EV IO::Socket              88544        74369 - 115694      0.65x
-      IO::Poll                   80090         72959 - 86885      0.62x
-      Mojo::IOLoop               29644         28230 - 35104      0.23x
-      python3 selectors         112494       102912 - 126035      0.84x
-      python3 asyncio            20713         19669 - 22809      0.17x
-      python3 uvloop            107223        90623 - 118960      0.80x
+      C epoll                   150671       138369 - 153900      1.00x
+      BSDSocket::Poller         136964       113949 - 145850      0.94x
+      BSDSocket EV              137574        95122 - 142741      0.90x
+      BSDSocket IO::Async       110858        93865 - 131229      0.74x
+      EV IO::Socket             104927        82656 - 115550      0.70x
+      IO::Poll                   94820        85186 - 107573      0.64x
+      Mojo::IOLoop               42678         32865 - 45510      0.28x
+      python3 selectors         128550       117186 - 129760      0.84x
+      python3 asyncio            21470         19339 - 23338      0.14x
+      python3 uvloop            128841       110906 - 131971      0.84x
 
     W5 server CPU time per round trip (microseconds, its utime + stime over the timed echoes):
-      C epoll                6.93    1.00x C epoll
-      BSDSocket::Poller      8.93    1.17x C epoll
-      BSDSocket EV           8.60    1.25x C epoll
-      BSDSocket IO::Async   10.20    1.53x C epoll
-      EV IO::Socket         11.33    1.56x C epoll
-      IO::Poll              12.47    1.68x C epoll
-      Mojo::IOLoop          33.73    4.39x C epoll
-      python3 selectors      8.73    1.21x C epoll
-      python3 asyncio       48.07    6.44x C epoll
-      python3 uvloop         9.33    1.27x C epoll
+      C epoll                6.53    1.00x C epoll
+      BSDSocket::Poller      7.20    1.07x C epoll
+      BSDSocket EV           7.27    1.11x C epoll
+      BSDSocket IO::Async    9.00    1.38x C epoll
+      EV IO::Socket          9.53    1.46x C epoll
+      IO::Poll              10.40    1.58x C epoll
+      Mojo::IOLoop          23.47    3.59x C epoll
+      python3 selectors      7.80    1.20x C epoll
+      python3 asyncio       46.40    7.05x C epoll
+      python3 uvloop         7.73    1.21x C epoll
       the server ran on CPU 0, the load generator on CPU 1 (taskset)
       python3 uvloop runs on /usr/bin/python3, python3 3.11.2: the python3 above has no uvloop
       Mojo::IOLoop on Mojo::Reactor::EV, IO::Async on IO::Async::Loop::Epoll
 
-C<poll_into> fills the caller's pairs again instead of making new ones:
-in a one-process echo loop over 100 socketpairs (callgrind, user-space
-instructions per message, client side included), C<poll> took 5524
-before, 5341 with its pairs built in place, and C<poll_into> 4463.
+    W5 server user-space instructions per round trip (callgrind, 40000 minus 20000 round trips):
+      C epoll                  58      1.0x C epoll
+      BSDSocket::Poller      2003     34.5x C epoll
+      BSDSocket EV           2271     39.1x C epoll
+
+The Poller server's instructions per round trip, by the loop it runs
+(callgrind, the same W5 server): 4532 with C<poll> before C<poll_into>
+was there, 3470 with C<poll_into> as it first was, and now 4076 with
+C<poll>, 3181 with C<poll_into> and 2003 with C<poll_items>.  Of those
+2003, about 450 are perl's own C<$item == $listener> (comparing two
+references makes two temporary numbers), and most of the rest is perl
+running the loop's ops; C<recv> and C<sendall> take about 320 and 270.
 
 =head1 PLATFORMS
 

@@ -240,6 +240,12 @@ bsd_is_stringish(pTHX_ SV *sv)
 const char *
 bsd_sv_to_bytes(pTHX_ SV *sv, STRLEN *len, const char *what, const char *op)
 {
+    /* (the usual one, a plain string of bytes, as it is) */
+    if (LIKELY(SvTYPE(sv) <= SVt_PVMG
+               && (SvFLAGS(sv) & (SVf_POK | SVf_UTF8 | SVf_ROK | SVs_GMG)) == SVf_POK)) {
+        *len = SvCUR(sv);
+        return SvPVX(sv);
+    }
     SvGETMAGIC(sv);
     return bsd_sv_to_bytes_nomg(aTHX_ sv, len, what, op);
 }

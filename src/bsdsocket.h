@@ -627,9 +627,11 @@ void    bsd_call_init(bsd_call *c, bsd_sock *s, SV *self, const char *op,
 /* Make the call.  Returns what the last attempt returned (progress
  * calls keep their own count), or -1 in BSD_CALL_ERRNO mode. */
 ssize_t bsd_call_run(pTHX_ bsd_call *c);
-/* The same after a first attempt the method made itself failed with err
- * (send and recv make it inline: the common case costs no setup). */
-ssize_t bsd_call_failed(pTHX_ bsd_call *c, int err);
+/* The same after a first attempt the method made itself, which did not
+ * finish the call: r, a piece that went (progress takes it), or -1 and
+ * err (send, recv and sendall make it inline: the common case, done at
+ * once, costs no setup). */
+ssize_t bsd_call_after(pTHX_ bsd_call *c, ssize_t r, int err);
 /* The call's usual errors, for its own functions (recheck): err (with
  * `sent`, when the call counts it), or BSDSocket::Error::Timeout. */
 void    bsd_call_die(pTHX_ const bsd_call *c, int err) __attribute__noreturn__;
@@ -874,6 +876,6 @@ void        bsd_poller_close(pTHX_ bsd_poller *p);
 void        bsd_poller_register(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
 void        bsd_poller_modify(pTHX_ bsd_poller *p, SV *item, SV *events, SV *data);
 void        bsd_poller_unregister(pTHX_ bsd_poller *p, SV *item);
-AV         *bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout, AV *into);
+AV         *bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout, AV *into, bool items);
 
 #endif /* BSDSOCKET_H */

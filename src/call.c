@@ -402,7 +402,8 @@ bsd_call_init(bsd_call *c, bsd_sock *s, SV *self, const char *op, short events,
     c->sent = -1;
 }
 
-/* From the first attempt's result on (r, or -1 and err).
+/* From the first attempt's result on (r, or -1 and err; taken: r's piece
+ * has been through progress already, which said there is more to do).
  *
  * Connecting takes time the kernel spends on its own: a socket with a
  * timeout says EINPROGRESS, and a blocking one interrupted by a signal
@@ -420,7 +421,7 @@ bsd_call_init(bsd_call *c, bsd_sock *s, SV *self, const char *op, short events,
  * to BSD_PAUSE_MAX_MS) instead of spinning, checks the deadline itself,
  * and runs any signal handler that is due (no EINTR comes to run it). */
 static ssize_t
-S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
+S_drive(pTHX_ bsd_call *c, ssize_t r, int err, bool taken)
 {
     int pause_ms = 0;               /* > 0 once a wait has been in vain */
     c->timeout = bsd_effective_timeout(aTHX_ c->timeout);   /* (a scoped deadline) */
@@ -441,8 +442,9 @@ S_drive(pTHX_ bsd_call *c, ssize_t r, int err)
     for (;;) {
         int waited = BSD_WAIT_READY;
         if (r >= 0) {
-            if (!c->progress || c->progress(aTHX_ c, r))
+            if (!taken && (!c->progress || c->progress(aTHX_ c, r)))
                 return r;
+            taken = FALSE;
             c->progressed = TRUE;
             pause_ms = 0;
             if (UNLIKELY(PL_sig_pending))
@@ -500,13 +502,15 @@ ssize_t
 bsd_call_run(pTHX_ bsd_call *c)
 {
     const ssize_t r = c->attempt(aTHX_ c);
-    if (LIKELY(r >= 0) && !c->progress)
+    /* (a call done at the first attempt, as most are, needs none of the
+     * driver's setting up: its deadline, a scoped one) */
+    if (LIKELY(r >= 0) && (!c->progress || c->progress(aTHX_ c, r)))
         return r;
-    return S_drive(aTHX_ c, r, r < 0 ? errno : 0);
+    return S_drive(aTHX_ c, r, r < 0 ? errno : 0, r >= 0);
 }
 
 ssize_t
-bsd_call_failed(pTHX_ bsd_call *c, int err)
+bsd_call_after(pTHX_ bsd_call *c, ssize_t r, int err)
 {
-    return S_drive(aTHX_ c, -1, err);
+    return S_drive(aTHX_ c, r, err, FALSE);
 }

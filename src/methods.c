@@ -106,7 +106,7 @@ bsd_sock_recv(pTHX_ bsd_sock *s, SV *self, SV *into, STRLEN bufsize,
         c.len = bufsize;
         c.flags = flags;
         c.addr = from;
-        n = bsd_call_failed(aTHX_ &c, err);
+        n = bsd_call_after(aTHX_ &c, -1, err);
         if (c.bounce) {
             result = c.bounce;
             buf = c.buf;
@@ -217,7 +217,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
         c.len = len;
         c.flags = flags;
         c.addr = to;
-        n = bsd_call_failed(aTHX_ &c, err);
+        n = bsd_call_after(aTHX_ &c, -1, err);
     }
     return n;
 }
@@ -242,15 +242,23 @@ bsd_sock_sendall(pTHX_ bsd_sock *s, SV *self, SV *data, int flags)
     bsd_call c;
     STRLEN len;
     const char *const buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", "sendall");
+    ssize_t first;
+    int err;
+    if (len == 0)
+        return 0;
+    flags |= BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
+    first = S_send_once(s->fd, buf, len, flags, NULL);    /* (all of it, usually) */
+    if (LIKELY(first == (ssize_t)len))
+        return len;
+    err = errno;
     bsd_call_init(&c, s, self, "sendall", POLLOUT, bsd_attempt_send);
     c.progress = bsd_sent_piece;
     c.guard = S_guard_send_buffer;      /* it copies what is left to send */
     c.buf = (char *)buf;
     c.len = len;                        /* what is left; one call sends at most BSD_MAX_IO */
-    c.flags = flags | BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);
+    c.flags = flags;
     c.sent = 0;
-    if (len > 0)
-        (void)bsd_call_run(aTHX_ &c);
+    (void)bsd_call_after(aTHX_ &c, first, err);
     return len;
 }
 

@@ -646,11 +646,14 @@ S_epoll_once(void *ctx, int ms)
 
 /* Where poll's pairs go: a new array (poll), or the caller's (poll_into),
  * whose pairs from the last time are filled again where nothing else
- * holds them, so that a server loop allocates nothing per event. */
+ * holds them, so that a server loop allocates nothing per event; or,
+ * for poll_items, the items alone, in the caller's array, whose scalars
+ * from the last time take the new items in place. */
 typedef struct {
     AV     *out;
-    SSize_t n;          /* pairs put so far */
+    SSize_t n;          /* pairs (or items) put so far */
     bool    into;       /* the caller's array */
+    bool    items;      /* the items alone, no events (poll_items) */
 } bsd_report;
 
 /* The caller's array must stay a plain one (no tie, no get or set magic:
@@ -662,7 +665,8 @@ S_check_into(pTHX_ const bsd_report *r)
     AV *const out = r->out;
     if (r->into && (SvGMAGICAL(out) || SvSMAGICAL(out) || SvREADONLY(out) || !AvREAL(out)
                     || (SvRMAGICAL(out) && mg_find(MUTABLE_SV(out), PERL_MAGIC_tied))))
-        bsd_die_arg(aTHX_ "poll_into", "the array must be a plain array (not tied, not read-only)");
+        bsd_die_arg(aTHX_ r->items ? "poll_items" : "poll_into",
+                    "the array must be a plain array (not tied, not read-only)");
 }
 
 /* A scalar the pair let go of: freed at the statement's end, not now (an
@@ -694,6 +698,54 @@ S_reusable_pair(SV *slot)
     return pair;
 }
 
+/* A scalar of ours (nothing else holds it, no magic) takes what: a
+ * reference the usual way, as every item's is, costs a pointer swap.  The
+ * thing it referred to, if that was its last reference, goes at the
+ * statement's end (S_let_go_later). */
+static void
+S_set_reused(pTHX_ SV *sv, SV *what)
+{
+    if (SvROK(sv) && SvROK(what) && SvTYPE(sv) == SVt_IV && !SvWEAKREF(sv) && !SvWEAKREF(what)) {
+        SV *const old = SvRV(sv);
+        SvRV_set(sv, SvREFCNT_inc_simple_NN(SvRV(what)));
+        if (SvREFCNT(old) == 1)
+            S_let_go_later(old);
+        else
+            SvREFCNT_dec_NN(old);
+        return;
+    }
+    if (SvROK(sv) && SvREFCNT(SvRV(sv)) == 1)
+        S_let_go_later(SvREFCNT_inc_simple_NN(SvRV(sv)));
+    sv_setsv_nomg(sv, what);
+}
+
+/* A scalar from the last poll_items that only the caller's array holds
+ * (a `for my $item (@ready)` that has ended leaves it so), as poll_items
+ * made it: it can take the new item. */
+static bool
+S_reusable_item(SV *slot)
+{
+    return slot && SvREFCNT(slot) == 1 && !SvMAGICAL(slot) && !SvREADONLY(slot)
+        && SvTYPE(slot) <= SVt_PVMG && !SvOBJECT(slot);
+}
+
+static void
+S_put_item(pTHX_ bsd_report *r, SV *what)
+{
+    AV *const out = r->out;
+    SV *const slot = r->n <= AvFILLp(out) ? AvARRAY(out)[r->n] : NULL;
+    if (S_reusable_item(slot))
+        S_set_reused(aTHX_ slot, what);
+    else if (r->n <= AvFILLp(out)) {
+        if (slot)
+            S_let_go_later(slot);
+        AvARRAY(out)[r->n] = newSVsv_nomg(what);
+    }
+    else
+        av_push(out, newSVsv_nomg(what));
+    r->n++;
+}
+
 static void
 S_put_pair(pTHX_ bsd_report *r, SV *what, short revents)
 {
@@ -702,13 +754,14 @@ S_put_pair(pTHX_ bsd_report *r, SV *what, short revents)
     AV *pair;
     if (r->n == 0)
         S_check_into(aTHX_ r);  /* (after the wait: once is enough, nothing runs between) */
+    if (r->items) {
+        S_put_item(aTHX_ r, what);
+        return;
+    }
     slot = r->n <= AvFILLp(out) ? AvARRAY(out)[r->n] : NULL;
     pair = S_reusable_pair(slot);
     if (pair) {
-        SV *const a = AvARRAY(pair)[0];
-        if (SvROK(a))
-            S_let_go_later(SvREFCNT_inc_simple_NN(SvRV(a)));
-        sv_setsv_nomg(a, what);
+        S_set_reused(aTHX_ AvARRAY(pair)[0], what);
         sv_setiv(AvARRAY(pair)[1], revents);
     }
     else {
@@ -815,10 +868,11 @@ S_reported(pTHX_ bsd_report *r)
 
 /* @ready = $p->poll($timeout): [$data // $item, $events] for each ready
  * registration; $timeout undef waits as long as it takes.  into: the
- * caller's array (poll_into), or NULL for a new one.  Returns the array
- * (the caller's holds the pairs, and no more). */
+ * caller's array (poll_into, poll_items), or NULL for a new one; items:
+ * each $data // $item alone, without its events (poll_items).  Returns
+ * the array (the caller's holds the pairs or items, and no more). */
 AV *
-bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv, AV *into)
+bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv, AV *into, bool items)
 {
     double timeout, deadline;
     bool scoped;
@@ -832,6 +886,7 @@ bsd_poller_poll(pTHX_ bsd_poller *p, SV *self, SV *timeout_sv, AV *into)
     sv_2mortal(SvREFCNT_inc_simple_NN(SvRV(self)));
     rep.out = into ? into : MUTABLE_AV(sv_2mortal(MUTABLE_SV(newAV())));
     rep.into = into != NULL;
+    rep.items = items;
     rep.n = 0;
     timeout = bsd_sv_to_timeout(aTHX_ timeout_sv, "poll");
     if (p->closed)              /* (that Perl code closed it) */

@@ -2,6 +2,7 @@ use strict;
 use warnings;
 use Test::More;
 use Tie::Array;
+use Tie::Scalar;
 use Config;
 use Errno qw(EINVAL EBADF ENOENT EPERM ENOSYS);
 use POSIX ();
@@ -590,6 +591,117 @@ for my $backend (poller_backends()) {
         is($ready[0][0], 'second', '... that is, the one the handler made ready');
         $pairs[1][0]->recv(10);
     }
+}
+
+# poll_items: the items alone, into the caller's array, whose scalars
+# take the new items in place where nothing else holds them
+for my $backend (poller_backends()) {
+    my $p = BSDSocket::Poller->new(backend => $backend);
+    my @pairs = map { [BSDSocket::socketpair()] } 1 .. 3;
+    $p->register($pairs[0][0], POLLIN);
+    $p->register($pairs[1][0], POLLIN, 'second');
+    $p->register($pairs[2][0], POLLIN | POLLOUT);
+    $_->[1]->send('x') for @pairs[0, 1];
+    my @ready = ('junk') x 5;
+    is($p->poll_items(\@ready, 1), 3, "$backend: poll_items returns how many are ready");
+    is(scalar @ready, 3, '... the array holds just those');
+    is_deeply([sort map { ref $_ ? $_->fileno : $_ } @ready],
+              [sort $pairs[0][0]->fileno, $pairs[2][0]->fileno, 'second'],
+              '... $data // $item each, and no events');
+    ok(!grep({ ref $_ && ref $_ ne 'BSDSocket::Socket' } @ready), '... the items themselves, not pairs');
+    $p->modify($pairs[2][0], POLLIN);
+    my @addr = map { 0 + \$_ } @ready;
+    my $held = \$ready[0];                      # the caller holds one scalar
+    my $held_was = $$held;
+    for my $item (@ready) { }                   # (a loop leaves them as they were)
+    $pairs[2][1]->send('y');
+    is($p->poll_items(\@ready, 1), 3, '... again');
+    is(0 + \$ready[1], $addr[1], '... a scalar nobody else holds takes the new item in place');
+    isnt(0 + \$ready[0], $addr[0], '... the one the caller holds is not');
+    is($$held, $held_was, '... and keeps its value');
+    undef $held;
+    $_->[0]->recv(10) for @pairs;
+    is($p->poll_items(\@ready, 0), 0, 'nothing ready: the array is emptied');
+    is_deeply(\@ready, [], '... all of it');
+    {
+        # the scalar held the last reference to an object: it goes at the
+        # statement's end, not in the middle of the poll
+        my ($x, $y) = BSDSocket::socketpair();
+        my $fd = $x->fileno;
+        $p->register($x, POLLIN);
+        $y->send('z');
+        $p->poll_items(\@ready, 1);
+        $p->unregister($x);
+        undef $x;
+        ok(fd_is_open($fd), 'an item scalar holds the last reference to a socket');
+        $pairs[0][1]->send('w');
+        is($p->poll_items(\@ready, 1), 1, '... and takes another');
+        is($ready[0], $pairs[0][0], '... the new item');
+        ok(!fd_is_open($fd), '... the old socket went (closed) with the statement');
+        $pairs[0][0]->recv(10);
+    }
+    {
+        # scalars the caller changed: a weak reference, a glob, a
+        # read-only one, a tied one; each gets the new item all the same
+        $pairs[0][1]->send('m');
+        $p->poll_items(\@ready, 1);
+        weaken($ready[0]);
+        is($p->poll_items(\@ready, 1), 1, 'a weakened item scalar');
+        is($ready[0], $pairs[0][0], '... takes the item');
+        ok(!Scalar::Util::isweak($ready[0]), '... as a strong reference');
+        $ready[0] = *STDERR;
+        $p->poll_items(\@ready, 1);
+        is($ready[0], $pairs[0][0], 'a glob in its place: replaced');
+        Internals::SvREADONLY($ready[0], 1);
+        $p->poll_items(\@ready, 1);
+        is($ready[0], $pairs[0][0], 'a read-only scalar: replaced');
+        ok(!Internals::SvREADONLY($ready[0]), '... by a writable one');
+        tie $ready[0], 'Tie::StdScalar', 'tied';
+        $p->poll_items(\@ready, 1);
+        ok(!tied $ready[0], 'a tied scalar: replaced');
+        is($ready[0], $pairs[0][0], '... by the item');
+        {
+            # a loop over the array that polls into it again: the item it
+            # is on stays as it was
+            my @seen;
+            for my $item (@ready) {
+                $p->poll_items(\@ready, 1);
+                push @seen, $item;
+            }
+            is_deeply(\@seen, [$pairs[0][0]], 'poll_items inside a loop over the same array');
+        }
+        $pairs[0][0]->recv(10);
+    }
+    tie my @tied, 'Tie::StdArray';
+    dies_with(sub { $p->poll_items(\@tied, 0) }, errno => EINVAL, op => 'poll_items',
+              message => qr/plain array/, name => 'poll_items: a tied array is refused');
+    Internals::SvREADONLY(my @ro, 1);
+    dies_with(sub { $p->poll_items(\@ro, 0) }, errno => EINVAL, op => 'poll_items',
+              message => qr/plain array/, name => '... and a read-only one');
+    dies_with(sub { $p->poll_items('x', 0) }, errno => EINVAL, op => 'poll_items',
+              message => qr/array reference/, name => '... and a string');
+    dies_with(sub { $p->poll_items(\@ready, 'soon') }, errno => EINVAL, op => 'poll',
+              name => '... a bad timeout');
+    {
+        # a signal handler that changes the array while the poll waits
+        local $SIG{USR1} = sub { @ready = (1 .. 10); $pairs[1][1]->send('q') };
+        my $pid = signals_then_send(count => 1, gap => 0.2);
+        is($p->poll_items(\@ready, 5), 1, 'a handler that refilled the array while poll_items waited');
+        waitpid $pid, 0;
+        is_deeply(\@ready, ['second'], '... the array holds what is ready now');
+        $pairs[1][0]->recv(10);
+    }
+    {
+        # a socket closed while registered is not reported
+        my ($x, $y) = BSDSocket::socketpair();
+        $p->register($x, POLLIN);
+        $y->send('z');
+        $x->close;
+        is($p->poll_items(\@ready, 0), 0, 'a socket closed while registered is not reported');
+    }
+    $p->close;
+    dies_with(sub { $p->poll_items(\@ready, 0) }, errno => EBADF, op => 'poll_items',
+              name => 'poll_items on a closed poller');
 }
 
 is(open_fds(), $fds_before, 'no fd left open');

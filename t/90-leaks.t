@@ -229,6 +229,21 @@ my %happy = (
         $x->recv(10);
         $p->poll_into(\@ready, 0);
     },
+    poller_items => sub {
+        my $p = BSDSocket::Poller->new;
+        my ($x, $y) = BSDSocket::socketpair();
+        my ($u, $v) = BSDSocket::socketpair();
+        $p->register($x, POLLIN);
+        $p->register($u, POLLIN, 'u');
+        $y->send('z');
+        $v->send('z');
+        my @ready = ('junk') x 4;
+        $p->poll_items(\@ready, 0) for 1 .. 3;
+        my $held = \$ready[0];
+        $p->poll_items(\@ready, 0);
+        $x->recv(10);
+        $p->poll_items(\@ready, 0);
+    },
     poller_stale => sub {
         my $p = BSDSocket::Poller->new;
         my ($x, $y) = BSDSocket::socketpair();
@@ -441,6 +456,7 @@ my @usage = (
     ['BSDSocket::Poller::new', 'BSDSocket::Poller', 0, 0],     # pure Perl: options in pairs
     (map { ["BSDSocket::Poller::$_->[0]", BSDSocket::Poller->new, @$_[1, 2]] }
         [register => 2, 3], [modify => 2, 3], [unregister => 1, 1], [poll => 0, 1], [poll_into => 1, 2],
+        [poll_items => 1, 2],
         [count => 0, 0], [backend => 0, 0], [fileno => 0, 0], [close => 0, 0]),
 );
 {

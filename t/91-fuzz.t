@@ -537,10 +537,10 @@ my @ops = (
                          }
                          # now and then a method on something that is no poller
                          my $self = rand() < 0.9 ? $p : scalar_value();
-                         my $poll = BSDSocket::Poller->can(pick(qw(poll poll poll_into count fileno backend)));
+                         my $poll = BSDSocket::Poller->can(pick(qw(poll poll poll_into poll_items count fileno backend)));
                          my @into = rand() < 0.5 ? () : (1, [1, 2]);
                          my $into = rand() < 0.8 ? \@into : scalar_value();
-                         my @r = bounded_wait(sub { apply(sub { $poll->($self, ($poll == \&BSDSocket::Poller::poll_into ? $into : ()), @_) },
+                         my @r = bounded_wait(sub { apply(sub { $poll->($self, ($poll == \&BSDSocket::Poller::poll_into || $poll == \&BSDSocket::Poller::poll_items ? $into : ()), @_) },
                                                           arg(\&a_timeout)) });
                          $p->close if rand() < 0.5 }],
     [cmsg       => sub { my $r = apply(BSDSocket->can(pick(qw(CMSG_LEN CMSG_SPACE))), args(1)) }],
