@@ -739,9 +739,10 @@ struct w5_conn {
 
 static pid_t w5_server;
 
-/* SIGTERM first, so a server run under a tool (valgrind --tool=callgrind,
- * strace -c) leaves the tool its moment to write what it counted; SIGKILL
- * for one that has not gone after W5_STOP seconds */
+/* SIGTERM first, so a server run under valgrind --tool=callgrind leaves
+ * valgrind its moment to write what it counted (strace blocks SIGTERM:
+ * it waits out W5_STOP); SIGKILL for one that has not gone after W5_STOP
+ * seconds */
 #define W5_STOP 10
 static void w5_stop(void)
 {

@@ -2031,9 +2031,10 @@ server on the other (C<taskset>), its CPU time per round trip read from
 F</proc>, and its user-space instructions per round trip counted by
 callgrind.  The BSDSocket::Poller server is the loop of
 L<BSDSocket::Poller>'s SYNOPSIS, with C<poll_items>.  Most of a server's
-time is the kernel's (for C, nearly all of it is system time), and every
-server here makes the same system calls per round trip (a C<recvfrom>
-and a C<sendto>; C<epoll_wait> returns hundreds of events at a time).
+time is the kernel's (for C, nearly all of it is system time), and the
+C and Poller servers make the same system calls per round trip (a
+C<recvfrom> and a C<sendto>; C<epoll_wait> returns hundreds of events
+at a time).
 One run of C<perl bench/run.pl --only w5 --rounds 11 --no-strace>,
 2026-12-03:
 

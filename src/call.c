@@ -504,8 +504,11 @@ bsd_call_run(pTHX_ bsd_call *c)
     const ssize_t r = c->attempt(aTHX_ c);
     /* (a call done at the first attempt, as most are, needs none of the
      * driver's setting up: its deadline, a scoped one) */
-    if (LIKELY(r >= 0) && (!c->progress || c->progress(aTHX_ c, r)))
+    if (LIKELY(r >= 0) && (!c->progress || c->progress(aTHX_ c, r))) {
+        if (c->sock)                /* (a lookup's deadline is this call's alone) */
+            c->sock->call_deadline = 0;
         return r;
+    }
     return S_drive(aTHX_ c, r, r < 0 ? errno : 0, r >= 0);
 }
 

@@ -181,7 +181,8 @@ C<$data // $item> for each ready registration, without its events, and
 the count is returned.  That is all a loop needs when each item waits
 for one thing, as the SYNOPSIS's wait for C<POLLIN>: an item reported is
 ready to read, or at its end (C<POLLHUP>: C<recv> returns C<''>), or has
-an error pending (C<POLLERR>: C<recv> dies with it).  The scalars from
+an error pending (C<POLLERR>: C<recv> dies with it; a server that must
+outlive a client's reset catches that with C<eval>).  The scalars from
 the last call that nothing else holds take the new items in place, so
 C<for my $item (@ready)> allocates nothing, and there is no pair to
 unpack: this is the cheapest loop there is (see L<BSDSocket/PERFORMANCE>:
