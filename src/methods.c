@@ -196,13 +196,7 @@ bsd_sock_send(pTHX_ bsd_sock *s, SV *self, SV *data, int flags,
     STRLEN len;
     ssize_t n;
 
-    /* a plain byte string needs no conversion */
-    if (LIKELY((SvFLAGS(data) & (SVf_POK|SVf_UTF8|SVs_GMG|SVf_ROK)) == SVf_POK)) {
-        buf = SvPVX_const(data);
-        len = SvCUR(data);
-    }
-    else
-        buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", op);
+    buf = bsd_sv_to_bytes(aTHX_ data, &len, "data", op);    /* (a plain string as it is) */
 
     /* a peer that went away is EPIPE, never a SIGPIPE that kills perl */
     flags |= BSD_MSG_NOSIGNAL | BSD_NOWAIT(s);

@@ -746,8 +746,10 @@ S_put_item(pTHX_ bsd_report *r, SV *what)
     r->n++;
 }
 
+/* One ready registration into the report: its item (poll_items) or its
+ * pair. */
 static void
-S_put_pair(pTHX_ bsd_report *r, SV *what, short revents)
+S_put_ready(pTHX_ bsd_report *r, SV *what, short revents)
 {
     AV *const out = r->out;
     SV *slot;
@@ -796,7 +798,7 @@ S_report(pTHX_ bsd_poller *p, bsd_report *r, bsd_watch *w, int fd, short revents
      * socket that lives on: there is nothing to hand back) */
     if (!w->data && w->kind == BSD_ITEM_SOCK && !SvROK(w->item))
         return TRUE;
-    S_put_pair(aTHX_ r, w->data ? w->data : w->item, revents);
+    S_put_ready(aTHX_ r, w->data ? w->data : w->item, revents);
     return TRUE;
 }
 
@@ -850,7 +852,7 @@ S_report_held(pTHX_ bsd_poller *p, bsd_report *out, const int *held, int n)
 }
 
 /* The array, cut to the pairs put this time (what was beyond them goes
- * at the statement's end, as in S_put_pair). */
+ * at the statement's end, as in S_put_ready). */
 static AV *
 S_reported(pTHX_ bsd_report *r)
 {
